@@ -1,0 +1,22 @@
+"""pgmath: exact, checkable mathematics of policy-gradient reinforcement learning.
+
+Exact tabular solvers (``pgmath.exact``), estimators (``pgmath.estimators``), sampling
+and enumeration of trajectories, Hypothesis strategies (``pgmath.strategies``) and
+named environments (``pgmath.environments``).
+"""
+from . import errors, exact, estimators, environments, strategies
+from .errors import *  # noqa: F401,F403
+from .mdp import POMDP, TabularMDP
+from .policies import LinearSoftmaxPolicy, ObservationSoftmaxPolicy, Policy, SoftmaxPolicy
+from .trajectories import (Trajectories, count_trajectories, enumerate_trajectories,
+                           sample)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TabularMDP", "POMDP",
+    "Policy", "SoftmaxPolicy", "ObservationSoftmaxPolicy", "LinearSoftmaxPolicy",
+    "Trajectories", "sample", "enumerate_trajectories", "count_trajectories",
+    "exact", "estimators", "strategies", "environments", "errors",
+    *errors.__all__,
+]

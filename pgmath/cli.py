@@ -1,0 +1,37 @@
+"""The ``pgmath`` command. Subcommands live in :mod:`pgmath.commands`, one module each,
+every module defining ``register(subparsers)`` that adds its parser and sets
+``func=handler`` (``handler(args) -> int`` exit status)."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pgmath",
+        description="Exact, checkable mathematics of policy-gradient reinforcement learning.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from . import commands
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        mod = importlib.import_module(f"pgmath.commands.{info.name}")
+        if hasattr(mod, "register"):
+            mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``pgmath`` command: each module defines ``register(subparsers)``."""

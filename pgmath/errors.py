@@ -1,0 +1,55 @@
+"""The pgmath exception hierarchy.
+
+Every error pgmath raises for bad input is a :class:`PgmathError`, itself a
+``ValueError``, so ``except ValueError`` catches them all. Messages name the argument,
+the index and the offending value.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "PgmathError",
+    "ShapeError",
+    "InvalidDistributionError",
+    "InvalidMDPError",
+    "InvalidPolicyError",
+    "ImproperPolicyError",
+    "NotErgodicError",
+    "TooManyTrajectoriesError",
+    "EstimatorError",
+]
+
+
+class PgmathError(ValueError):
+    """Base class of every pgmath input error (a ``ValueError``)."""
+
+
+class ShapeError(PgmathError):
+    """Arrays whose shapes do not agree (the message names the arrays and shapes)."""
+
+
+class InvalidDistributionError(PgmathError):
+    """A probability vector or table that is negative, NaN or does not sum to one."""
+
+
+class InvalidMDPError(PgmathError):
+    """A malformed MDP or POMDP: horizon, discount, rewards, terminal states."""
+
+
+class InvalidPolicyError(PgmathError):
+    """A policy or parameter vector that does not fit the problem."""
+
+
+class ImproperPolicyError(PgmathError):
+    """An undiscounted infinite-horizon problem whose policy never terminates."""
+
+
+class NotErgodicError(PgmathError):
+    """A stationary distribution requested for a chain that is not ergodic."""
+
+
+class TooManyTrajectoriesError(PgmathError):
+    """Enumeration refused: more trajectories than the caller's limit."""
+
+
+class EstimatorError(PgmathError):
+    """A user's estimator returned the wrong shape, NaN, or raised."""

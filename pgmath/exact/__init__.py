@@ -1,0 +1,26 @@
+"""Exact solvers on finite MDPs and POMDPs: the truth every check is measured against.
+
+All functions take ``(mdp, policy, theta)`` where a policy is involved; ``policy`` may
+also be a probability table ``[S, A]`` (or ``[T, S, A]``) with ``theta=None``.
+"""
+from ._policy import policy_table
+from .control import (greedy_policy, one_hot_policy, optimal_objective, optimal_policy,
+                      optimal_q_values, optimal_values)
+from .marginals import (discounted_state_visitation, state_action_marginals,
+                        state_action_transition, state_marginals)
+from .objective import gradient, objective
+from .stationary import average_reward, stationary_distribution
+from .values import advantages, q_values, values
+from .moments import estimator_moments
+
+__all__ = [
+    "policy_table",
+    "state_marginals", "state_action_marginals", "state_action_transition",
+    "discounted_state_visitation",
+    "values", "q_values", "advantages",
+    "objective", "gradient",
+    "stationary_distribution", "average_reward",
+    "optimal_values", "optimal_q_values", "optimal_policy", "optimal_objective",
+    "greedy_policy", "one_hot_policy",
+    "estimator_moments",
+]

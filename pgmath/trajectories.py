@@ -1,0 +1,324 @@
+"""Batches of trajectories: vectorised sampling and exhaustive enumeration (notes §3.1, RL-1).
+
+A trajectory τ = (s₀, o₀, a₀, r₀, …, s_{T−1}, o_{T−1}, a_{T−1}, r_{T−1}) has probability
+
+    p_θ(τ) = p(s₀) Π_{t<T} O(o_t|s_t) π_θ(a_t|x_t) Π_{t<T−1} P(s_{t+1}|s_t, a_t)
+
+with x_t = s_t (MDP) or o_t (observation policy in a POMDP); O drops out for an MDP.
+When rewards depend on the next state, R[s, a, s'], the final next state s_T is part of
+τ too (``final_states``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .errors import InvalidMDPError, ShapeError, TooManyTrajectoriesError
+from .exact._policy import policy_at
+
+__all__ = ["Trajectories", "sample", "enumerate_trajectories", "count_trajectories",
+           "acting_table", "trajectory_log_probs"]
+
+#: Default refusal threshold of :func:`enumerate_trajectories`.
+MAX_TRAJECTORIES = 1_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectories:
+    """A batch of N trajectories of length T (arrays ``[N, T]``).
+
+    Attributes:
+      states: ``[N, T]`` int, s_t.
+      actions: ``[N, T]`` int, a_t.
+      rewards: ``[N, T]`` float, r_t.
+      observations: ``[N, T]`` int o_t for a POMDP, else ``None``.
+      final_states: ``[N]`` int s_T (the state after the last action), −1 where it was
+        not drawn (enumeration of an MDP whose reward does not depend on s').
+      behaviour_log_probs: ``[N, T]`` log μ(a_t|x_t) of the policy that drew the batch.
+      discount: γ of the MDP the batch came from.
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    observations: np.ndarray | None = None
+    final_states: np.ndarray | None = None
+    behaviour_log_probs: np.ndarray | None = None
+    discount: float = 1.0
+
+    def __post_init__(self) -> None:
+        s = np.asarray(self.states)
+        if s.ndim != 2:
+            raise ShapeError(f"states must be [N, T], got shape {s.shape}")
+        for f in ("actions", "rewards", "observations", "behaviour_log_probs"):
+            v = getattr(self, f)
+            if v is not None and np.shape(v) != s.shape:
+                raise ShapeError(f"{f} has shape {np.shape(v)} but states has shape {s.shape}")
+        if self.final_states is not None and np.shape(self.final_states) != (s.shape[0],):
+            raise ShapeError(
+                f"final_states has shape {np.shape(self.final_states)}; expected ({s.shape[0]},)")
+
+    @property
+    def n(self) -> int:
+        """N, the number of trajectories."""
+        return self.states.shape[0]
+
+    @property
+    def horizon(self) -> int:
+        """T, the length of each trajectory."""
+        return self.states.shape[1]
+
+    @property
+    def inputs(self) -> np.ndarray:
+        """``[N, T]`` what the policy read: observations if present, else states."""
+        return self.observations if self.observations is not None else self.states
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, idx) -> "Trajectories":
+        """A sub-batch (rows ``idx``; an int keeps a batch of one)."""
+        if isinstance(idx, (int, np.integer)):
+            idx = slice(int(idx), int(idx) + 1) if idx != -1 else slice(-1, None)
+        kw = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            kw[f.name] = v[idx] if isinstance(v, np.ndarray) else v
+        return Trajectories(**kw)
+
+    def returns(self) -> np.ndarray:
+        """``[N]`` r(τ) = Σ_t γ^t r_t."""
+        return self.rewards @ (self.discount ** np.arange(self.horizon))
+
+
+def concatenate(batches: list[Trajectories]) -> Trajectories:
+    """One batch holding the rows of every batch in order."""
+    kw = {}
+    for f in fields(Trajectories):
+        vals = [getattr(b, f.name) for b in batches]
+        if f.name == "discount":
+            kw[f.name] = vals[0]
+        elif any(v is None for v in vals):
+            kw[f.name] = None
+        else:
+            kw[f.name] = np.concatenate(vals)
+    return Trajectories(**kw)
+
+
+def acting_table(mdp, policy, theta=None) -> tuple[np.ndarray, bool]:
+    """(π over what the policy reads ``[X, A]`` or ``[T, X, A]``, reads_observations)."""
+    if hasattr(policy, "state_probs"):
+        policy.check_compatible(mdp)
+        return np.asarray(policy.probs(theta)), policy.over == "observations"
+    from .exact._policy import policy_table
+    return np.asarray(policy_table(mdp, policy, theta)), False
+
+
+def _steps(mdp, n_steps) -> int:
+    if n_steps is None:
+        if mdp.horizon is None:
+            raise InvalidMDPError(f"{mdp!r} has an infinite horizon: pass n_steps")
+        return mdp.horizon
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise InvalidMDPError(f"n_steps must be a positive int, got {n_steps!r}")
+    return int(n_steps)
+
+
+# -- sampling -------------------------------------------------------------------------------
+def _alias_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker/Vose alias tables for each row of p ``[K, n]``: (prob ``[K, n]``, alias ``[K, n]``).
+
+    Drawing j = ⌊u n⌋, f = u n − j and returning j if f < prob[j] else alias[j] samples
+    row k exactly (up to float rounding). Zero-probability entries are never returned.
+    """
+    K, n = p.shape
+    prob = np.ones((K, n))
+    alias = np.tile(np.argmax(p, axis=1)[:, None], (1, n))
+    scaled = p * n
+    for k in range(K):
+        q = scaled[k].copy()
+        small = [j for j in range(n) if q[j] < 1.0]
+        large = [j for j in range(n) if q[j] >= 1.0]
+        while small and large:
+            j, l = small.pop(), large.pop()
+            prob[k, j] = q[j]
+            alias[k, j] = l
+            q[l] = q[l] + q[j] - 1.0
+            (small if q[l] < 1.0 else large).append(l)
+        for j in small + large:
+            prob[k, j] = 1.0
+    prob[p <= 0.0] = 0.0
+    return prob, alias
+
+
+def _draw(prob: np.ndarray, alias: np.ndarray, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+    n = prob.shape[1]
+    x = u * n
+    j = np.minimum(x.astype(np.int64), n - 1)
+    return np.where(x - j < prob[rows, j], j, alias[rows, j])
+
+
+def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
+           n_steps: int | None = None) -> Trajectories:
+    """Draw N trajectories at once, vectorised over N (a loop over time only).
+
+    Args:
+      mdp: a :class:`TabularMDP` or :class:`POMDP`.
+      policy, theta: a pgmath policy and θ ``[d]`` (or a probability table, ``theta=None``).
+      n: N ≥ 1.
+      rng: a ``numpy.random.Generator`` (nothing reads global random state).
+      n_steps: T for an infinite-horizon MDP (default: the MDP's horizon).
+
+    Returns:
+      :class:`Trajectories` with ``[N, T]`` arrays; ``behaviour_log_probs`` holds
+      log π_θ(a_t|x_t) and ``final_states`` s_T.
+
+    Uses alias tables, so each draw costs one uniform number and O(1) work.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    T = _steps(mdp, n_steps)
+    pi, obs = acting_table(mdp, policy, theta)
+    S, A = mdp.n_states, mdp.n_actions
+    with np.errstate(divide="ignore"):
+        logpi = np.log(pi)
+    p_tab = [_alias_tables(policy_at(pi, t)) for t in range(pi.shape[0])] if pi.ndim == 3 \
+        else [_alias_tables(pi)]
+    P_prob, P_alias = _alias_tables(mdp.P.reshape(S * A, S))
+    s0_prob, s0_alias = _alias_tables(mdp.p0[None, :])
+    if obs:
+        O_prob, O_alias = _alias_tables(np.asarray(mdp.O))
+    states = np.empty((n, T), dtype=np.int64)
+    actions = np.empty((n, T), dtype=np.int64)
+    observations = np.empty((n, T), dtype=np.int64) if obs else None
+    zeros = np.zeros(n, dtype=np.int64)
+    s = _draw(s0_prob, s0_alias, zeros, rng.random(n))
+    k = 3 if obs else 2
+    for t in range(T):
+        u = rng.random((k, n))
+        states[:, t] = s
+        x = s
+        if obs:
+            x = _draw(O_prob, O_alias, s, u[2])
+            observations[:, t] = x
+        pp, pa = p_tab[t] if len(p_tab) > 1 else p_tab[0]
+        a = _draw(pp, pa, x, u[0])
+        actions[:, t] = a
+        s = _draw(P_prob, P_alias, s * A + a, u[1])
+    nxt = np.concatenate([states[:, 1:], s[:, None]], axis=1)
+    if mdp.R.ndim == 3:
+        rewards = mdp.R[states, actions, nxt]
+    else:
+        rewards = mdp.r[states, actions]
+    xs = observations if obs else states
+    if pi.ndim == 3:
+        blp = logpi[np.arange(T)[None, :], xs, actions]
+    else:
+        blp = logpi[xs, actions]
+    return Trajectories(states, actions, rewards, observations, s, blp, mdp.discount)
+
+
+# -- enumeration ----------------------------------------------------------------------------
+def _branch_counts(mdp, pi_t, obs: bool) -> np.ndarray:
+    """``[S, A]`` int: number of (o) choices leading to each (s, a) with positive probability."""
+    if obs:
+        return ((np.asarray(mdp.O) > 0).astype(np.int64) @ (pi_t > 0).astype(np.int64))
+    return (pi_t > 0).astype(np.int64)
+
+
+def count_trajectories(mdp, policy, theta=None, *, n_steps: int | None = None) -> int:
+    """The exact number of trajectories with non-zero probability (a Python int)."""
+    T = _steps(mdp, n_steps)
+    pi, obs = acting_table(mdp, policy, theta)
+    pos = (mdp.P > 0).astype(object)
+    n = (mdp.p0 > 0).astype(object)
+    for t in range(T):
+        k = _branch_counts(mdp, policy_at(pi, t), obs).astype(object)  # [S, A]
+        if t + 1 < T:
+            n = np.einsum("s,sa,sat->t", n, k, pos) if n.size else n
+        else:
+            last = k * pos.sum(axis=2) if mdp.R.ndim == 3 else k
+            return int(np.sum(n[:, None] * last))
+    return 0  # pragma: no cover
+
+
+def enumerate_trajectories(mdp, policy, theta=None, *, n_steps: int | None = None,
+                           max_trajectories: int = MAX_TRAJECTORIES
+                           ) -> tuple[Trajectories, np.ndarray]:
+    """Every trajectory with non-zero probability, and its probability.
+
+    Returns:
+      (batch, probs): a :class:`Trajectories` of M rows and ``[M]`` probabilities p_θ(τ)
+      summing to 1 (up to rounding). Rows are in lexicographic order of
+      (s₀, o₀, a₀, s₁, …).
+
+    Raises:
+      TooManyTrajectoriesError: when M exceeds ``max_trajectories`` (the message says M).
+    """
+    T = _steps(mdp, n_steps)
+    m = count_trajectories(mdp, policy, theta, n_steps=T)
+    if m > max_trajectories:
+        raise TooManyTrajectoriesError(
+            f"enumeration would produce {m:,} trajectories (S={mdp.n_states}, "
+            f"A={mdp.n_actions}, T={T}), above max_trajectories={max_trajectories:,}; "
+            "raise max_trajectories or use the moment recursion / sampling")
+    pi, obs = acting_table(mdp, policy, theta)
+    S, A = mdp.n_states, mdp.n_actions
+    with np.errstate(divide="ignore"):
+        logpi = np.log(pi)
+    start = np.flatnonzero(mdp.p0 > 0)
+    prob = mdp.p0[start].copy()
+    cols_s: list[np.ndarray] = []
+    cols_o: list[np.ndarray] = []
+    cols_a: list[np.ndarray] = []
+    cur = start
+    for t in range(T):
+        pt = policy_at(pi, t)
+        if obs:
+            i, o = np.nonzero(np.asarray(mdp.O)[cur] > 0)
+            prob = prob[i] * mdp.O[cur[i], o]
+            cols_s, cols_o, cols_a = [c[i] for c in cols_s], [c[i] for c in cols_o], [c[i] for c in cols_a]
+            cur = cur[i]
+            cols_o.append(o)
+            x = o
+        else:
+            x = cur
+        i, a = np.nonzero(pt[x] > 0)
+        prob = prob[i] * pt[x[i], a]
+        cols_s, cols_o, cols_a = [c[i] for c in cols_s], [c[i] for c in cols_o], [c[i] for c in cols_a]
+        cur = cur[i]
+        cols_s.append(cur)
+        cols_a.append(a)
+        if t + 1 < T or mdp.R.ndim == 3:
+            i, s2 = np.nonzero(mdp.P[cur, a] > 0)
+            prob = prob[i] * mdp.P[cur[i], a[i], s2]
+            cols_s, cols_o, cols_a = [c[i] for c in cols_s], [c[i] for c in cols_o], [c[i] for c in cols_a]
+            cur = s2
+    states = np.stack(cols_s, axis=1)
+    actions = np.stack(cols_a, axis=1)
+    observations = np.stack(cols_o, axis=1) if obs else None
+    if mdp.R.ndim == 3:
+        final = cur
+        nxt = np.concatenate([states[:, 1:], final[:, None]], axis=1)
+        rewards = mdp.R[states, actions, nxt]
+    else:
+        final = np.full(states.shape[0], -1, dtype=np.int64)
+        rewards = mdp.r[states, actions]
+    xs = observations if obs else states
+    blp = logpi[np.arange(T)[None, :], xs, actions] if pi.ndim == 3 else logpi[xs, actions]
+    batch = Trajectories(states, actions, rewards, observations, final, blp, mdp.discount)
+    return batch, prob
+
+
+def trajectory_log_probs(batch: Trajectories, policy, theta) -> np.ndarray:
+    """``[N, T]`` log π_θ(a_t|x_t) of each step of a batch under (policy, θ)."""
+    lp = np.asarray(policy.log_probs(theta))
+    x = batch.inputs
+    if x.max(initial=0) >= lp.shape[0] or batch.actions.max(initial=0) >= lp.shape[1]:
+        raise ShapeError(
+            f"the batch indexes inputs up to {int(x.max())} and actions up to "
+            f"{int(batch.actions.max())} but the policy has shape {lp.shape}")
+    return lp[x, batch.actions]
