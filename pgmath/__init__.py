@@ -10,6 +10,8 @@ from .mdp import POMDP, TabularMDP
 from .policies import LinearSoftmaxPolicy, ObservationSoftmaxPolicy, Policy, SoftmaxPolicy
 from .trajectories import (Trajectories, count_trajectories, enumerate_trajectories,
                            sample)
+from . import testing
+from .check import check_unbiased, compare_variance, plan_sample_size
 
 __version__ = "0.1.0"
 
@@ -19,4 +21,5 @@ __all__ = [
     "Trajectories", "sample", "enumerate_trajectories", "count_trajectories",
     "exact", "estimators", "strategies", "environments", "errors",
     *errors.__all__,
+    "check_unbiased", "compare_variance", "plan_sample_size", "testing",
 ]
