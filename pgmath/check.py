@@ -48,7 +48,7 @@ __all__ = [
     "check_unbiased", "compare_variance", "plan_sample_size",
     "exact_moments", "rounding_slack", "score_return_bound",
     "bernstein_threshold", "empirical_bernstein_threshold", "bernstein_sample_size",
-    "bernstein_power", "dkwm_sample_size",
+    "bernstein_power", "power_sample_size", "empirical_bernstein_sample_size", "dkwm_sample_size",
     "DEFAULT_BETA", "MAX_ENUMERATION",
 ]
 
@@ -58,6 +58,8 @@ UNIT_ROUNDOFF = np.finfo(float).eps / 2
 DEFAULT_BETA = 1e-3
 #: Largest M·d (trajectories × parameters) the exact path enumerates by default.
 MAX_ENUMERATION = 20_000_000
+#: Largest number of batches (M^batch_size calls) enumerated for a batch-coupled estimator.
+MAX_BATCHES = 5_000
 #: N used when neither ``n`` nor ``detectable_bias`` is given and sampling is needed.
 DEFAULT_N = 10_000
 METHODS = ("auto", "exact", "bernstein", "empirical-bernstein", "asymptotic", "chi2")
@@ -146,7 +148,8 @@ def rounding_slack(abs_mean: np.ndarray, ref_scale: np.ndarray, n_terms: int,
         slack_j = γ_K (Σ_τ p(τ)|g_j(τ)| + E[(Σ_t |ψ_t,j|)(Σ_t γ^t |r_t|)]),
         γ_K = K u / (1 − K u),  K = M + 32 T + 32,
 
-    with u the unit roundoff. The first term bounds the error of the weighted sum
+    with u the unit roundoff (the second term is :func:`_ref_scale`, averaged under p).
+    The first term bounds the error of the weighted sum
     Σ_τ p(τ) g(τ) of M rows (Higham, *Accuracy and Stability of Numerical Algorithms*,
     eq. 3.5: |fl(xᵀy) − xᵀy| ≤ γ_M |x|ᵀ|y|, any summation order) plus the relative
     rounding of each p(τ) (a product of ≤ 3T factors) and of each row g(τ) (assumed
@@ -155,6 +158,7 @@ def rounding_slack(abs_mean: np.ndarray, ref_scale: np.ndarray, n_terms: int,
     positive), so it covers the error of the exact target. No other tolerance is used.
     """
     return _gamma(n_terms + 32 * horizon + 32) * (np.asarray(abs_mean) + np.asarray(ref_scale))
+
 
 
 def score_return_bound(mdp, policy, theta) -> float:
@@ -196,26 +200,38 @@ def empirical_bernstein_threshold(sample_variance, width, n: int, delta: float) 
     return np.sqrt(2.0 * v * L / n) + 7.0 * np.asarray(width, dtype=float) * L / (3.0 * (n - 1))
 
 
-def bernstein_power(bias, variance, bound, n: int, alpha: float) -> float:
+def bernstein_power(bias, variance, radius, spread, n: int, alpha: float) -> float:
     """A lower bound on P(reject) of the Bernstein test at N for a known bias ``[d]``.
 
-    The test rejects when |ḡ_j − ∇J_j| > ε_j for some j, with ε_j at level α/(2d)
-    (:func:`bernstein_threshold`). In a coordinate with |bias_j| > ε_j, it fails to
-    reject only if ḡ_j deviates from its own mean by ≥ |bias_j| − ε_j toward ∇J, which
-    by one-sided Bernstein has probability ≤ exp(−N Δ² / (2σ² + 2bΔ/3)). ``bound`` is
-    b_j ≥ |g_j − E g_j| and ``variance`` Var g_j (the estimator's own).
+    The test rejects when |ḡ_j − ∇J_j| > ε_j for some j, ε_j at level α/(2d) with
+    range ``radius`` b_j ≥ |g_j − ∇J_j| (:func:`bernstein_threshold`). In a coordinate
+    with |bias_j| > ε_j it fails to reject only if ḡ_j deviates from its own mean by
+    Δ = |bias_j| − ε_j toward ∇J, which by one-sided Bernstein has probability
+    ≤ exp(−N Δ² / (2σ_j² + 2 s_j Δ / 3)), σ_j² = Var g_j (``variance``) and
+    s_j ≥ |g_j − E g_j| (``spread``). Non-asymptotic.
     """
     bias = np.abs(np.asarray(bias, dtype=float))
     variance = np.asarray(variance, dtype=float)
-    bound = np.asarray(bound, dtype=float)
+    radius = np.broadcast_to(np.asarray(radius, dtype=float), bias.shape)
+    spread = np.broadcast_to(np.asarray(spread, dtype=float), bias.shape)
     d = bias.size
-    eps = _bernstein_eps(variance, bound, n, np.log(2.0 * d / alpha))
+    eps = _bernstein_eps(variance, radius, n, np.log(2.0 * d / alpha))
     gap = bias - eps
     ok = gap > 0
     if not ok.any():
         return 0.0
-    miss = np.exp(-n * gap[ok] ** 2 / (2.0 * variance[ok] + 2.0 * bound[ok] * gap[ok] / 3.0))
+    miss = np.exp(-n * gap[ok] ** 2 / (2.0 * variance[ok] + 2.0 * spread[ok] * gap[ok] / 3.0))
     return float(1.0 - miss.min())
+
+
+def power_sample_size(bias, variance, radius, spread, *, alpha: float = 1e-6,
+                      power: float = 0.999) -> int:
+    """The least N at which :func:`bernstein_power` is ≥ ``power`` (a known bias ``[d]``)."""
+    _check_rate("alpha", alpha)
+    _check_rate("power", power)
+    if not np.any(np.abs(np.asarray(bias)) > 0):
+        raise PgmathError("power_sample_size needs a non-zero bias")
+    return _least_n(lambda n: bernstein_power(bias, variance, radius, spread, n, alpha) >= power)
 
 
 def _detectable(variance, bound, n, alpha, beta, d) -> np.ndarray:
@@ -304,36 +320,56 @@ class _Moments:
     m: int
 
 
-def _enumerable(estimator, mdp, policy, theta, behaviour_theta) -> bool:
-    if is_batch_coupled(estimator):
-        return False
+def _enumerable(estimator, mdp, policy, theta, behaviour_theta, batch_size: int = 1) -> bool:
     m = count_trajectories(mdp, policy, theta if behaviour_theta is None else behaviour_theta)
+    if is_batch_coupled(estimator):
+        return m ** batch_size <= MAX_BATCHES
     return m * policy.n_params <= MAX_ENUMERATION
 
 
-def _ref_scale(batch, policy, theta) -> np.ndarray:
-    """``[M, d]`` (Σ_t |ψ_t|)(Σ_t γ^t |r_t|) per trajectory."""
+def _ref_scale(batch, policy, theta, g: np.ndarray) -> np.ndarray:
+    """``[M, d]`` the magnitude of the terms a row is computed from, for the rounding slack.
+
+        (Σ_t |ψ_t|)(Σ_t γ^t |r_t|) + 4 T max|Φ| · ‖g(τ)‖∞ / ‖Σ_t |ψ_t|‖∞.
+
+    The first term bounds the terms of ∇J (the policy-gradient theorem made positive).
+    The second covers the absolute rounding error ≈ u |Φ| of each score entry
+    ψ = Φ − Σ_b π(b) Φ[b] (large relative to ψ when π is near-deterministic) times
+    the weights c_t that multiply the scores in g = Σ_t ψ_t c_t; ‖g‖∞ / ‖Σ_t|ψ_t|‖∞
+    estimates those weights from the row itself (baselines included).
+    """
     psi = np.abs(policy.score(theta))[batch.inputs, batch.actions].sum(axis=1)
     ret = np.abs(batch.rewards) @ (batch.discount ** np.arange(batch.horizon))
-    return psi * ret[:, None]
+    pmax = psi.max(axis=1)
+    gmax = np.abs(g).max(axis=1)
+    weight = np.divide(gmax, pmax, out=np.zeros_like(gmax), where=pmax > 0)
+    phi = float(np.abs(policy.features()).max())
+    return psi * ret[:, None] + (4.0 * batch.horizon * phi * weight)[:, None]
 
 
-def exact_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, target=None):
+def exact_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, target=None,
+                  batch_size: int = 1):
     """Exact mean, covariance and range of one row g(τ), τ drawn from the behaviour policy.
+
+    For a batch-coupled estimator the unit is one batch of ``batch_size`` i.i.d.
+    trajectories and g its row mean, enumerated over all M^b ordered batches (tiny
+    problems only: at most :data:`MAX_BATCHES`).
 
     E g = Σ_τ p_μ(τ) g(τ) with p_μ the trajectory distribution of ``behaviour_theta``
     (θ itself when ``None``), by enumeration (:func:`pgmath.enumerate_trajectories`).
     Returns an internal record with ``mean [d]``, ``cov [d, d]``, ``radius [d]`` =
     max_τ |g_j(τ) − ∇J_j| and ``spread [d]`` = max_τ |g_j(τ) − E g_j|.
     """
-    if is_batch_coupled(estimator):
-        raise EstimatorError(
-            f"{_name(estimator)} is batch-coupled: its rows depend on the whole batch, so "
-            "per-trajectory moments are not defined; it is tested over independent batches")
     bt = theta if behaviour_theta is None else behaviour_theta
-    limit = max(1, MAX_ENUMERATION // policy.n_params)
-    batch, prob = enumerate_trajectories(mdp, policy, bt, max_trajectories=limit)
-    g = call_estimator(estimator, batch, policy, theta)
+    if is_batch_coupled(estimator):
+        batch, prob = enumerate_trajectories(mdp, policy, bt)
+        g, prob, ref = _batch_means(estimator, batch, prob / prob.sum(), policy, theta,
+                                    batch_size)
+    else:
+        limit = max(1, MAX_ENUMERATION // policy.n_params)
+        batch, prob = enumerate_trajectories(mdp, policy, bt, max_trajectories=limit)
+        g = call_estimator(estimator, batch, policy, theta)
+        ref = _ref_scale(batch, policy, theta, g)
     prob = prob / prob.sum()
     mean = prob @ g
     c = g - mean
@@ -343,14 +379,29 @@ def exact_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, target
     return _Moments(mean=mean, cov=0.5 * (cov + cov.T),
                     radius=np.max(np.abs(g - target), axis=0),
                     spread=np.max(np.abs(c), axis=0),
-                    abs_mean=prob @ np.abs(g),
-                    ref_scale=prob @ _ref_scale(batch, policy, theta), m=batch.n)
+                    abs_mean=prob @ np.abs(g), ref_scale=prob @ ref, m=g.shape[0])
+
+
+def _batch_means(estimator, batch, prob, policy, theta, b: int):
+    """Every ordered batch of b trajectories: (``[M^b, d]`` batch means, ``[M^b]`` probabilities,
+    ``[M^b, d]`` mean reference scales)."""
+    m = batch.n
+    if m ** b > MAX_BATCHES:
+        raise TooManyTrajectoriesError(
+            f"{m}^{b} = {m ** b:,} batches of {b} trajectories, above {MAX_BATCHES:,}")
+    idx = np.indices((m,) * b).reshape(b, -1).T
+    rows = np.stack([call_estimator(estimator, batch[row], policy, theta) for row in idx])
+    flat = batch[idx.reshape(-1)]
+    ref = _ref_scale(flat, policy, theta, rows.reshape(m ** b * b, -1))
+    g = rows.mean(axis=1)
+    ref = ref.reshape(m ** b, b, -1).mean(axis=1)
+    return g, np.prod(prob[idx], axis=1), ref
 
 
 # -- the check ------------------------------------------------------------------------------
 def plan_sample_size(estimator, mdp, policy, theta, *, detectable_bias: float,
                      alpha: float = 1e-6, beta: float = DEFAULT_BETA,
-                     behaviour_theta=None, bound=None) -> int:
+                     behaviour_theta=None, bound=None, batch_size: int = 16) -> int:
     """N for :func:`check_unbiased` to catch any ‖bias‖∞ ≥ ``detectable_bias``.
 
     With the exact variance (enumerable problem, per-trajectory estimator): the
@@ -364,21 +415,36 @@ def plan_sample_size(estimator, mdp, policy, theta, *, detectable_bias: float,
     _check_rate("beta", beta)
     _horizon(mdp)
     d = policy.n_params
-    if _enumerable(estimator, mdp, policy, theta, behaviour_theta):
-        m = exact_moments(estimator, mdp, policy, theta, behaviour_theta=behaviour_theta)
+    if _enumerable(estimator, mdp, policy, theta, behaviour_theta, batch_size):
+        m = exact_moments(estimator, mdp, policy, theta, behaviour_theta=behaviour_theta,
+                          batch_size=batch_size)
         return bernstein_sample_size(np.diag(m.cov), np.maximum(m.radius, m.spread),
                                      detectable_bias, alpha=alpha, beta=beta)
     if bound is None:
         raise PgmathError(
             "cannot plan N: the problem is too large to enumerate (or the estimator is "
             "batch-coupled) and no bound on |g| was given; pass bound=B with |g_j| ≤ B")
-    B = float(bound)
-    w = 2.0 * B
+    return empirical_bernstein_sample_size(float(bound), detectable_bias, d, alpha=alpha,
+                                           beta=beta)
+
+
+def empirical_bernstein_sample_size(bound: float, detectable_bias: float, d: int = 1, *,
+                                    alpha: float = 1e-6, beta: float = DEFAULT_BETA) -> int:
+    """The least N for the empirical-Bernstein test with |g_j| ≤ B (width w = 2B) to catch
+    ‖bias‖∞ ≥ δ w.p. ≥ 1 − β at level α, knowing nothing but B.
+
+    Needs ε_EB(V_max, N) + ε_β(N) ≤ δ with V_max = B² N / (N − 1) (the largest sample
+    variance of values in [−B, B]) and ε_β the one-sided Bernstein deviation with σ² ≤ B²
+    and range 2B.
+    """
+    _check_rate("alpha", alpha)
+    _check_rate("beta", beta)
+    B, w = float(bound), 2.0 * float(bound)
 
     def ok(n):
         if n < 2:
             return False
-        e_a = empirical_bernstein_threshold(B * B, w, n, alpha / d)
+        e_a = empirical_bernstein_threshold(B * B * n / (n - 1), w, n, alpha / d)
         e_b = _bernstein_eps(B * B, w, n, np.log(1.0 / beta))
         return bool(np.all(e_a + e_b <= detectable_bias))
 
@@ -433,7 +499,7 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
         behaviour_theta = policy.check_theta(behaviour_theta)
     coupled = is_batch_coupled(estimator)
     target = gradient(mdp, policy, theta)
-    enumerable = _enumerable(estimator, mdp, policy, theta, behaviour_theta)
+    enumerable = _enumerable(estimator, mdp, policy, theta, behaviour_theta, batch_size)
     if method == "auto":
         if enumerable and n is None and detectable_bias is None:
             method = "exact"
@@ -444,13 +510,13 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
         else:
             method = "asymptotic"
     if method in ("exact", "bernstein", "chi2") and not enumerable:
-        why = ("it is batch-coupled" if coupled else
-               "the problem has too many trajectories to enumerate")
+        why = (f"it is batch-coupled and M^{batch_size} batches are too many to enumerate"
+               if coupled else "the problem has too many trajectories to enumerate")
         raise TooManyTrajectoriesError(
             f"method={method!r} needs the exact moments of {_name(estimator)}, but {why}; "
             "use method='empirical-bernstein' with bound=, or 'asymptotic'")
     mom = exact_moments(estimator, mdp, policy, theta, behaviour_theta=behaviour_theta,
-                        target=target) if enumerable else None
+                        target=target, batch_size=batch_size) if enumerable else None
     ctx = _Context(estimator, mdp, policy, theta, behaviour_theta, target, alpha, beta, T,
                    coupled, batch_size)
     if method == "exact":
@@ -466,7 +532,7 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
         elif bound is not None:
             n = plan_sample_size(estimator, mdp, policy, theta, detectable_bias=detectable_bias,
                                  alpha=alpha, beta=beta, behaviour_theta=behaviour_theta,
-                                 bound=bound)
+                                 bound=bound, batch_size=batch_size)
         else:
             n = DEFAULT_N
         n = max(int(n), 2)
@@ -496,17 +562,15 @@ def _draw(ctx: _Context, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
     if not ctx.coupled:
         batch = sample(ctx.mdp, ctx.policy, bt, n, rng)
         g = call_estimator(ctx.estimator, batch, ctx.policy, ctx.theta)
-        return g, _ref_scale(batch, ctx.policy, ctx.theta)
+        return g, _ref_scale(batch, ctx.policy, ctx.theta, g)
     b = int(ctx.batch_size)
     if b < 1:
         raise PgmathError(f"batch_size must be ≥ 1, got {ctx.batch_size!r}")
     batch = sample(ctx.mdp, ctx.policy, bt, n * b, rng)
-    out = np.empty((n, ctx.policy.n_params))
-    for k in range(n):
-        sub = batch[slice(k * b, (k + 1) * b)]
-        out[k] = call_estimator(ctx.estimator, sub, ctx.policy, ctx.theta).mean(axis=0)
-    ref = _ref_scale(batch, ctx.policy, ctx.theta).reshape(n, b, -1).mean(axis=1)
-    return out, ref
+    rows = np.concatenate([call_estimator(ctx.estimator, batch[slice(k * b, (k + 1) * b)],
+                                          ctx.policy, ctx.theta) for k in range(n)])
+    ref = _ref_scale(batch, ctx.policy, ctx.theta, rows)
+    return rows.reshape(n, b, -1).mean(axis=1), ref.reshape(n, b, -1).mean(axis=1)
 
 
 def _header(ctx: _Context, method: str) -> list[str]:
@@ -532,7 +596,8 @@ def _exact(ctx: _Context, mom: _Moments) -> CheckResult:
     passed = bool(np.all(np.abs(bias) <= thr))
     mab = float(np.max(np.abs(bias)))
     lines = _header(ctx, "exact")
-    lines += [f"  enumerated {mom.m:,} trajectories: E[g] = Σ_τ p(τ) g(τ), no sampling",
+    what = f"batches of {ctx.batch_size}" if ctx.coupled else "trajectories"
+    lines += [f"  enumerated {mom.m:,} {what}: E[g] = Σ_τ p(τ) g(τ), no sampling",
               f"  tolerance: floating-point rounding only, max_j {float(thr.max()):.3e}",
               f"  max |E g − ∇J| = {mab:.3e}",
               f"  verdict: {'PASS (unbiased)' if passed else 'FAIL (biased)'}"]
