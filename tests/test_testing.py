@@ -54,3 +54,17 @@ def test_usable_inside_given(problem):
     pgmath.testing.assert_unbiased(reward_to_go, mdp, pol, th)
     if np.abs(pgmath.exact.gradient(mdp, pol, th)).max() > 1e-9:
         pgmath.testing.assert_biased(doubled, mdp, pol, th)
+
+
+def test_user_guide_example_file_runs():
+    """The complete test file of docs/guide/checking.md runs and passes as written."""
+    import pathlib
+    text = (pathlib.Path(__file__).resolve().parents[1] / "docs/guide/checking.md").read_text()
+    start = text.index("# tests/test_my_estimators.py")
+    code = text[start:text.index("```", start)]
+    ns: dict = {}
+    exec(compile(code, "checking.md", "exec"), ns)  # noqa: S102 - our own documentation
+    tests = [v for k, v in ns.items() if k.startswith("test_")]
+    assert len(tests) == 4
+    for t in tests:
+        t()

@@ -1,0 +1,108 @@
+"""Sample sizes: pgmath's Bernstein design against TensorFlow Probability's DKWM design,
+and the N at which each planted bug is caught with probability ≥ 0.999.
+
+Part 1 (efficiency). For an estimator g on a problem, a detectable bias δ (∞-norm, here
+10% of ‖∇J‖∞), false-failure rate α = 1e-6 and false-pass rate β = 1e-3, compare
+* pgmath's N: Bernstein with the exact variance and range (enumeration), union bound
+  over the d coordinates (:func:`pgmath.check.bernstein_sample_size`);
+* the DKWM design of TFP's ``statistical_testing`` (``min_num_samples_for_dkwm_mean_test``,
+  envelope √(ln(2/rate)/(2N)) on a bounded range, itemwise rate α/d): given (a) the
+  exact range [min_τ g_j, max_τ g_j] (the most favourable range it could be told),
+  (b) the a-priori range [−B, B], B = T max|ψ| Σ γ^t max|r|;
+* pgmath's empirical-Bernstein design knowing only B (the black-box route).
+The ratio pgmath / DKWM(a) is the figure to read (target ≤ 0.1).
+
+Part 2 (power). For each planted bug of tests/test_check.py: the exact bias and variance
+(enumeration), the N at which the Bernstein test at α = 1e-6 catches it with probability
+≥ 0.999 (:func:`pgmath.check.power_sample_size`, a non-asymptotic bound), the DKWM N for
+the same bias, and for a few bugs the empirical catch rate over independent runs at that N.
+
+Run:  PYTHONPATH=. python bench/bench_dkwm.py
+"""
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+import pgmath
+from pgmath import check as pc
+from pgmath import environments
+from pgmath.estimators import reinforce, reward_to_go
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+from test_check import PLANTED, planted_case, problem, state_baseline  # noqa: E402
+
+ALPHA, BETA = 1e-6, 1e-3
+
+
+def problems():
+    rows = [("random S=2 A=2 T=3", *problem(0))]
+    rows.append(("random S=3 A=2 T=4", *problem(1, S=3, T=4)))
+    for name, T in [("chain", 6), ("tightrope", 6), ("gridworld", 2)]:
+        mdp = environments.make(name).with_horizon(T)
+        pol = environments.default_policy(mdp)
+        rows.append((f"{name} T={T}", mdp, pol, np.random.default_rng(2).normal(size=pol.n_params)))
+    return rows
+
+
+def efficiency() -> list[float]:
+    print("Part 1: N for ‖bias‖∞ ≥ δ = 0.1 ‖∇J‖∞, α = 1e-6, β = 1e-3")
+    print(f"{'problem':22s} {'estimator':14s} {'d':>4s} {'N pgmath':>10s} {'N DKWM(range)':>14s}"
+          f" {'ratio':>7s} {'N DKWM(±B)':>12s} {'N emp-Bern(B)':>14s}")
+    ratios = []
+    for pname, mdp, pol, th in problems():
+        grad = pgmath.exact.gradient(mdp, pol, th)
+        delta = 0.1 * float(np.abs(grad).max())
+        batch, prob = pgmath.enumerate_trajectories(mdp, pol, th)
+        B = pc.score_return_bound(mdp, pol, th)
+        for est in (reinforce, reward_to_go, state_baseline):
+            mom = pc.exact_moments(est, mdp, pol, th, target=grad)
+            n_ours = pc.bernstein_sample_size(np.diag(mom.cov), np.maximum(mom.radius, mom.spread),
+                                              delta, alpha=ALPHA, beta=BETA)
+            g = est(batch, pol, th)
+            width = float((g.max(axis=0) - g.min(axis=0)).max())
+            d = pol.n_params
+            n_dkwm = pc.dkwm_sample_size(width, delta, d, alpha=ALPHA, beta=BETA)
+            n_dkwm_b = pc.dkwm_sample_size(2 * B, delta, d, alpha=ALPHA, beta=BETA)
+            n_eb = pc.empirical_bernstein_sample_size(B, delta, d, alpha=ALPHA, beta=BETA)
+            ratios.append(n_ours / n_dkwm)
+            print(f"{pname:22s} {est.__name__:14s} {d:4d} {n_ours:10,d} {n_dkwm:14,d}"
+                  f" {n_ours / n_dkwm:7.3f} {n_dkwm_b:12,d} {n_eb:14,d}")
+    print(f"ratio N pgmath / N DKWM (exact range): median {np.median(ratios):.3f}, "
+          f"max {np.max(ratios):.3f}, min {np.min(ratios):.4f}")
+    return ratios
+
+
+def power(verify_runs: int = 200) -> None:
+    print(f"\nPart 2: planted bugs, N caught w.p. ≥ 0.999 by Bernstein at α = {ALPHA:g}")
+    print(f"{'bug':32s} {'‖bias‖∞':>9s} {'N(0.999)':>9s} {'N DKWM':>10s} {'caught':>12s}")
+    for name in PLANTED:
+        est, mdp, pol, th, kw = planted_case(name)
+        grad = pgmath.exact.gradient(mdp, pol, th)
+        b = kw.get("batch_size", 1)
+        mom = pc.exact_moments(est, mdp, pol, th, behaviour_theta=kw.get("behaviour_theta"),
+                               target=grad, batch_size=b)
+        bias = mom.mean - grad
+        n = pc.power_sample_size(bias, np.diag(mom.cov), mom.radius, mom.spread,
+                                 alpha=ALPHA, power=0.999)
+        j = int(np.argmax(np.abs(bias)))
+        # DKWM at the same false-pass rate and the bias of the most biased coordinate,
+        # told the exact range of the estimates
+        width = float(2 * np.max(np.maximum(mom.radius, mom.spread)))
+        n_dkwm = pc.dkwm_sample_size(width, float(abs(bias[j])), pol.n_params, alpha=ALPHA, beta=BETA)
+        caught = ""
+        if verify_runs:
+            hits = sum(not pgmath.check_unbiased(est, mdp, pol, th, method="bernstein", n=n,
+                                                 alpha=ALPHA, rng=np.random.default_rng(s),
+                                                 **kw).passed for s in range(verify_runs))
+            caught = f"{hits}/{verify_runs}"
+        unit = f" (batches of {b})" if b > 1 else ""
+        print(f"{name:32s} {abs(bias[j]):9.4f} {n:9,d} {n_dkwm:10,d} {caught:>12s}{unit}")
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    efficiency()
+    power()
+    print(f"\n({time.perf_counter() - t0:.1f}s)")
