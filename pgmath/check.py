@@ -57,7 +57,7 @@ UNIT_ROUNDOFF = np.finfo(float).eps / 2
 #: Default false-pass rate β used for the detectable bias and for planning N.
 DEFAULT_BETA = 1e-3
 #: Largest M·d (trajectories × parameters) the exact path enumerates by default.
-MAX_ENUMERATION = 20_000_000
+MAX_ENUMERATION = 5_000_000
 #: Largest number of batches (M^batch_size calls) enumerated for a batch-coupled estimator.
 MAX_BATCHES = 5_000
 #: N used when neither ``n`` nor ``detectable_bias`` is given and sampling is needed.
@@ -330,21 +330,25 @@ def _enumerable(estimator, mdp, policy, theta, behaviour_theta, batch_size: int 
 def _ref_scale(batch, policy, theta, g: np.ndarray) -> np.ndarray:
     """``[M, d]`` the magnitude of the terms a row is computed from, for the rounding slack.
 
-        (Σ_t |ψ_t|)(Σ_t γ^t |r_t|) + 4 T max|Φ| · ‖g(τ)‖∞ / ‖Σ_t |ψ_t|‖∞.
+        (Σ_t |Φ_t| + Σ_b π(b|x_t)|Φ[x_t, b]|)(Σ_t γ^t |r_t|) + 4 T max|Φ| · ‖g‖∞ / ‖Σ_t |ψ_t|‖∞.
 
-    The first term bounds the terms of ∇J (the policy-gradient theorem made positive).
-    The second covers the absolute rounding error ≈ u |Φ| of each score entry
-    ψ = Φ − Σ_b π(b) Φ[b] (large relative to ψ when π is near-deterministic) times
-    the weights c_t that multiply the scores in g = Σ_t ψ_t c_t; ‖g‖∞ / ‖Σ_t|ψ_t|‖∞
-    estimates those weights from the row itself (baselines included).
+    The first term bounds the magnitude of the terms of ∇J = E[(Σ_t ψ_t)(Σ_t γ^t r_t)],
+    each score ψ = Φ − Σ_b π(b) Φ[b] taken as its two parts (their difference cancels
+    when π is near-deterministic, their rounding does not). The second covers the same
+    absolute rounding of ψ times the weights c_t that multiply the scores in
+    g = Σ_t ψ_t c_t; ‖g‖∞ / ‖Σ_t|ψ_t|‖∞ estimates those weights from the row itself
+    (baselines included).
     """
-    psi = np.abs(policy.score(theta))[batch.inputs, batch.actions].sum(axis=1)
+    pi = np.asarray(policy.probs(theta))
+    phi = np.abs(policy.features())
+    mag = phi + np.einsum("xb,xbd->xd", pi, phi)[:, None, :]
+    x, a = batch.inputs, batch.actions
+    terms = mag[x, a].sum(axis=1)
     ret = np.abs(batch.rewards) @ (batch.discount ** np.arange(batch.horizon))
-    pmax = psi.max(axis=1)
+    pmax = np.abs(policy.score(theta))[x, a].sum(axis=1).max(axis=1)
     gmax = np.abs(g).max(axis=1)
     weight = np.divide(gmax, pmax, out=np.zeros_like(gmax), where=pmax > 0)
-    phi = float(np.abs(policy.features()).max())
-    return psi * ret[:, None] + (4.0 * batch.horizon * phi * weight)[:, None]
+    return terms * ret[:, None] + (4.0 * batch.horizon * float(phi.max()) * weight)[:, None]
 
 
 def exact_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, target=None,

@@ -17,6 +17,8 @@ from pgmath import strategies as pst
 from pgmath.errors import EstimatorError, PgmathError
 from pgmath.estimators import batch_coupled, reinforce, reward_to_go, step_scores
 from pgmath.trajectories import trajectory_log_probs
+from pgmath.verdicts import check as claim_checks
+from pgmath.verdicts.check import leave_one_out_baseline
 
 ALPHA = 1e-6
 
@@ -75,15 +77,6 @@ def standardised_advantages(batch, policy, theta):
     R = batch.returns()
     z = (R - R.mean()) / (R.std() + 1e-12)
     return step_scores(batch, policy, theta).sum(axis=1) * z[:, None]
-
-
-@batch_coupled
-def leave_one_out_baseline(batch, policy, theta):
-    """Correct: REINFORCE with b_i = mean of the other trajectories' returns (needs N ≥ 2)."""
-    R = batch.returns()
-    n = R.size
-    b = (R.sum() - R) / (n - 1)
-    return step_scores(batch, policy, theta).sum(axis=1) * (R - b)[:, None]
 
 
 def discount_from_t(batch, policy, theta):
@@ -322,6 +315,15 @@ def test_correct_estimators_pass_on_random_mdps(problem_):
         pgmath.testing.assert_unbiased(est, mdp, pol, th)
 
 
+@settings(max_examples=10)
+@given(pst.problems(max_states=2, max_actions=2, horizon=(1, 2)))
+def test_leave_one_out_baseline_passes_on_random_mdps(problem_):
+    """Batch-coupled and correct: exact over all M² ordered batches of two."""
+    mdp, pol, th = problem_
+    res = pgmath.testing.assert_unbiased(leave_one_out_baseline, mdp, pol, th, batch_size=2)
+    assert res.method == "exact"
+
+
 @settings(max_examples=15)
 @given(pst.problems(max_states=3, max_actions=2, horizon=(1, 3), discount=0.8),
        pst.thetas(6, max_logit=2.0, allow_extreme=False))
@@ -383,3 +385,37 @@ def test_exact_refused_when_too_large():
     mdp, pol, th = problem(10, S=4, A=3, T=9)
     with pytest.raises(PgmathError, match="enumerate"):
         pgmath.check_unbiased(reward_to_go, mdp, pol, th, method="exact")
+
+
+# -- claims decided here ---------------------------------------------------------------------
+def _bandit_01():
+    """One state, two arms with rewards (0, 1), T = 1, uniform policy: by hand,
+    J = 1/2 and ∇J = π_a (r_a − J) = (−1/4, 1/4)."""
+    mdp = pgmath.environments.bandit((0.0, 1.0), horizon=1)
+    return mdp, pgmath.SoftmaxPolicy(1, 2), np.zeros(2)
+
+
+def test_pg5_causality_needs_strictly_past_rewards():
+    """Notes §4.3.1 sum Σ_{t'≤t} includes r_t: E[ψ_0 r_0] = ∇J = (−1/4, 1/4) on the bandit
+    (hand computation); with t' < t the expectation is 0 (exact)."""
+    mdp, pol, th = _bandit_01()
+    m = pc.exact_moments(claim_checks.causality_sum, mdp, pol, th).mean
+    np.testing.assert_allclose(m, [-0.25, 0.25], atol=1e-15)
+    mdp, pol, th = problem(20, T=4)
+    assert np.abs(pc.exact_moments(claim_checks.past_rewards_sum, mdp, pol, th).mean).max() < 1e-13
+    assert claim_checks._pg5().verdict == "false as written"
+
+
+def test_pg9_batch_mean_baseline_shrinks_the_gradient():
+    """Notes §4.3.2: b = batch mean including τ_i gives E ĝ = (1 − 1/N)∇J; on the bandit
+    with N = 2 that is (−1/8, 1/8) (hand computation), exact over all 2² batches; the
+    leave-one-out baseline gives ∇J."""
+    mdp, pol, th = _bandit_01()
+    m = pc.exact_moments(claim_checks.batch_mean_baseline, mdp, pol, th, batch_size=2).mean
+    np.testing.assert_allclose(m, [-0.125, 0.125], atol=1e-15)
+    loo = pc.exact_moments(leave_one_out_baseline, mdp, pol, th, batch_size=2).mean
+    np.testing.assert_allclose(loo, [-0.25, 0.25], atol=1e-15)
+    res = pgmath.testing.assert_biased(claim_checks.batch_mean_baseline, mdp, pol, th,
+                                       batch_size=2)
+    assert res.method == "exact"
+    assert claim_checks._pg9().verdict == "false as written"
