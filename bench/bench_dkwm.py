@@ -8,7 +8,8 @@ Part 1 (efficiency). For an estimator g on a problem, a detectable bias δ (∞-
 * the DKWM design of TFP's ``statistical_testing`` (``min_num_samples_for_dkwm_mean_test``,
   envelope √(ln(2/rate)/(2N)) on a bounded range, itemwise rate α/d): given (a) the
   exact range [min_τ g_j, max_τ g_j] (the most favourable range it could be told),
-  (b) the a-priori range [−B, B], B = T max|ψ| Σ γ^t max|r|;
+  (b) the a-priori range [−B, B], B = T max|ψ| Σ γ^t max|r| (plus the baseline's share
+  for the state baseline), which a user without enumeration could know;
 * pgmath's empirical-Bernstein design knowing only B (the black-box route).
 The ratio pgmath / DKWM(a) is the figure to read (target ≤ 0.1).
 
@@ -64,8 +65,14 @@ def efficiency() -> list[float]:
             width = float((g.max(axis=0) - g.min(axis=0)).max())
             d = pol.n_params
             n_dkwm = pc.dkwm_sample_size(width, delta, d, alpha=ALPHA, beta=BETA)
-            n_dkwm_b = pc.dkwm_sample_size(2 * B, delta, d, alpha=ALPHA, beta=BETA)
-            n_eb = pc.empirical_bernstein_sample_size(B, delta, d, alpha=ALPHA, beta=BETA)
+            Bg = B
+            if est is state_baseline:
+                # |Σ_t ψ_t γ^t b(s_t)| ≤ max|ψ| (S − 1/2) Σ_t γ^t with b(s) = s + 1/2
+                Bg = B + float(np.abs(pol.score(th)).max()) * (mdp.n_states - 0.5) * float(
+                    np.sum(mdp.discount ** np.arange(mdp.horizon)))
+            assert np.abs(g).max() <= Bg * (1 + 1e-12)
+            n_dkwm_b = pc.dkwm_sample_size(2 * Bg, delta, d, alpha=ALPHA, beta=BETA)
+            n_eb = pc.empirical_bernstein_sample_size(Bg, delta, d, alpha=ALPHA, beta=BETA)
             ratios.append(n_ours / n_dkwm)
             ratios_b.append(n_ours / n_dkwm_b)
             print(f"{pname:22s} {est.__name__:14s} {d:4d} {n_ours:10,d} {n_dkwm:14,d}"

@@ -26,7 +26,8 @@ The question is "is E[g] = ∇J(θ)?" for an estimator ``g(batch, policy, theta)
   when the range of g is unknown: pass ``bound=`` to get a guarantee.
 
 Batch-coupled estimators are tested over independent batches: each batch of
-``batch_size`` trajectories gives one estimate (its row mean), and those are i.i.d.
+``batch_size`` trajectories gives one estimate (its row mean), and those are i.i.d.; on
+tiny problems all M^b ordered batches are enumerated and the decision is exact.
 
 Every statistical test also reports the smallest bias it detects (∞-norm) with
 probability ≥ 1 − β, and :func:`plan_sample_size` plans N for a requested one.
@@ -637,7 +638,7 @@ def _statistical(ctx: _Context, method: str, draws, mom, bound) -> CheckResult:
         det = thr + _bernstein_eps(v, 2.0 * B, n, np.log(1.0 / ctx.beta))
         notes.append(f"  empirical Bernstein (Maurer & Pontil 2009) with the declared bound "
                      f"|g_j| ≤ {B:g}, union bound over {d} coordinates × 2 tails: "
-                     "P(false failure) ≤ α")
+                     "P(false failure) ≤ α (the detectable bias uses the sample variance)")
     elif method == "chi2":
         guaranteed = False
         return _chi2(ctx, g, mom, bias, slack)
