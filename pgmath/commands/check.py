@@ -113,7 +113,7 @@ def _check(args) -> int:
     except PgmathError as exc:
         print(f"pgmath check: {exc}", file=sys.stderr)
         return 2
-    kwargs = dict(alpha=args.alpha)
+    kwargs = dict(alpha=args.alpha, batch_size=args.batch_size)
     if args.n is not None:
         kwargs.update(n=args.n, rng=np.random.default_rng(args.seed))
     if args.bound is not None:
@@ -144,6 +144,8 @@ def register(sub) -> None:
                    help="sample N trajectories instead of the exact enumeration")
     p.add_argument("--bound", type=float, default=None,
                    help="a bound B on |g_j| (empirical-Bernstein test when sampling)")
+    p.add_argument("--batch-size", type=int, default=16,
+                   help="trajectories per batch for a batch-coupled estimator (default 16)")
     p.add_argument("--random", type=int, default=6, help="number of random MDPs (default 6)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random MDPs and θ")
     p.add_argument("--progress", action=argparse_bool(), default=None,
