@@ -88,7 +88,8 @@ def fisher(mdp, policy, theta, weighting: str = "trajectory") -> np.ndarray:
     w = input_weights(mdp, policy, theta, weighting)
     pi = np.asarray(policy.probs(theta))
     psi = policy.score(theta)
-    F = np.einsum("x,xa,xad,xae->de", w, pi, psi, psi)
+    M = (psi * np.sqrt(w[:, None] * pi)[:, :, None]).reshape(-1, psi.shape[-1])
+    F = M.T @ M
     return 0.5 * (F + F.T)
 
 
