@@ -49,11 +49,14 @@ def pinv_natural_gradient(F: np.ndarray, g: np.ndarray, rcond: float = 1e-10) ->
 
 def conjugate_gradient(fvp: Callable[[np.ndarray], np.ndarray], b: np.ndarray, *,
                        damping: float = 0.0, max_iter: int | None = None,
-                       tol: float = 1e-12) -> np.ndarray:
+                       tol: float = 1e-12, null_tol: float = 1e-12) -> np.ndarray:
     """``[d]`` x solving (F + λI) x = b by conjugate gradient, given v ↦ F v.
 
-    Stops when ‖r‖ ≤ tol ‖b‖ or after ``max_iter`` (default d) iterations. With λ = 0 and
-    b ∈ range(F) the iterates converge to F⁺ b.
+    Stops when ‖r‖ ≤ tol ‖b‖, after ``max_iter`` (default d) iterations, or when the search
+    direction p is numerically in the null space of F: pᵀ(F + λI)p ≤ null_tol · σ · ‖p‖²,
+    σ the Rayleigh quotient of a fixed random probe (a scale of F; one extra product).
+    With λ = 0 and b ∈ range(F) the iterates converge to F⁺ b; a b whose component in
+    range(F) is rounding noise gives x = 0 instead of a blown-up solve.
     """
     b = np.asarray(b, dtype=float)
     if damping < 0:
@@ -64,13 +67,15 @@ def conjugate_gradient(fvp: Callable[[np.ndarray], np.ndarray], b: np.ndarray, *
     p = r.copy()
     rr = float(r @ r)
     stop = (tol * float(np.linalg.norm(b))) ** 2
+    probe = np.random.default_rng(0).normal(size=b.size)  # fixed: deterministic scale of F
+    scale = float(probe @ (fvp(probe) + damping * probe)) / float(probe @ probe)
     for _ in range(n_iter):
         if rr <= stop:
             break
         Ap = fvp(p) + damping * p
         pAp = float(p @ Ap)
-        if pAp <= 0:
-            break  # p lies in the null space of F: nothing more to solve
+        if pAp <= null_tol * scale * float(p @ p):
+            break  # p lies (numerically) in the null space of F: nothing more to solve
         a = rr / pAp
         x += a * p
         r -= a * Ap

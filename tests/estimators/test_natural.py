@@ -145,3 +145,19 @@ def test_errors():
     with pytest.raises(ValueError, match="method"):
         es.natural_gradient(*_chain_problem(), method="svd")
     assert es.kl_step_size(np.zeros(2), np.zeros(2), 0.1) == 0.0
+
+
+def test_pg16_gradient_step_is_the_regularised_and_the_constrained_maximiser():
+    """θ_k + α∇J maximises α∇Jᵀθ − ½‖θ − θ_k‖² (SLSQP from a random start reaches it), and
+    max (θ'−θ)ᵀ∇J s.t. ‖θ'−θ‖ ≤ ε is at θ + ε∇J/‖∇J‖ (same direction; SLSQP again)."""
+    mdp, policy, theta = _chain_problem(9)
+    g = exact.gradient(mdp, policy, theta)
+    alpha, eps = 0.7, 0.3
+    rng = np.random.default_rng(0)
+    r1 = minimize(lambda th: -(alpha * g @ th - 0.5 * np.sum((th - theta) ** 2)),
+                  rng.normal(size=8), method="BFGS", options={"gtol": 1e-12})
+    np.testing.assert_allclose(r1.x, theta + alpha * g, atol=1e-6)
+    r2 = minimize(lambda d: -g @ d, np.zeros(8), jac=lambda d: -g, method="SLSQP",
+                  constraints=[{"type": "ineq", "fun": lambda d: eps ** 2 - d @ d}],
+                  options={"ftol": 1e-14, "maxiter": 500})
+    np.testing.assert_allclose(r2.x, eps * g / np.linalg.norm(g), atol=1e-6)

@@ -205,3 +205,15 @@ def test_missing_or_impossible_behaviour_log_probs_raise():
                             behaviour_log_probs=np.array([[0.0, -np.inf]]))
     with pytest.raises(EstimatorError, match=r"\[0, 1\]"):
         es.trajectory_is(b, policy, np.zeros(2))
+
+
+def test_pg11_notes_importance_sampling_steps():
+    """The notes' chain ∫pf = ∫(q/p)pf = ∫q(p/q)f = E_q[(p/q)f], evaluated line by line on
+    x ∈ {0, 1}, p = (½, ½), q = (0.9, 0.1), f = (1, 0) (numbers by hand: 0.5, 0.9, 0.5, 0.5):
+    the endpoints agree, the middle line does not (it is E_q[f]); the corrected middle
+    line ∫ q (p/q) f dx (multiply and divide by q) is 0.5."""
+    from pgmath.verdicts.pg_offpolicy import importance_sampling_lines
+    lines = importance_sampling_lines(np.array([0.5, 0.5]), np.array([0.9, 0.1]),
+                                      np.array([1.0, 0.0]))
+    np.testing.assert_allclose(lines["notes"], [0.5, 0.9, 0.5, 0.5], atol=1e-15)
+    np.testing.assert_allclose(lines["corrected"], [0.5, 0.5, 0.5, 0.5], atol=1e-15)
