@@ -17,6 +17,7 @@ from .fisher import (fisher, fisher_estimate, fisher_vector_product, input_weigh
 from .kl import kl, kl_quadratic, policy_kl, trajectory_kl
 from .offpolicy_moments import (action_ratio_bias_bound, action_ratio_is_mean,
                                 log_weight_second_moments, max_policy_tv, offpolicy_moments,
+                                offpolicy_moments_recursion,
                                 truncated_is_mean, weight_growth_rate)
 from .surrogate import surrogate, surrogate_gradient, surrogate_weights
 
@@ -33,6 +34,7 @@ __all__ = [
     "fisher", "fisher_estimate", "fisher_vector_product", "input_weights", "per_input_fisher",
     "step_fisher_estimate", "kl", "kl_quadratic", "policy_kl", "trajectory_kl",
     "action_ratio_bias_bound", "action_ratio_is_mean", "log_weight_second_moments",
-    "max_policy_tv", "offpolicy_moments", "truncated_is_mean", "weight_growth_rate",
+    "max_policy_tv", "offpolicy_moments", "offpolicy_moments_recursion", "truncated_is_mean",
+    "weight_growth_rate",
     "surrogate", "surrogate_gradient", "surrogate_weights",
 ]
