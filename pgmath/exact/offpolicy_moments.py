@@ -162,8 +162,9 @@ def action_ratio_bias_bound(mdp, policy, theta_behaviour, theta_target) -> float
 
         ‖bias‖_∞ ≤ ψ_max r_max δ Σ_{t<T} [2t(T − t) + (T − t)(T − t − 1)],
 
-    δ = max_s TV(π_θ', π_θ), ψ_max = max_{s,a} Σ_a π_θ'(a|s) |ψ'_k(s,a)| over components k
-    (≤ 2 for tabular softmax), r_max = max |r|. Derivation: bias = Σ_t γ^t [Σ_s (d'_t − d_t)(s)
+    δ = max_s TV(π_θ', π_θ), ψ_max = max_{s,k} Σ_a π_θ'(a|s) |ψ'_k(s,a)| (≤ ½ for tabular
+    softmax: Σ_a π(a)|1[a=b] − π(b)| = 2π(b)(1 − π(b))), r_max = max |r|.
+    Derivation: bias = Σ_t γ^t [Σ_s (d'_t − d_t)(s)
     Σ_a ∇π' Q'_t + Σ_s d_t(s) Σ_a ∇π' (Q'_t − Q_t)]; ‖d'_t − d_t‖₁ ≤ 2tδ (each step adds at
     most 2δ, P is a contraction in ℓ₁), |Q'_t| ≤ (T − t) r_max, and
     |Q'_t − Q_t| ≤ Σ_{u=t+1}^{T−1} 2(u − t) δ r_max = (T − t − 1)(T − t) δ r_max.
@@ -275,7 +276,9 @@ def offpolicy_moments_recursion(estimator, mdp, policy, theta_behaviour, theta_t
     n = s_idx.size
     mu = np.exp(lb[x_idx])  # [n, A]
     w = K[s_idx, x_idx][:, None] * mu  # [n, A] probability of (x, a) given s
-    rho = np.exp(lt[x_idx] - lb[x_idx]).reshape(-1)  # [n·A]
+    with np.errstate(over="ignore"):
+        rho = np.where(mu > 0, np.exp(lt[x_idx] - lb[x_idx]), 0.0).reshape(-1)  # [n·A]
+    # (an action whose behaviour probability underflows to 0 never occurs: its ρ is unused)
     B, C = _linear_maps(name, rho, psi[x_idx].reshape(n * A, -1))
     k = B.shape[1]
     B, C = B.reshape(n, A, k, k), C.reshape(n, A, k, k)

@@ -182,7 +182,7 @@ def _pg15() -> Verdict:
         conditions=("The estimator is biased; its mean is ∇ of the surrogate "
                     "Σ_t E_{s∼p_θ(s_t)} E_{a∼π_θ'}[Q^θ_t], and ‖bias‖_∞ ≤ ψ_max r_max δ "
                     "Σ_{t<T}[2t(T−t) + (T−t)(T−t−1)] = O(δ T³), δ = max_s TV(π_θ'(·|s), π_θ(·|s)) "
-                    "(finite horizon, |r| ≤ r_max, ψ_max ≤ 2 for tabular softmax). The bias → 0 "
+                    "(finite horizon, |r| ≤ r_max, ψ_max ≤ ½ for tabular softmax). The bias → 0 "
                     "linearly as θ' → θ."))
 
 
