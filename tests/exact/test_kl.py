@@ -97,3 +97,19 @@ def test_kl_weights_from_either_side_and_errors():
         exact.kl(mdp, policy, a, b, weights_from="r")
     with pytest.raises(ShapeError):
         exact.kl_quadratic(np.eye(3), np.zeros(2))
+
+
+@given(pst.problems(pomdp=True, max_states=3, max_actions=2, max_observations=2, horizon=(1, 3),
+                    max_logit=2.0, allow_extreme=False),
+       pst.thetas(6, max_logit=2.0, allow_extreme=False))
+@settings(max_examples=20)
+def test_trajectory_kl_on_pomdps_equals_enumerated_log_ratio(problem, raw):
+    """Observation policies: D_KL(p_θ'‖p_θ) = E_{τ∼p_θ'}[Σ_t log π_θ'(a_t|o_t) − log π_θ(a_t|o_t)]
+    (the dynamics and emissions cancel), averaged over every enumerated trajectory of θ'."""
+    mdp, policy, theta = problem
+    target = raw[:policy.n_params]
+    batch, prob = pgmath.enumerate_trajectories(mdp, policy, target)
+    x, a = batch.inputs, batch.actions
+    lr = (np.asarray(policy.log_probs(target))[x, a] - np.asarray(policy.log_probs(theta))[x, a])
+    assert exact.trajectory_kl(mdp, policy, target, theta) == pytest.approx(
+        float(prob @ lr.sum(axis=1)), abs=1e-10)
