@@ -12,12 +12,14 @@ over the policy's inputs x (states, or observations of a POMDP):
 
 with ``weighting``:
 
-* ``"trajectory"``: w(x) = Σ_{t<T} p_θ(x_t = x). Then F_w is the Fisher matrix of the
+* ``"trajectory"``: w(x) = Σ_{t<T} p_θ(x_t = x) (finite horizon, or γ = 1 with terminal
+  states: expected visits before termination). Then F_w is the Fisher matrix of the
   whole trajectory distribution, E_{τ∼p_θ}[∇log p_θ(τ) ∇log p_θ(τ)ᵀ]: the dynamics drop
   out of ∇log p_θ(τ) = Σ_t ψ_t (PG-2) and the cross terms E[ψ_t ψ_uᵀ], t ≠ u, vanish
   because E[ψ_u | history up to x_u] = 0.
 * ``"average"``: the same weights normalised to sum to one (a per-step average, the
-  state distribution TRPO averages its KL over).
+  state distribution TRPO averages its KL over); for an infinite horizon with γ < 1,
+  where Σ_t p_θ(x_t) diverges, the normalised discounted visitation (1 − γ) Σ_t γ^t p_θ(x_t).
 * ``"discounted"``: w(x) = Σ_t γ^t p_θ(x_t = x).
 
 For an observation policy in a POMDP, w(o) = Σ_s w(s) O[s, o].
