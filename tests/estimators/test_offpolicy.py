@@ -10,6 +10,7 @@ from pgmath import estimators as es
 from pgmath import exact
 from pgmath import strategies as pst
 from pgmath.errors import EstimatorError
+from pgmath.verdicts.pg_offpolicy import notes_bandit_counterexample
 
 
 def _random_problem(seed, S=3, A=2, T=4, scale=0.5):
@@ -67,16 +68,13 @@ def test_pg12_notes_per_decision_form_is_biased():
 
 
 def test_pg12_notes_form_biased_already_on_a_one_step_bandit():
-    """T = 1, one state, two arms: the notes' form is E_θ[ρ² ψ' r]; by hand, with
-    π = (½, ½), π' = (p, 1 − p), r = (1, 0): E = ½ (2p)² (1 − p) r₀ e₀-part, i.e. component 0
-    of the mean is 2p²(1 − p), while ∇J(θ')₀ = p(1 − p)."""
-    mdp = pgmath.environments.bandit((1.0, 0.0), horizon=1)
-    policy = pgmath.SoftmaxPolicy(1, 2)
-    target = np.array([1.0, 0.0])
-    p = 1.0 / (1.0 + np.exp(-1.0))
-    mean, _ = exact.offpolicy_moments(es.per_decision_is_notes, mdp, policy, np.zeros(2), target)
-    assert mean[0] == pytest.approx(2 * p * p * (1 - p), abs=1e-14)
-    assert exact.gradient(mdp, policy, target)[0] == pytest.approx(p * (1 - p), abs=1e-14)
+    """T = 1, one state, rewards (1, 0), π = (½, ½), π' = (¾, ¼) (θ' = (log 3, 0)). By hand,
+    in rationals: ψ'(a=0) = (¼, −¼), ρ(0) = 3/2, so the notes' form (ρ counted twice) has
+    mean component 0 equal to ½ (3/2)² ¼ = 9/32, while ∂J/∂θ'_0 = ¾ · ¼ = 3/16 = 6/32."""
+    mdp, policy, theta, target = notes_bandit_counterexample()
+    mean, _ = exact.offpolicy_moments(es.per_decision_is_notes, mdp, policy, theta, target)
+    assert mean[0] == pytest.approx(9 / 32, abs=1e-15)
+    assert exact.gradient(mdp, policy, target)[0] == pytest.approx(3 / 16, abs=1e-15)
 
 
 @given(_offpolicy_problems())
