@@ -234,7 +234,8 @@ def _pg18() -> Verdict:
     ok = abs(ratios[-1] - 0.5) < 1e-3
     return Verdict(
         "false as written" if ok else "undecided",
-        check=_X + "test_kl.py::test_pg18_second_order_constant_is_one_half",
+        check=(_X + "test_kl.py::test_pg18_second_order_constant_is_one_half; "
+               + _X + "test_kl.py::test_pg18_symbolic_series_of_two_action_kl"),
         evidence=("KL(p_θ+hu ‖ p_θ) / (hu)ᵀF(hu) for h = 0.1, 0.01, 0.001 on a random MDP "
                   f"(trajectory KL and trajectory Fisher): {', '.join(f'{r:.5f}' for r in ratios)} → ½."),
         correction=("D_KL(π_θ' ‖ π_θ) = ½ (θ'−θ)ᵀ F (θ'−θ) + O(‖θ'−θ‖³) (either direction), F the "

@@ -113,3 +113,23 @@ def test_trajectory_kl_on_pomdps_equals_enumerated_log_ratio(problem, raw):
     lr = (np.asarray(policy.log_probs(target))[x, a] - np.asarray(policy.log_probs(theta))[x, a])
     assert exact.trajectory_kl(mdp, policy, target, theta) == pytest.approx(
         float(prob @ lr.sum(axis=1)), abs=1e-10)
+
+
+def test_pg18_symbolic_series_of_two_action_kl():
+    """SymPy: π = softmax(0, x), π' = softmax(0, x + δ). Since log(π'(a)/π(a)) = δ·1[a=1] +
+    log((1 + eˣ)/(1 + e^{x+δ})), D_KL(π'‖π) = q δ − log(1 + e^{x+δ}) + log(1 + eˣ) with
+    q = π'(1) (checked against policy_kl numerically). Its value and first derivative at
+    δ = 0 vanish and its second derivative is p(1 − p), the Fisher information of x: so
+    KL = ½ F δ² + O(δ³), not F δ²."""
+    import sympy as sp
+    x, d = sp.symbols("x delta", real=True)
+    q = sp.exp(x + d) / (1 + sp.exp(x + d))
+    p = q.subs(d, 0)
+    kl = q * d - sp.log(1 + sp.exp(x + d)) + sp.log(1 + sp.exp(x))
+    policy = pgmath.SoftmaxPolicy(1, 2)
+    for xv, dv in ((0.3, 0.7), (-1.2, 0.05)):
+        num = exact.policy_kl(policy, np.array([0.0, xv + dv]), np.array([0.0, xv]))[0]
+        assert float(kl.subs({x: xv, d: dv})) == pytest.approx(num, abs=1e-14)
+    assert sp.simplify(kl.subs(d, 0)) == 0
+    assert sp.simplify(sp.diff(kl, d).subs(d, 0)) == 0
+    assert sp.simplify(sp.diff(kl, d, 2).subs(d, 0) - p * (1 - p)) == 0
