@@ -21,6 +21,10 @@ start), the estimators are (code time t = 0..T−1):
 * :func:`truncated_is`: Σ_t ψ'_t ρ_{0:t} G_t, the future ratios (over t'') dropped
   (PG-13). Its mean is Σ_t Σ_{s,a} p_θ'(s_t=s, a_t=a) ψ'(s,a) γ^t Q^θ_t(s,a): the
   policy-gradient theorem with the *behaviour's* Q, unbiased only when θ' = θ.
+* :func:`state_marginal_ratio_is` (a factory: it needs the exact marginals):
+  Σ_t (p_θ'(s_t)/p_θ(s_t)) ρ_t ψ'_t G_t, the notes' state-action-marginal form. Same mean
+  as :func:`truncated_is` (the future rewards still come from θ), so the notes' "≈" is
+  right: it is biased for ∇J(θ').
 * :func:`action_ratio_is`: Σ_t ρ_t ψ'_t G_t, the state-marginal ratio dropped too
   (PG-15); its mean is the gradient of the importance-weighted surrogate
   (:func:`is_surrogate`).
@@ -38,7 +42,8 @@ from ..trajectories import trajectory_log_probs
 from ._protocol import step_scores
 
 __all__ = ["log_ratios", "log_trajectory_weights", "trajectory_is", "per_decision_is",
-           "per_decision_is_notes", "truncated_is", "action_ratio_is", "is_surrogate"]
+           "per_decision_is_notes", "truncated_is", "state_marginal_ratio_is", "action_ratio_is",
+           "is_surrogate"]
 
 
 def log_ratios(batch, policy, theta) -> np.ndarray:
@@ -103,6 +108,29 @@ def truncated_is(batch, policy, theta) -> np.ndarray:
     L = np.cumsum(log_ratios(batch, policy, theta), axis=1)
     G = _reverse_cumsum(_discounted_rewards(batch))
     return np.einsum("ntd,nt->nd", step_scores(batch, policy, theta), np.exp(L) * G)
+
+
+def state_marginal_ratio_is(mdp, theta_behaviour):
+    """An estimator g = Σ_t (p_θ'(s_t)/p_θ(s_t)) (π_θ'(a_t|s_t)/π_θ(a_t|s_t)) ψ'_t G_t (notes
+    §4.4, the state-action-marginal display), with the exact state marginals p(s_t) of
+    ``mdp`` (finite horizon, state policies) under the behaviour θ and the target θ'.
+
+    Returns ``estimator(batch, policy, theta) -> [N, d]``. The marginal ratio is formed in
+    log space; a state the behaviour never reaches at t never appears in a batch of it.
+    """
+    from ..exact.marginals import state_marginals
+
+    def estimator(batch, policy, theta) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            ld_b = np.log(state_marginals(mdp, policy, theta_behaviour, n_steps=batch.horizon))
+            ld_t = np.log(state_marginals(mdp, policy, theta, n_steps=batch.horizon))
+        t = np.arange(batch.horizon)[None, :]
+        lw = ld_t[t, batch.states] - ld_b[t, batch.states] + log_ratios(batch, policy, theta)
+        G = _reverse_cumsum(_discounted_rewards(batch))
+        return np.einsum("ntd,nt->nd", step_scores(batch, policy, theta), np.exp(lw) * G)
+
+    estimator.__name__ = "state_marginal_ratio_is"
+    return estimator
 
 
 def action_ratio_is(batch, policy, theta) -> np.ndarray:

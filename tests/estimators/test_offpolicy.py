@@ -230,3 +230,14 @@ def test_near_deterministic_policies_give_finite_unbiased_estimates(problem, raw
         mean, cov = exact.offpolicy_moments(est, mdp, policy, theta, target)
         assert np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))
         np.testing.assert_allclose(mean, g, atol=1e-9, rtol=1e-6)
+
+
+@given(_offpolicy_problems())
+@settings(max_examples=20)
+def test_state_marginal_ratio_form_has_the_truncated_mean(problem):
+    """With the exact state-marginal ratio the mean is Σ_t Σ_s d^{θ'}_t Σ_a ∇π_θ' γ^t Q^θ_t (closed
+    form), the same as truncated_is: the future rewards still come from θ (enumeration)."""
+    mdp, policy, theta, target = problem
+    est = es.state_marginal_ratio_is(mdp, theta)
+    mean, _ = exact.offpolicy_moments(est, mdp, policy, theta, target)
+    np.testing.assert_allclose(mean, exact.truncated_is_mean(mdp, policy, theta, target), atol=1e-9)
