@@ -12,6 +12,14 @@ from .objective import gradient, objective
 from .stationary import average_reward, stationary_distribution
 from .values import advantages, q_values, values
 from .moments import estimator_moments
+from .fisher import (fisher, fisher_estimate, fisher_vector_product, input_weights,
+                     per_input_fisher, step_fisher_estimate)
+from .kl import kl, kl_quadratic, policy_kl, trajectory_kl
+from .offpolicy_moments import (action_ratio_bias_bound, action_ratio_is_mean,
+                                log_weight_second_moments, max_policy_tv, offpolicy_moments,
+                                offpolicy_moments_recursion,
+                                truncated_is_mean, weight_growth_rate)
+from .surrogate import surrogate, surrogate_gradient, surrogate_weights
 
 __all__ = [
     "policy_table",
@@ -23,4 +31,10 @@ __all__ = [
     "optimal_values", "optimal_q_values", "optimal_policy", "optimal_objective",
     "greedy_policy", "one_hot_policy",
     "estimator_moments",
+    "fisher", "fisher_estimate", "fisher_vector_product", "input_weights", "per_input_fisher",
+    "step_fisher_estimate", "kl", "kl_quadratic", "policy_kl", "trajectory_kl",
+    "action_ratio_bias_bound", "action_ratio_is_mean", "log_weight_second_moments",
+    "max_policy_tv", "offpolicy_moments", "offpolicy_moments_recursion", "truncated_is_mean",
+    "weight_growth_rate",
+    "surrogate", "surrogate_gradient", "surrogate_weights",
 ]

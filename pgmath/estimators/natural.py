@@ -1,0 +1,217 @@
+"""The natural policy gradient and the TRPO step (notes §4.5.1, PG-20, PG-21).
+
+The KL-constrained linearised problem
+
+    max_Δ Δᵀ g   s.t.  ½ Δᵀ F Δ ≤ ε            (g = ∇J(θ), ½ΔᵀFΔ the KL to second order)
+
+is solved by Δ = α F⁺ g with α = √(2ε / (gᵀ F⁺ g)) (:func:`kl_step_size`). Softmax
+Fisher matrices are singular (shifting all logits of one input changes nothing), so
+pgmath uses the Moore–Penrose pseudo-inverse F⁺ (:func:`pinv_natural_gradient`) or
+conjugate gradient on Fisher-vector products (:func:`conjugate_gradient`). Started at
+x₀ = 0, CG stays in the Krylov space of g, which lies in range(F) because g does
+(∇J = Σ_s d(s) Σ_a π ψ Q is a combination of scores of visited states); so undamped CG
+converges to the minimum-norm solution F⁺g. Damping (F + λI) regularises the solve
+when F is estimated from samples.
+
+TRPO (:func:`trpo_step`) fixes ε, takes the CG direction x ≈ F⁺g, the step α x with α
+from ε, and backtracks (α ← β α) until the surrogate improves and the KL constraint
+holds. :func:`trpo_step_exact` uses the exact surrogate and KL;
+:func:`trpo_step_sampled` their importance-sampled estimates from one batch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..errors import PgmathError, ShapeError
+from ..exact.fisher import fisher, fisher_vector_product, input_weights
+from ..exact.kl import policy_kl
+from ..exact.objective import gradient
+from ..exact.surrogate import surrogate, surrogate_weights
+from .offpolicy import _reverse_cumsum, _discounted_rewards, is_surrogate
+from ._protocol import step_scores
+
+__all__ = ["pinv_natural_gradient", "conjugate_gradient", "kl_step_size", "natural_gradient",
+           "natural_gradient_estimate", "policy_change", "TRPOStep", "trpo_step",
+           "trpo_step_exact", "trpo_step_sampled"]
+
+
+def pinv_natural_gradient(F: np.ndarray, g: np.ndarray, rcond: float = 1e-10) -> np.ndarray:
+    """``[d]`` F⁺ g (Moore–Penrose pseudo-inverse; singular values below rcond·σ_max dropped)."""
+    F = np.asarray(F, dtype=float)
+    g = np.asarray(g, dtype=float)
+    if F.ndim != 2 or F.shape != (g.size, g.size):
+        raise ShapeError(f"F has shape {F.shape} and g has shape {g.shape}; need [d, d] and [d]")
+    return np.linalg.pinv(F, rcond=rcond, hermitian=True) @ g
+
+
+def conjugate_gradient(fvp: Callable[[np.ndarray], np.ndarray], b: np.ndarray, *,
+                       damping: float = 0.0, max_iter: int | None = None,
+                       tol: float = 1e-12, null_tol: float = 1e-12) -> np.ndarray:
+    """``[d]`` x solving (F + λI) x = b by conjugate gradient, given v ↦ F v.
+
+    Stops when ‖r‖ ≤ tol ‖b‖, after ``max_iter`` (default d) iterations, or when the search
+    direction p is numerically in the null space of F: pᵀ(F + λI)p ≤ null_tol · σ · ‖p‖²,
+    σ the Rayleigh quotient of a fixed random probe (a scale of F; one extra product).
+    With λ = 0 and b ∈ range(F) the iterates converge to F⁺ b; a b whose component in
+    range(F) is rounding noise gives x = 0 instead of a blown-up solve.
+    """
+    b = np.asarray(b, dtype=float)
+    if damping < 0:
+        raise PgmathError(f"damping must be ≥ 0, got {damping}")
+    n_iter = b.size if max_iter is None else int(max_iter)
+    x = np.zeros_like(b)
+    r = b.copy()
+    p = r.copy()
+    rr = float(r @ r)
+    stop = (tol * float(np.linalg.norm(b))) ** 2
+    probe = np.random.default_rng(0).normal(size=b.size)  # fixed: deterministic scale of F
+    scale = float(probe @ (fvp(probe) + damping * probe)) / float(probe @ probe)
+    for _ in range(n_iter):
+        if rr <= stop:
+            break
+        Ap = fvp(p) + damping * p
+        pAp = float(p @ Ap)
+        if pAp <= null_tol * scale * float(p @ p):
+            break  # p lies (numerically) in the null space of F: nothing more to solve
+        a = rr / pAp
+        x += a * p
+        r -= a * Ap
+        rr_new = float(r @ r)
+        p = r + (rr_new / rr) * p
+        rr = rr_new
+    return x
+
+
+def kl_step_size(g: np.ndarray, x: np.ndarray, epsilon: float) -> float:
+    """α = √(2ε / (gᵀ x)) with x = F⁺g, so that ½ (αx)ᵀ F (αx) = ε (0 when gᵀx = 0)."""
+    if not epsilon > 0:
+        raise PgmathError(f"the KL budget ε must be > 0, got {epsilon}")
+    gx = float(np.dot(g, x))
+    if gx < -1e-12 * max(1.0, float(np.dot(g, g))):
+        raise PgmathError(f"gᵀF⁺g = {gx} < 0: x is not a natural-gradient direction for g")
+    return 0.0 if gx <= 0 else float(np.sqrt(2.0 * epsilon / gx))
+
+
+def natural_gradient(mdp, policy, theta, *, method: str = "pinv", weighting: str = "average",
+                     damping: float = 0.0) -> np.ndarray:
+    """``[d]`` the exact natural gradient F⁺∇J(θ) (``method="pinv"``) or its damped CG solve
+    (F + λI)⁻¹∇J on exact Fisher-vector products (``method="cg"``)."""
+    theta = policy.check_theta(theta)
+    g = gradient(mdp, policy, theta)
+    if method == "pinv":
+        F = fisher(mdp, policy, theta, weighting)
+        if damping:
+            return np.linalg.solve(F + damping * np.eye(F.shape[0]), g)
+        return pinv_natural_gradient(F, g)
+    if method == "cg":
+        w = input_weights(mdp, policy, theta, weighting)
+        fvp = lambda v: fisher_vector_product(mdp, policy, theta, v, weights=w)  # noqa: E731
+        return conjugate_gradient(fvp, g, damping=damping)
+    raise ValueError(f"method must be 'pinv' or 'cg', got {method!r}")
+
+
+def _advantage_estimates(batch) -> np.ndarray:
+    """``[N, T]`` G_t − b_t with b_t the batch mean of G_t (a time-dependent baseline)."""
+    G = _reverse_cumsum(_discounted_rewards(batch))
+    return G - G.mean(axis=0, keepdims=True)
+
+
+def natural_gradient_estimate(batch, policy, theta, *, damping: float = 1e-3,
+                              max_iter: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(x ``[d]``, ĝ ``[d]``): ĝ = (1/N) Σ_i Σ_t ψ_{i,t} (G_{i,t} − b_t) and x solving
+    (F̂ + λI) x = ĝ by CG on the sampled per-step Fisher F̂ v = (1/(N T)) Σ_{i,t} ψ (ψ·v)
+    (an estimate of the ``"average"`` Fisher matrix)."""
+    psi = step_scores(batch, policy, theta)  # [N, T, d]
+    g = np.einsum("ntd,nt->d", psi, _advantage_estimates(batch)) / batch.n
+    k = batch.n * batch.horizon
+    fvp = lambda v: np.einsum("ntd,nt->d", psi, psi @ v) / k  # noqa: E731
+    return conjugate_gradient(fvp, g, damping=damping, max_iter=max_iter), g
+
+
+def policy_change(policy, theta, delta) -> np.ndarray:
+    """``[X, A]`` the first-order change of π_θ along Δ: dπ(a|x) = π(a|x) ψ(x, a)·Δ."""
+    pi = np.asarray(policy.probs(theta))
+    lv = np.asarray(policy.logits(np.asarray(delta, dtype=float)))
+    return pi * (lv - np.sum(pi * lv, axis=1, keepdims=True))
+
+
+@dataclass
+class TRPOStep:
+    """The outcome of one TRPO step.
+
+    Attributes:
+      theta: the accepted θ' (θ itself when no step was accepted).
+      direction: x ≈ F⁺g from CG.
+      full_step: α x with α = √(2ε / gᵀx).
+      step_fraction: β^j of the accepted step (0 when rejected).
+      improvement: surrogate(θ') − surrogate(θ).
+      kl: the KL of the accepted step.
+      accepted: whether a step met both conditions.
+    """
+
+    theta: np.ndarray
+    direction: np.ndarray
+    full_step: np.ndarray
+    step_fraction: float
+    improvement: float
+    kl: float
+    accepted: bool
+
+
+def trpo_step(theta, g, fvp, surrogate_fn, kl_fn, epsilon: float, *, damping: float = 0.0,
+              cg_iters: int | None = None, backtrack: float = 0.5,
+              max_backtracks: int = 20) -> TRPOStep:
+    """One TRPO step: x = CG(F, g), α = √(2ε/gᵀx), then θ' = θ + β^j α x for the first j with
+    surrogate(θ') > surrogate(θ) and kl(θ') ≤ ε (Schulman et al. 2015, Appendix C)."""
+    theta = np.asarray(theta, dtype=float)
+    x = conjugate_gradient(fvp, g, damping=damping, max_iter=cg_iters)
+    step = kl_step_size(g, x, epsilon) * x
+    L0 = surrogate_fn(theta)
+    frac = 1.0
+    for _ in range(max_backtracks):
+        cand = theta + frac * step
+        imp = surrogate_fn(cand) - L0
+        d = kl_fn(cand)
+        if imp > 0 and d <= epsilon:
+            return TRPOStep(cand, x, step, frac, float(imp), float(d), True)
+        frac *= backtrack
+    return TRPOStep(theta, x, step, 0.0, 0.0, 0.0, False)
+
+
+def trpo_step_exact(mdp, policy, theta, epsilon: float, **kw) -> TRPOStep:
+    """TRPO with the exact surrogate L_θ(θ') (:func:`pgmath.exact.surrogate`), the exact
+    KL E_{s∼d_θ}[D_KL(π_θ ‖ π_θ')] (``"average"`` weighting) and exact Fisher-vector products."""
+    theta = policy.check_theta(theta)
+    w = input_weights(mdp, policy, theta, "average")
+    sw = surrogate_weights(mdp, policy, theta)
+    g = gradient(mdp, policy, theta)
+    return trpo_step(
+        theta, g,
+        lambda v: fisher_vector_product(mdp, policy, theta, v, weights=w),
+        lambda th: surrogate(mdp, policy, theta, th, weights=sw),
+        lambda th: float(w @ policy_kl(policy, theta, th)),
+        epsilon, **kw)
+
+
+def trpo_step_sampled(batch, policy, theta, epsilon: float, *, damping: float = 1e-3,
+                      **kw) -> TRPOStep:
+    """TRPO from one batch of θ: surrogate (1/N) Σ_i Σ_t ρ_t (G_t − b_t), KL
+    (1/(NT)) Σ_{i,t} D_KL(π_θ(·|x_{i,t}) ‖ π_θ'(·|x_{i,t})), Fisher (1/(NT)) Σ ψψᵀ."""
+    theta = policy.check_theta(theta)
+    adv = _advantage_estimates(batch)
+    G = _reverse_cumsum(_discounted_rewards(batch))
+    b = G.mean(axis=0)
+    psi = step_scores(batch, policy, theta)
+    g = np.einsum("ntd,nt->d", psi, adv) / batch.n
+    k = batch.n * batch.horizon
+    x = batch.inputs
+    return trpo_step(
+        theta, g,
+        lambda v: np.einsum("ntd,nt->d", psi, psi @ v) / k,
+        lambda th: float(is_surrogate(batch, policy, th, b).mean()),
+        lambda th: float(policy_kl(policy, theta, th)[x].mean()),
+        epsilon, damping=damping, **kw)
+

@@ -1,0 +1,143 @@
+"""Exact Fisher information matrices and Fisher-vector products (notes §4.5, PG-19).
+
+The notes' matrix is
+
+    F = E_{π_θ}[∇_θ log π_θ(a|s) ∇_θ log π_θ(a|s)ᵀ]
+
+which leaves the distribution of s open. pgmath makes it explicit with a weighting w
+over the policy's inputs x (states, or observations of a POMDP):
+
+    F_x = Σ_a π_θ(a|x) ψ[x, a] ψ[x, a]ᵀ                      (per input, ``[X, d, d]``)
+    F_w = Σ_x w(x) F_x                                       (state-weighted, ``[d, d]``)
+
+with ``weighting``:
+
+* ``"trajectory"``: w(x) = Σ_{t<T} p_θ(x_t = x) (finite horizon, or γ = 1 with terminal
+  states: expected visits before termination). Then F_w is the Fisher matrix of the
+  whole trajectory distribution, E_{τ∼p_θ}[∇log p_θ(τ) ∇log p_θ(τ)ᵀ]: the dynamics drop
+  out of ∇log p_θ(τ) = Σ_t ψ_t (PG-2) and the cross terms E[ψ_t ψ_uᵀ], t ≠ u, vanish
+  because E[ψ_u | history up to x_u] = 0.
+* ``"average"``: the same weights normalised to sum to one (a per-step average, the
+  state distribution TRPO averages its KL over); for an infinite horizon with γ < 1,
+  where Σ_t p_θ(x_t) diverges, the normalised discounted visitation (1 − γ) Σ_t γ^t p_θ(x_t).
+* ``"discounted"``: w(x) = Σ_t γ^t p_θ(x_t = x).
+
+For an observation policy in a POMDP, w(o) = Σ_s w(s) O[s, o].
+
+Softmax Fisher matrices are singular: adding a constant to all logits of one input
+changes nothing, so F (1, …, 1 on that input's block) = 0, and an input with w(x) = 0
+contributes nothing at all. Natural-gradient code uses the pseudo-inverse or damping
+(:mod:`pgmath.estimators.natural`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InvalidMDPError, InvalidPolicyError, ShapeError
+from ._policy import policy_table
+from .marginals import discounted_state_visitation, state_marginals
+
+__all__ = ["WEIGHTINGS", "input_weights", "per_input_fisher", "fisher", "fisher_vector_product",
+           "fisher_estimate", "step_fisher_estimate"]
+
+#: The accepted ``weighting`` values.
+WEIGHTINGS = ("trajectory", "average", "discounted")
+
+
+def _state_weights(mdp, pi, weighting: str) -> np.ndarray:
+    """``[S]`` weights over hidden states for a probability table π."""
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+    if weighting == "discounted":
+        w = discounted_state_visitation(mdp, pi)
+    elif mdp.horizon is not None:
+        w = state_marginals(mdp, pi).sum(axis=0)
+    elif mdp.discount == 1.0:
+        w = discounted_state_visitation(mdp, pi)  # episodic: expected visits before termination
+    elif weighting == "average":
+        w = discounted_state_visitation(mdp, pi)
+    else:
+        raise InvalidMDPError(
+            f"{mdp!r}: the trajectory weighting Σ_t p(s_t) diverges for an infinite horizon "
+            "with γ < 1; use weighting='discounted' or 'average'")
+    if weighting == "average":
+        w = w / w.sum()
+    return w
+
+
+def input_weights(mdp, policy, theta, weighting: str = "trajectory") -> np.ndarray:
+    """``[X]`` the weights w(x) over the policy's inputs (see the module docstring)."""
+    pi = np.asarray(policy_table(mdp, policy, theta))
+    w = _state_weights(mdp, pi, weighting)
+    if getattr(policy, "over", "states") == "observations":
+        w = w @ np.asarray(mdp.O)
+    return w
+
+
+def per_input_fisher(policy, theta) -> np.ndarray:
+    """``[X, d, d]`` F_x = Σ_a π_θ(a|x) ψ[x, a] ψ[x, a]ᵀ (the Fisher matrix of π_θ(·|x))."""
+    pi = np.asarray(policy.probs(theta))
+    psi = policy.score(theta)
+    return np.einsum("xa,xad,xae->xde", pi, psi, psi)
+
+
+def fisher(mdp, policy, theta, weighting: str = "trajectory") -> np.ndarray:
+    """``[d, d]`` F_w = Σ_x w(x) Σ_a π_θ(a|x) ψψᵀ (notes §4.5; ``weighting`` above).
+
+    With ``weighting="trajectory"`` this is E_{p_θ(τ)}[∇log p_θ(τ) ∇log p_θ(τ)ᵀ].
+    """
+    theta = policy.check_theta(theta)
+    w = input_weights(mdp, policy, theta, weighting)
+    pi = np.asarray(policy.probs(theta))
+    psi = policy.score(theta)
+    M = (psi * np.sqrt(w[:, None] * pi)[:, :, None]).reshape(-1, psi.shape[-1])
+    F = M.T @ M
+    return 0.5 * (F + F.T)
+
+
+def fisher_vector_product(mdp, policy, theta, v, weighting: str = "trajectory",
+                          weights: np.ndarray | None = None) -> np.ndarray:
+    """``[d]`` F_w v without forming F (nor the ``[X, A, d]`` score tensor).
+
+    For logits linear in θ (logits = Φθ), ψ[x, a]·v = (Φv)[x, a] − Σ_b π(b|x) (Φv)[x, b] =: u[x, a],
+    and F_w v = Σ_x w(x) Σ_a π(a|x) u[x, a] ψ[x, a], a vector–Jacobian product of π
+    (``policy.vjp_probs``) with W = w u. Cost O(X A d) for a linear-softmax policy and
+    O(X A) for a tabular one. ``weights`` ``[X]`` overrides ``weighting``.
+    """
+    theta = policy.check_theta(theta)
+    v = np.asarray(v, dtype=float)
+    if v.shape != (policy.n_params,):
+        raise ShapeError(f"v has shape {v.shape}; expected [d] = ({policy.n_params},)")
+    w = input_weights(mdp, policy, theta, weighting) if weights is None else np.asarray(weights)
+    pi = np.asarray(policy.probs(theta))
+    lv = np.asarray(policy.logits(v))  # Φ v (logits are linear in θ)
+    u = lv - np.sum(pi * lv, axis=1, keepdims=True)
+    return policy.vjp_probs(theta, w[:, None] * u)
+
+
+def _scores(batch, policy, theta) -> np.ndarray:
+    if batch.inputs.max(initial=0) >= policy.n_inputs:
+        raise InvalidPolicyError(
+            f"the batch reads inputs up to {int(batch.inputs.max())} but {policy!r} has "
+            f"{policy.n_inputs}")
+    return policy.score(theta)[batch.inputs, batch.actions]  # [N, T, d]
+
+
+def fisher_estimate(batch, policy, theta) -> np.ndarray:
+    """``[d, d]`` F̂ = (1/N) Σ_i g_i g_iᵀ with g_i = Σ_t ψ_{i,t} = ∇log p_θ(τ_i) (PG-19).
+
+    Unbiased for the trajectory Fisher matrix (``fisher(..., weighting="trajectory")``)
+    when the batch was drawn from p_θ.
+    """
+    g = _scores(batch, policy, theta).sum(axis=1)
+    return g.T @ g / batch.n
+
+
+def step_fisher_estimate(batch, policy, theta) -> np.ndarray:
+    """``[d, d]`` F̂ = (1/N) Σ_i Σ_t ψ_{i,t} ψ_{i,t}ᵀ, the per-step form of PG-19.
+
+    Also unbiased for the trajectory Fisher matrix: the cross terms ψ_t ψ_uᵀ (t ≠ u)
+    it drops have mean zero.
+    """
+    psi = _scores(batch, policy, theta)
+    return np.einsum("ntd,nte->de", psi, psi) / batch.n

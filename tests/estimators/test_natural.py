@@ -1,0 +1,163 @@
+"""Natural gradient, KL step size, covariance and TRPO steps (notes §4.5, PG-20, PG-21)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from scipy.optimize import minimize
+
+import pgmath
+from pgmath import estimators as es
+from pgmath import exact
+from pgmath import strategies as pst
+from pgmath.errors import PgmathError
+
+
+def _chain_problem(seed=0, horizon=5):
+    rng = np.random.default_rng(seed)
+    mdp = pgmath.environments.chain(4, horizon=horizon)
+    policy = pgmath.SoftmaxPolicy(4, 2)
+    return mdp, policy, rng.normal(size=8)
+
+
+@given(pst.problems(max_states=4, max_actions=3, horizon=(1, 4), max_logit=2.0,
+                    allow_extreme=False))
+@settings(max_examples=30)
+def test_cg_without_damping_converges_to_the_pseudo_inverse_solution(problem):
+    """∇J ∈ range(F), so CG from 0 on exact Fisher-vector products gives F⁺∇J (pinv route),
+    and F (F⁺∇J) = ∇J."""
+    mdp, policy, theta = problem
+    x_pinv = es.natural_gradient(mdp, policy, theta, method="pinv")
+    x_cg = es.natural_gradient(mdp, policy, theta, method="cg")
+    g = exact.gradient(mdp, policy, theta)
+    F = exact.fisher(mdp, policy, theta, "average")
+    scale = max(1.0, np.abs(x_pinv).max())
+    np.testing.assert_allclose(x_cg, x_pinv, atol=1e-6 * scale)
+    np.testing.assert_allclose(F @ x_pinv, g, atol=1e-8 * scale)
+
+
+def test_damped_cg_solves_the_damped_system():
+    mdp, policy, theta = _chain_problem()
+    F = exact.fisher(mdp, policy, theta)
+    b = np.random.default_rng(1).normal(size=8)
+    x = es.conjugate_gradient(lambda v: F @ v, b, damping=0.1)
+    np.testing.assert_allclose(x, np.linalg.solve(F + 0.1 * np.eye(8), b), atol=1e-9)
+
+
+def test_kl_step_size_meets_the_budget_to_second_order():
+    """α = √(2ε/gᵀF⁺g): ½(αx)ᵀF(αx) = ε exactly, and the exact KL of the step / ε → 1 as
+    ε → 0; the notes' quadratic (no ½) would give α = √(ε/gᵀF⁺g) and a KL of ε/2."""
+    mdp, policy, theta = _chain_problem(2)
+    g = exact.gradient(mdp, policy, theta)
+    x = es.natural_gradient(mdp, policy, theta, weighting="average")
+    F = exact.fisher(mdp, policy, theta, "average")
+    for eps in (1e-2, 1e-4, 1e-6):
+        a = es.kl_step_size(g, x, eps)
+        assert exact.kl_quadratic(F, a * x) == pytest.approx(eps, rel=1e-9)
+        kl = exact.kl(mdp, policy, theta, theta + a * x, "average")
+        notes_a = np.sqrt(eps / (g @ x))
+        kl_notes = exact.kl(mdp, policy, theta, theta + notes_a * x, "average")
+    assert kl / 1e-6 == pytest.approx(1.0, abs=1e-2)
+    assert kl_notes / 1e-6 == pytest.approx(0.5, abs=1e-2)
+
+
+def test_natural_step_solves_the_kl_constrained_linear_problem():
+    """max gᵀΔ s.t. ½ΔᵀFΔ ≤ ε by SLSQP (an independent numerical optimiser) reaches the same
+    value gᵀΔ as α F⁺g, and the same first-order policy change (null-space parts of Δ do
+    not change π)."""
+    mdp, policy, theta = _chain_problem(3)
+    g = exact.gradient(mdp, policy, theta)
+    F = exact.fisher(mdp, policy, theta, "average")
+    eps = 1e-3
+    x = es.pinv_natural_gradient(F, g)
+    step = es.kl_step_size(g, x, eps) * x
+    res = minimize(lambda d: -g @ d, np.zeros(8), jac=lambda d: -g, method="SLSQP",
+                   constraints=[{"type": "ineq", "fun": lambda d: eps - 0.5 * d @ F @ d,
+                                 "jac": lambda d: -F @ d}], options={"ftol": 1e-14, "maxiter": 500})
+    assert -res.fun == pytest.approx(g @ step, rel=1e-5)
+    np.testing.assert_allclose(es.policy_change(policy, theta, res.x),
+                               es.policy_change(policy, theta, step), atol=1e-4)
+
+
+def test_natural_gradient_is_covariant_vanilla_is_not():
+    """Tabular softmax θ vs linear softmax w with logits = M w, M invertible: the natural
+    steps give the same first-order policy change dπ on visited states (F_w = MᵀFM,
+    g_w = Mᵀg), the vanilla steps do not."""
+    mdp, policy, theta = _chain_problem(4)
+    rng = np.random.default_rng(5)
+    M = rng.normal(size=(8, 8))
+    lin = pgmath.LinearSoftmaxPolicy(M.reshape(4, 2, 8))
+    w = np.linalg.solve(M, theta)
+    np.testing.assert_allclose(lin.probs(w), policy.probs(theta), atol=1e-12)
+    d_tab = es.policy_change(policy, theta, es.natural_gradient(mdp, policy, theta))
+    d_lin = es.policy_change(lin, w, es.natural_gradient(mdp, lin, w))
+    visited = exact.input_weights(mdp, policy, theta) > 0
+    np.testing.assert_allclose(d_lin[visited], d_tab[visited], atol=1e-8)
+    v_tab = es.policy_change(policy, theta, exact.gradient(mdp, policy, theta))
+    v_lin = es.policy_change(lin, w, exact.gradient(mdp, lin, w))
+    assert np.abs(v_tab - v_lin).max() > 1e-2
+
+
+def test_trpo_exact_step_respects_kl_and_improves():
+    """The accepted step has exact KL ≤ ε, improves the exact surrogate, and (ε small)
+    improves J; the full step's quadratic KL is ε."""
+    mdp, policy, theta = _chain_problem(6, horizon=8)
+    eps = 1e-3
+    st = es.trpo_step_exact(mdp, policy, theta, eps)
+    assert st.accepted
+    assert exact.kl(mdp, policy, theta, st.theta, "average") <= eps
+    assert st.improvement > 0
+    assert exact.objective(mdp, policy, st.theta) > exact.objective(mdp, policy, theta)
+    F = exact.fisher(mdp, policy, theta, "average")
+    assert exact.kl_quadratic(F, st.full_step) == pytest.approx(eps, rel=1e-6)
+
+
+def test_trpo_sampled_step_is_deterministic_and_respects_sampled_kl():
+    """Same seed, same step; the sampled KL (mean over visited inputs) of the step ≤ ε."""
+    mdp, policy, theta = _chain_problem(7, horizon=8)
+    steps = []
+    for _ in range(2):
+        batch = pgmath.sample(mdp, policy, theta, 500, np.random.default_rng(11))
+        steps.append(es.trpo_step_sampled(batch, policy, theta, 0.01))
+        kl = exact.policy_kl(policy, theta, steps[-1].theta)[batch.inputs].mean()
+        assert kl <= 0.01
+    np.testing.assert_array_equal(steps[0].theta, steps[1].theta)
+    assert steps[0].accepted
+
+
+def test_sampled_natural_gradient_converges_to_exact_with_many_samples():
+    """With N = 20 000 and small damping the sampled direction has cosine > 0.95 with the
+    exact one (deterministic seed; a sanity check of the sampled route)."""
+    mdp, policy, theta = _chain_problem(8, horizon=5)
+    batch = pgmath.sample(mdp, policy, theta, 20_000, np.random.default_rng(0))
+    x, _ = es.natural_gradient_estimate(batch, policy, theta, damping=1e-4)
+    x_exact = es.natural_gradient(mdp, policy, theta, weighting="average")
+    dx, dxe = es.policy_change(policy, theta, x), es.policy_change(policy, theta, x_exact)
+    cos = np.sum(dx * dxe) / np.linalg.norm(dx) / np.linalg.norm(dxe)
+    assert cos > 0.95
+
+
+def test_errors():
+    with pytest.raises(PgmathError, match="ε"):
+        es.kl_step_size(np.ones(2), np.ones(2), 0.0)
+    with pytest.raises(PgmathError, match="damping"):
+        es.conjugate_gradient(lambda v: v, np.ones(2), damping=-1.0)
+    with pytest.raises(PgmathError, match="< 0"):
+        es.kl_step_size(np.ones(2), -np.ones(2), 0.1)
+    with pytest.raises(ValueError, match="method"):
+        es.natural_gradient(*_chain_problem(), method="svd")
+    assert es.kl_step_size(np.zeros(2), np.zeros(2), 0.1) == 0.0
+
+
+def test_pg16_gradient_step_is_the_regularised_and_the_constrained_maximiser():
+    """θ_k + α∇J maximises α∇Jᵀθ − ½‖θ − θ_k‖² (SLSQP from a random start reaches it), and
+    max (θ'−θ)ᵀ∇J s.t. ‖θ'−θ‖ ≤ ε is at θ + ε∇J/‖∇J‖ (same direction; SLSQP again)."""
+    mdp, policy, theta = _chain_problem(9)
+    g = exact.gradient(mdp, policy, theta)
+    alpha, eps = 0.7, 0.3
+    rng = np.random.default_rng(0)
+    r1 = minimize(lambda th: -(alpha * g @ th - 0.5 * np.sum((th - theta) ** 2)),
+                  rng.normal(size=8), method="BFGS", options={"gtol": 1e-12})
+    np.testing.assert_allclose(r1.x, theta + alpha * g, atol=1e-6)
+    r2 = minimize(lambda d: -g @ d, np.zeros(8), jac=lambda d: -g, method="SLSQP",
+                  constraints=[{"type": "ineq", "fun": lambda d: eps ** 2 - d @ d}],
+                  options={"ftol": 1e-14, "maxiter": 500})
+    np.testing.assert_allclose(r2.x, eps * g / np.linalg.norm(g), atol=1e-6)
