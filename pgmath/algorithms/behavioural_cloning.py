@@ -243,9 +243,10 @@ def _eps_T(eps, T):
 
 
 def _one_minus_power(eps, t):
-    """1 − (1−ε)^t computed as −expm1(t log1p(−ε)) (accurate for tiny ε)."""
-    with np.errstate(divide="ignore"):
-        return -np.expm1(t * np.log1p(-eps))
+    """1 − (1−ε)^t: −expm1(t log1p(−ε)) for small ε (no cancellation), else directly
+    (which keeps 0⁰ = 1 at ε = 1)."""
+    small = np.minimum(eps, 0.5)
+    return np.where(eps < 0.5, -np.expm1(t * np.log1p(-small)), 1.0 - (1.0 - eps) ** t)
 
 
 def bc_series_bound(eps, T):

@@ -54,6 +54,9 @@ class DaggerIteration:
       epsilon_train: the learner's pooled error rate under p_train (IL-5's ε).
       epsilon_own: its pooled error rate under its own p_θ, so cost = T · epsilon_own.
       n_trajectories: trajectories in the aggregated dataset.
+      data: (states, labels, weights) of the aggregated dataset the learner was fitted to,
+        round after round; sampled rounds are ``[n·T]`` rows (trajectory-major, weight 1),
+        expected-count rounds are ``[T·S]`` (every (t, s) with weight n p(s_t = s)).
     """
 
     iteration: int
@@ -66,6 +69,7 @@ class DaggerIteration:
     epsilon_train: float
     epsilon_own: float
     n_trajectories: int
+    data: tuple = ()
 
 
 def expert_labels(mdp, expert) -> np.ndarray:
@@ -130,7 +134,7 @@ def dagger(mdp, expert, *, n_iterations: int, n_trajectories: int,
             cost=expected_cost(mdp, expert, learner),
             epsilon_train=float(np.sum(p_train * _errors(mdp, expert, learner)) / mdp.horizon),
             epsilon_own=float(np.sum(p_theta * _errors(mdp, expert, learner)) / mdp.horizon),
-            n_trajectories=n_total))
+            n_trajectories=n_total, data=(s, a, w)))
         if k + 1 < n_iterations:
             # 2: run π_θ; 3: the expert labels the visited states; 4: aggregate
             data.append(_round_data(mdp, learner, labels, n_trajectories, rng))
