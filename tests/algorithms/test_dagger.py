@@ -53,11 +53,14 @@ def test_sampled_dagger_data_follow_p_train():
     rounds, E[X_j] = p_{θ_i}(s_t = s) for its round i; so Σ_j (X_j − E[X_j|past]) is a
     martingale with bounded increments and Azuma–Hoeffding gives
     P(|f̂ − p_train| ≥ u) ≤ 2 exp(−2Mu²). A union bound over the T·S cells with
-    u = √(ln(2TS/α)/(2M)) makes the false-failure probability ≤ α = 1e-6.
+    u = √(ln(2TS/α)/(2M)) makes the false-failure probability ≤ α = 1e-6. On the aliased
+    tightrope the wrong candidates for p_train (the expert's marginals alone, or the last
+    learner's) lie ≥ 2u away from it, so the test would reject them with probability ≥ 1 − α.
     """
-    mdp, ex = il.dagger_gridworld(horizon=12)
+    mdp, ex, phi = il.aliased_tightrope()
     T, S = mdp.horizon, mdp.n_states
-    its = dagger(mdp, ex, n_iterations=5, n_trajectories=400, rng=np.random.default_rng(5))
+    its = dagger(mdp, ex, n_iterations=5, n_trajectories=400, rng=np.random.default_rng(5),
+                 observation_map=phi)
     last = its[-1]
     states, labels, weights = last.data
     traj = states.reshape(-1, T)
@@ -66,6 +69,8 @@ def test_sampled_dagger_data_follow_p_train():
     freq = np.stack([np.bincount(traj[:, t], minlength=S) for t in range(T)]) / M
     u = np.sqrt(np.log(2 * T * S / ALPHA) / (2 * M))
     assert np.max(np.abs(freq - last.p_train)) <= u
+    for wrong in (state_marginals(mdp, ex), its[-2].p_theta):
+        assert np.max(np.abs(wrong - last.p_train)) >= 2 * u
     # the expert labelled every visited state
     assert np.array_equal(labels, expert_labels(mdp, ex)[np.tile(np.arange(T), M), states])
 
