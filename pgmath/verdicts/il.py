@@ -181,6 +181,8 @@ def _il1() -> Verdict:
         "holds under conditions" if holds and broken else "undecided",
         check=_T + "test_il1_cost_within_tight_and_series_bounds; "
               + _T + "test_tightrope_closed_form_matches_engine; "
+              + _T + "test_tightrope_cost_is_order_T_squared; "
+              + _T + "test_il1_series_without_end_sums_to_T; "
               + _T + "test_il1_fails_when_epsilon_is_measured_on_a_sample",
         evidence=(f"200 random MDPs: max(C − Σ_t(1−(1−ε)^t)) = {w['tight']:.2e}, "
                   f"max(C − T(1−(1−ε)^T)) = {w['series']:.2e}; tightrope closed form = engine "
@@ -278,7 +280,8 @@ def _il4() -> Verdict:
                     "p_train = p_θ (a fixed point of DAgger), not merely under the aggregated "
                     "data's distribution at a finite iteration; the cost is the imitation cost "
                     "c = 1[a ≠ π*(s)] with the expert's labels in every state the learner reaches."),
-        correction=("cost = T · E_{p̄_θ}[π_θ(a ≠ π*(s)|s)] identically; ≤ εT once p̄_train = p̄_θ. "
+        correction=("cost = T · E_{p̄_θ}[π_θ(a ≠ π*(s)|s)] identically, so cost ≤ T (ε_train + "
+                    "TV(p̄_train, p̄_θ)) at every iteration, and ≤ εT once p̄_train = p̄_θ. "
                     "At iteration k, p_train is the mixture Σ_i n_i p_{θ_i}/Σ n_i (the expert's "
                     "data included), which approaches p_θ at rate O(1/k) at best."),
         counterexample=(f"slippery gridworld, population DAgger iteration {it}: cost {c:.3f} > "
@@ -376,20 +379,31 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, outdir, name: str) -> list[pathlib.Path]:
+    out = pathlib.Path(outdir) / f"{name}.png"
+    fig.savefig(out, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return [out]
+
+
 @figure("il_tightrope_cost", title="Tightrope: exact cost of behavioural cloning and DAgger against T")
 def tightrope_cost_figure(outdir: pathlib.Path) -> list[pathlib.Path]:
     plt = _plt()
-    eps = 1e-3
-    Ts = np.array([2, 4, 8, 16, 32, 64, 128])
+    eps, n = 1e-3, 50
+    alpha = eps * n / (1 - 2 * eps)  # the trained learner's error on the rope is then ε
+    Ts = np.array([8, 16, 32, 64, 128, 256])
     rows = {"BC, ε-learner": [], "DAgger fixed point, ε-learner": [],
-            "BC, trained (50 expert trajectories)": [], "DAgger, trained (5 iterations)": []}
+            f"BC, trained ({n} expert trajectories)": [],
+            "DAgger, trained (5 iterations, expected counts)": []}
     for T in Ts:
         mdp, ex, lb, ld = tightrope_learners(eps, int(T))
         rows["BC, ε-learner"].append(bc.expected_cost(mdp, ex, lb))
         rows["DAgger fixed point, ε-learner"].append(bc.expected_cost(mdp, ex, ld))
-        its = dagger(mdp, ex, n_iterations=5, n_trajectories=50, smoothing=0.05)
-        rows["BC, trained (50 expert trajectories)"].append(its[0].cost)
-        rows["DAgger, trained (5 iterations)"].append(its[-1].cost)
+        rope = tightrope(int(T), horizon=int(T))  # every position visited once per walk
+        its = dagger(rope, bc.expert_policy(rope), n_iterations=5, n_trajectories=n,
+                     smoothing=alpha)
+        rows[f"BC, trained ({n} expert trajectories)"].append(its[0].cost)
+        rows["DAgger, trained (5 iterations, expected counts)"].append(its[-1].cost)
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for (name, ys), mk in zip(rows.items(), "os^v"):
         ax.loglog(Ts, ys, mk + "-", label=f"{name}: slope {fitted_slope(Ts, ys):.2f}")
@@ -398,10 +412,7 @@ def tightrope_cost_figure(outdir: pathlib.Path) -> list[pathlib.Path]:
     ax.set_ylabel("E[Σ_t c(s_t, a_t)]")
     ax.set_title(f"tightrope, ε = {eps}")
     ax.legend(fontsize=7)
-    out = pathlib.Path(outdir) / "il_tightrope_cost.png"
-    fig.savefig(out, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return [out]
+    return _save(plt, fig, outdir, "il_tightrope_cost")
 
 
 @figure("il_dagger", title="DAgger: TV(p_train, p_θ) and exact cost per iteration")
@@ -410,20 +421,21 @@ def dagger_figure(outdir: pathlib.Path) -> list[pathlib.Path]:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     mdp, ex = dagger_gridworld()
     amdp, aex, phi = aliased_tightrope()
-    runs = {
-        "gridworld, sampled (n=10)": dagger(mdp, ex, n_iterations=10, n_trajectories=10,
-                                            rng=np.random.default_rng(0)),
-        "gridworld, expected counts": dagger(mdp, ex, n_iterations=10, n_trajectories=10),
-        "aliased tightrope, sampled (n=20)": dagger(amdp, aex, n_iterations=10, n_trajectories=20,
-                                                    rng=np.random.default_rng(0),
-                                                    observation_map=phi),
-    }
-    for name, its in runs.items():
+    runs = [
+        ("gridworld, sampled (n=10)", mdp.horizon,
+         dagger(mdp, ex, n_iterations=10, n_trajectories=10, rng=np.random.default_rng(0))),
+        ("gridworld, expected counts", mdp.horizon,
+         dagger(mdp, ex, n_iterations=10, n_trajectories=10)),
+        ("aliased tightrope, sampled (n=20)", amdp.horizon,
+         dagger(amdp, aex, n_iterations=10, n_trajectories=20, rng=np.random.default_rng(0),
+                observation_map=phi)),
+    ]
+    for j, (name, T, its) in enumerate(runs):
         k = [i.iteration for i in its]
-        axes[0].plot(k, [i.tv for i in its], "o-", label=name)
-        axes[1].plot(k, [i.cost for i in its], "o-", label=f"{name}: cost")
-        axes[1].plot(k, [i.epsilon_train * mdp.horizon if "grid" in name else
-                         i.epsilon_train * amdp.horizon for i in its], "x:",
+        col = f"C{j}"
+        axes[0].plot(k, [i.tv for i in its], "o-", color=col, label=name)
+        axes[1].plot(k, [i.cost for i in its], "o-", color=col, label=f"{name}: cost")
+        axes[1].plot(k, [i.epsilon_train * T for i in its], "x:", color=col,
                      label=f"{name}: ε_train·T")
     axes[0].set_xlabel("DAgger iteration")
     axes[0].set_ylabel("TV(p̄_train, p̄_θ)")
@@ -431,10 +443,7 @@ def dagger_figure(outdir: pathlib.Path) -> list[pathlib.Path]:
     axes[1].set_ylabel("exact E[Σ_t c]")
     axes[0].legend(fontsize=7)
     axes[1].legend(fontsize=6)
-    out = pathlib.Path(outdir) / "il_dagger.png"
-    fig.savefig(out, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return [out]
+    return _save(plt, fig, outdir, "il_dagger")
 
 
 @figure("il_gcsl", title="GCSL: exact probability of reaching each goal per iteration")
@@ -461,7 +470,4 @@ def gcsl_figure(outdir: pathlib.Path) -> list[pathlib.Path]:
         ax.set_xlabel("GCSL iteration (0 = random policy)")
         ax.set_ylabel("P(reach goal)")
         ax.legend(fontsize=7)
-    out = pathlib.Path(outdir) / "il_gcsl.png"
-    fig.savefig(out, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return [out]
+    return _save(plt, fig, outdir, "il_gcsl")
