@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidPolicyError, ShapeError
+from ..errors import InvalidMDPError, InvalidPolicyError, ShapeError
 from ..exact import optimal_policy, state_marginals
 from ..exact._policy import policy_table
+from ..trajectories import sample
 
 __all__ = [
     "expert_policy", "imitation_cost", "error_rates", "epsilon_learner", "fit_tabular",
+    "expert_labels", "labelled_dataset", "clone", "state_distributions",
     "expected_cost", "expected_cost_per_step", "clean_marginals",
     "epsilon_max", "epsilon_average", "pooled", "total_variation",
     "bc_series_bound", "bc_cost_bound", "drift_bound", "notes_cost_bound",
@@ -168,7 +170,51 @@ def fit_tabular(states, actions, n_states: int, n_actions: int, *, smoothing: fl
     return table[phi]
 
 
+def expert_labels(mdp, expert) -> np.ndarray:
+    """``[T, S]`` the expert oracle's label π*_t(s) for every time and state (one-hot expert)."""
+    if mdp.horizon is None:
+        raise InvalidMDPError("imitation here needs a finite-horizon MDP (T = horizon)")
+    pi = _check_expert(mdp, expert)
+    pi = np.broadcast_to(pi, (mdp.horizon,) + pi.shape[-2:])
+    return np.argmax(pi, axis=-1)
+
+
+def labelled_dataset(mdp, policy, expert, n_trajectories: int,
+                     rng: np.random.Generator | None = None):
+    """Run ``policy`` for n trajectories and let the expert label the visited states.
+
+    Returns ``(states, labels, weights)``: with a Generator, ``[n, T]`` sampled states, the
+    labels π*_t(s_t) and unit weights; with ``rng=None``, the expected counts instead:
+    states ``[T, S]`` = every s at every t, labels π*_t(s), weights n p_policy(s_t = s).
+    With ``policy = expert`` this is the human data D of the notes' DAgger.
+    """
+    labels = expert_labels(mdp, expert)
+    T, S = labels.shape
+    if rng is None:
+        d = state_marginals(mdp, policy)
+        return np.broadcast_to(np.arange(S), (T, S)), labels, n_trajectories * d
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
+    states = sample(mdp, policy, None, n_trajectories, rng).states
+    return states, labels[np.arange(T)[None, :], states], np.ones(states.shape)
+
+
+def clone(mdp, expert, n_trajectories: int, rng: np.random.Generator | None = None, *,
+          smoothing: float = 1.0, observation_map=None) -> np.ndarray:
+    """Behavioural cloning: ``[S, A]`` the tabular learner fitted to n expert trajectories
+    (:func:`labelled_dataset` of the expert, then :func:`fit_tabular`)."""
+    s, a, w = labelled_dataset(mdp, expert, expert, n_trajectories, rng)
+    return fit_tabular(s, a, mdp.n_states, mdp.n_actions, smoothing=smoothing,
+                       observation_map=observation_map, weights=w)
+
+
 # -- exact costs and distributions ------------------------------------------------------------
+def state_distributions(mdp, expert, learner) -> tuple[np.ndarray, np.ndarray]:
+    """(p_train ``[T, S]``, p_θ ``[T, S]``): the expert's and the learner's exact state
+    marginals p(s_t = s) (:func:`pgmath.exact.state_marginals`)."""
+    return state_marginals(mdp, expert), state_marginals(mdp, learner)
+
+
 def expected_cost_per_step(mdp, expert, learner) -> np.ndarray:
     """``[T]`` E_{p_θ(s_t)}[c_t] = Σ_s p_θ(s_t = s) e_t(s), exactly."""
     e = error_rates(mdp, expert, learner)

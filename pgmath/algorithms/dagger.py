@@ -32,11 +32,10 @@ import numpy as np
 
 from ..errors import InvalidMDPError
 from ..exact import state_marginals
-from ..trajectories import sample
-from .behavioural_cloning import (_check_expert, error_rates, expected_cost, fit_tabular,
+from .behavioural_cloning import (error_rates, expected_cost, fit_tabular, labelled_dataset,
                                   pooled, total_variation)
 
-__all__ = ["DaggerIteration", "dagger", "expert_labels"]
+__all__ = ["DaggerIteration", "dagger"]
 
 
 @dataclass(frozen=True)
@@ -72,24 +71,6 @@ class DaggerIteration:
     data: tuple = ()
 
 
-def expert_labels(mdp, expert) -> np.ndarray:
-    """``[T, S]`` the oracle's label π*_t(s) for every time and state (one-hot expert)."""
-    pi = _check_expert(mdp, expert)
-    pi = np.broadcast_to(pi, (mdp.horizon,) + pi.shape[-2:])
-    return np.argmax(pi, axis=-1)
-
-
-def _round_data(mdp, policy, labels, n, rng):
-    """(states, labels, weights) of one round: sampled, or expected counts if rng is None."""
-    T, S = labels.shape
-    if rng is None:
-        d = state_marginals(mdp, policy)
-        states = np.broadcast_to(np.arange(S), (T, S))
-        return states, labels, n * d
-    states = sample(mdp, policy, None, n, rng).states  # [n, T]
-    return states, labels[np.arange(T)[None, :], states], np.ones(states.shape)
-
-
 def dagger(mdp, expert, *, n_iterations: int, n_trajectories: int,
            rng: np.random.Generator | None = None, smoothing: float = 1.0,
            observation_map=None) -> list[DaggerIteration]:
@@ -115,9 +96,8 @@ def dagger(mdp, expert, *, n_iterations: int, n_trajectories: int,
         raise ValueError(f"n_trajectories must be a positive int, got {n_trajectories!r}")
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
-    labels = expert_labels(mdp, expert)
     S, A = mdp.n_states, mdp.n_actions
-    data = [_round_data(mdp, expert, labels, n_trajectories, rng)]  # 1: the expert's D
+    data = [labelled_dataset(mdp, expert, expert, n_trajectories, rng)]  # 1: the expert's D
     mixture = n_trajectories * state_marginals(mdp, expert)
     out = []
     for k in range(n_iterations):
@@ -137,7 +117,7 @@ def dagger(mdp, expert, *, n_iterations: int, n_trajectories: int,
             n_trajectories=n_total, data=(s, a, w)))
         if k + 1 < n_iterations:
             # 2: run π_θ; 3: the expert labels the visited states; 4: aggregate
-            data.append(_round_data(mdp, learner, labels, n_trajectories, rng))
+            data.append(labelled_dataset(mdp, learner, expert, n_trajectories, rng))
             mixture = mixture + n_trajectories * p_theta
     return out
 

@@ -6,6 +6,7 @@ seeded Generator, the tightrope, and named counterexamples built here.
 """
 from __future__ import annotations
 
+import functools
 import pathlib
 
 import numpy as np
@@ -134,7 +135,9 @@ def aliased_tightrope(length: int = 8):
 
 
 # -- claims -----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
 def _random_bounds(n: int = 200, seed: int = 7) -> dict:
+    """Worst slack (cost − bound, or drift − bound) of each bound over n seeded random problems."""
     rng = np.random.default_rng(seed)
     worst = {"tight": -np.inf, "series": -np.inf, "notes": -np.inf, "drift": -np.inf,
              "average": -np.inf}

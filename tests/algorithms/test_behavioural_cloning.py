@@ -23,14 +23,28 @@ from pgmath.verdicts import il
 
 
 @st.composite
-def imitation_problems(draw, max_states=4, max_actions=3, horizon=(1, 4)):
-    """(mdp, expert [S, A] one-hot, learner [S, A]) with a random learner."""
+def imitation_problems(draw, max_states=4, max_actions=3, horizon=(1, 4), time_dependent=True):
+    """(mdp, expert one-hot, learner): ``[S, A]`` tables, or (when drawn) ``[T, S, A]`` ones."""
     mdp = draw(pst.mdps(max_states=max_states, min_actions=2, max_actions=max_actions,
                         horizon=horizon, rewards_next_state=False))
-    S, A = mdp.n_states, mdp.n_actions
-    expert = np.eye(A)[draw(st.lists(st.integers(0, A - 1), min_size=S, max_size=S))]
-    learner = np.stack([draw(pst.distributions(A)) for _ in range(S)])
+    S, A, T = mdp.n_states, mdp.n_actions, mdp.horizon
+    shape = (T, S) if time_dependent and draw(st.booleans()) else (S,)
+    n = int(np.prod(shape))
+    expert = np.eye(A)[np.array(draw(st.lists(st.integers(0, A - 1), min_size=n,
+                                              max_size=n))).reshape(shape)]
+    rows = [draw(pst.distributions(A)) for _ in range(S)]
+    learner = np.stack(rows)
+    if time_dependent and draw(st.booleans()):
+        learner = np.stack([np.roll(learner, t, axis=0) for t in range(T)])
     return mdp, expert, learner
+
+
+def _at(table, states):
+    """``[N, T]`` table[s_t] (table ``[S]``) or table[t, s_t] (table ``[T, S]``)."""
+    table = np.asarray(table)
+    if table.ndim == 1:
+        return table[states]
+    return table[np.arange(states.shape[1])[None, :], states]
 
 
 def _enumerated(mdp, expert, learner, fn):
@@ -44,13 +58,13 @@ def _enumerated(mdp, expert, learner, fn):
 def test_expected_cost_matches_enumeration(problem):
     """E[Σ_t c(s_t, a_t)] against Σ_τ p(τ) Σ_t 1[a_t ≠ π*(s_t)] over every trajectory."""
     mdp, expert, learner = problem
-    pistar = expert.argmax(1)
+    pistar = expert.argmax(-1)
     want = _enumerated(mdp, expert, learner,
-                       lambda s, a: (a != pistar[s]).sum(1).astype(float))
+                       lambda s, a: (a != _at(pistar, s)).sum(1).astype(float))
     assert bc.expected_cost(mdp, expert, learner) == pytest.approx(want, abs=1e-12)
 
 
-@given(imitation_problems())
+@given(imitation_problems(time_dependent=False))
 def test_expected_cost_matches_values_route(problem):
     """The cost is −J of the MDP with reward r = −c, computed by backward values."""
     mdp, expert, learner = problem
@@ -92,7 +106,7 @@ def test_epsilon_learner_errs_with_probability_epsilon(problem, eps):
     mdp, expert, _ = problem
     le = bc.epsilon_learner(expert, eps)
     assert np.allclose(bc.error_rates(mdp, expert, le), eps, atol=1e-15)
-    assert np.allclose(le.sum(1), 1.0)
+    assert np.allclose(le.sum(-1), 1.0)
 
 
 def test_epsilon_learner_rejects_bad_epsilon():
@@ -135,10 +149,10 @@ def test_epsilons_are_error_rates_under_p_train(problem):
     mdp, expert, learner = problem
     e = bc.error_rates(mdp, expert, learner)
     batch, probs = pgmath.enumerate_trajectories(mdp, expert)
-    per_step = probs @ e[batch.states]
+    per_step = probs @ _at(e, batch.states)
     assert np.allclose(bc.epsilon_average(mdp, expert, learner, per_step=True), per_step, atol=1e-12)
     assert bc.epsilon_average(mdp, expert, learner) == pytest.approx(per_step.mean(), abs=1e-12)
-    assert bc.epsilon_max(mdp, expert, learner) == pytest.approx(e[np.unique(batch.states)].max())
+    assert bc.epsilon_max(mdp, expert, learner) == pytest.approx(_at(e, batch.states).max())
 
 
 # -- the tightrope: IL-1's order ------------------------------------------------------------------
@@ -242,11 +256,11 @@ def test_il2_decomposition_exact_for_constant_epsilon(problem, eps):
     (1 − (1−ε)^t) is a probability distribution."""
     mdp, expert, _ = problem
     le = bc.epsilon_learner(expert, eps)
-    pistar = expert.argmax(1)
+    pistar = expert.argmax(-1)
     T, S = mdp.horizon, mdp.n_states
 
     def clean_indicator(s, a):
-        ok = np.cumprod(np.concatenate([np.ones((len(s), 1), bool), (a == pistar[s])[:, :-1]], 1), 1)
+        ok = np.cumprod(np.concatenate([np.ones((len(s), 1), bool), (a == _at(pistar, s))[:, :-1]], 1), 1)
         return (np.eye(S)[s] * ok[:, :, None]).astype(float)  # [M, T, S]
     q = _enumerated(mdp, expert, le, clean_indicator)
     assert np.allclose(bc.clean_marginals(mdp, expert, le), q, atol=1e-12)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from pgmath.algorithms import behavioural_cloning as bc
-from pgmath.algorithms.dagger import dagger, expert_labels
+from pgmath.algorithms.behavioural_cloning import expert_labels
+from pgmath.algorithms.dagger import dagger
 from pgmath.environments import tightrope
 from pgmath.exact import objective, state_marginals
 from pgmath.mdp import TabularMDP
@@ -31,6 +32,11 @@ def test_iteration0_is_behavioural_cloning_by_hand():
     on = (1 - eps) ** np.arange(T)
     assert its[0].cost == pytest.approx(np.sum(on * eps + (1 - on) / 2), rel=1e-12)
     assert np.allclose(its[0].p_train, state_marginals(mdp, bc.expert_policy(mdp)))
+    # behavioural cloning alone gives the same learner; on the deterministic tightrope every
+    # sampled expert walk is the same walk, so sampled counts equal expected counts
+    ex = bc.expert_policy(mdp)
+    assert np.allclose(bc.clone(mdp, ex, n), its[0].learner, atol=1e-15)
+    assert np.allclose(bc.clone(mdp, ex, n, np.random.default_rng(0)), its[0].learner, atol=1e-15)
 
 
 @pytest.mark.parametrize("sampled", [False, True])
