@@ -103,7 +103,8 @@ def epsilon_learner(expert, eps, mistakes=None) -> np.ndarray:
 
     Args:
       expert: one-hot ``[S, A]`` or ``[T, S, A]``.
-      eps: the error probability ε(s) ∈ [0, 1]: a scalar, ``[S]`` or ``[T, S]``.
+      eps: the error probability ε(s) ∈ [0, 1]: a scalar, ``[S]`` or ``[T, S]`` (then the
+        learner is ``[T, S, A]``).
       mistakes: ``[S, A]`` (or ``[T, S, A]``) distribution m(a|s) of the wrong action,
         zero on π*(s); default uniform over the A − 1 wrong actions.
 
@@ -116,6 +117,8 @@ def epsilon_learner(expert, eps, mistakes=None) -> np.ndarray:
     e = np.asarray(eps, dtype=float)
     if not np.all(np.isfinite(e)) or np.any((e < 0) | (e > 1)):
         raise InvalidPolicyError(f"eps must lie in [0, 1], got {e.tolist()}")
+    if pi.ndim == 2 and e.ndim == 2:  # time-dependent errors for a stationary expert
+        pi = np.broadcast_to(pi, e.shape[:1] + pi.shape)
     try:
         e = np.broadcast_to(e, pi.shape[:-1])
     except ValueError:

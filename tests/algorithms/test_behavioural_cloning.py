@@ -109,6 +109,15 @@ def test_epsilon_learner_errs_with_probability_epsilon(problem, eps):
     assert np.allclose(le.sum(-1), 1.0)
 
 
+def test_epsilon_learner_time_dependent_errors():
+    """ε_t(s) given per time step makes a [T, S, A] learner erring exactly ε_t(s)."""
+    mdp = tightrope(3, horizon=4)
+    eps = np.linspace(0, 1, 16).reshape(4, 4)
+    le = bc.epsilon_learner(bc.expert_policy(mdp), eps)
+    assert le.shape == (4, 4, 2)
+    assert np.allclose(bc.error_rates(mdp, bc.expert_policy(mdp), le), eps)
+
+
 def test_epsilon_learner_rejects_bad_epsilon():
     ex = np.eye(2)[[0, 1]]
     with pytest.raises(InvalidPolicyError, match="eps"):
