@@ -6,12 +6,15 @@ stochastic counterexample.
 """
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pgmath
 from pgmath.algorithms.gcsl import (expected_relabelled_counts, gcsl, goal_policy,
                                     relabelled_counts, success_probabilities)
 from pgmath.environments import gridworld
 from pgmath.errors import ShapeError
+from pgmath.mdp import TabularMDP
 from pgmath.verdicts import il
 
 SMALL = ("..", ".#", "..")  # 5 free cells
@@ -82,6 +85,35 @@ def test_il7_gcsl_improves_on_deterministic_gridworld():
     means = [i.mean_success for i in its]
     assert np.all(np.diff(means) > 0)
     assert np.all(its[-1].success > its[0].success)
+
+
+@st.composite
+def deterministic_mdps(draw, max_states=5, max_actions=3, max_horizon=4):
+    """Random deterministic MDPs: next[s, a] drawn freely, one start state."""
+    S = draw(st.integers(2, max_states))
+    A = draw(st.integers(2, max_actions))
+    nxt = draw(st.lists(st.integers(0, S - 1), min_size=S * A, max_size=S * A))
+    P = np.eye(S)[np.array(nxt).reshape(S, A)]
+    p0 = np.eye(S)[draw(st.integers(0, S - 1))]
+    return TabularMDP(P, np.zeros((S, A)), p0, horizon=draw(st.integers(1, max_horizon)))
+
+
+@settings(max_examples=30)
+@given(deterministic_mdps())
+def test_il7_no_goal_falls_below_random_on_deterministic_mdps(mdp):
+    """On deterministic MDPs no goal's exact success ever drops below the random policy's
+    (observed, not proved: a property test over random deterministic MDPs)."""
+    its = gcsl(mdp, np.arange(mdp.n_states), n_iterations=4, n_trajectories=50)
+    for it in its[1:]:
+        assert np.all(it.success >= its[0].success - 1e-12)
+
+
+def test_il7_not_monotone_per_iteration():
+    """gcsl_dip_mdp: goal 2's exact success falls after iteration 1 (while staying above the
+    random policy's), so improvement is not per iteration."""
+    mdp = il.gcsl_dip_mdp()
+    s = [i.success[2] for i in gcsl(mdp, np.arange(4), n_iterations=4, n_trajectories=50)]
+    assert s[1] > s[0] and s[2] < s[1] and s[3] < s[2] and s[3] > s[0]
 
 
 def test_sampled_gcsl_runs_from_the_random_policy():
