@@ -304,6 +304,10 @@ def bc_series_bound(eps, T):
 
     The k-th term bounds the cost after a first mistake at step k by T; beyond the
     horizon there is no step to err in. The infinite series sums to T for every ε > 0.
+
+    Examples:
+      >>> float(bc_series_bound(0.5, 2))  # ½·2 + ½·½·2
+      1.5
     """
     eps, T = _eps_T(eps, T)
     return T * _one_minus_power(eps, T)
@@ -317,6 +321,10 @@ def bc_cost_bound(eps, T):
     mistake the learner walks an expert path. The tightrope with an ε-learner (which
     stays off the rope after a fall) attains it, so it is the exact worst case; it is
     ≈ εT(T+1)/2 for εT ≪ 1 (order T², IL-1).
+
+    Examples:
+      >>> float(bc_cost_bound(0.5, 2))  # (1 − ½) + (1 − ¼)
+      1.25
     """
     eps, T = _eps_T(eps, T)
     # summed term by term: the closed form cancels catastrophically for small εT
