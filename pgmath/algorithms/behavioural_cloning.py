@@ -333,7 +333,12 @@ def bc_cost_bound(eps, T):
 
 
 def drift_bound(eps, t):
-    """‖p_θ(s_t) − p_train(s_t)‖₁ ≤ 2(1 − (1−ε)^t) ≤ 2εt, t = number of actions taken (IL-2)."""
+    """‖p_θ(s_t) − p_train(s_t)‖₁ ≤ 2(1 − (1−ε)^t) ≤ 2εt, t = number of actions taken (IL-2).
+
+    Proof: with q_t the mistake-free mass (:func:`clean_marginals`), p_θ − q_t ≥ 0 and
+    p_train − q_t ≥ 0 both have total mass 1 − Σ q_t ≤ 1 − (1−ε)^t, so their difference has
+    L1 norm at most twice that. The last step is Bernoulli's inequality (1−ε)^t ≥ 1 − εt.
+    """
     eps, t = _eps_T(eps, t)
     return 2.0 * _one_minus_power(eps, t)
 
