@@ -5,6 +5,7 @@ and enumeration of trajectories, Hypothesis strategies (``pgmath.strategies``) a
 named environments (``pgmath.environments``).
 """
 from . import errors, exact, estimators, environments, strategies
+from . import algorithms
 from .errors import *  # noqa: F401,F403
 from .mdp import POMDP, TabularMDP
 from .policies import LinearSoftmaxPolicy, ObservationSoftmaxPolicy, Policy, SoftmaxPolicy
@@ -20,6 +21,7 @@ __all__ = [
     "Policy", "SoftmaxPolicy", "ObservationSoftmaxPolicy", "LinearSoftmaxPolicy",
     "Trajectories", "sample", "enumerate_trajectories", "count_trajectories",
     "exact", "estimators", "strategies", "environments", "errors",
+    "algorithms",
     *errors.__all__,
     "check_unbiased", "compare_variance", "plan_sample_size", "testing",
 ]
