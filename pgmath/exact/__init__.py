@@ -11,7 +11,9 @@ from .marginals import (discounted_state_visitation, state_action_marginals,
 from .objective import gradient, objective
 from .stationary import average_reward, stationary_distribution
 from .values import advantages, q_values, values
-from .moments import estimator_moments
+from .moments import (batch_average_moments, coupled_moments, discount_bias,
+                      estimator_moments, optimal_baseline)
+from .recursion import recursive_moments
 
 __all__ = [
     "policy_table",
@@ -23,4 +25,6 @@ __all__ = [
     "optimal_values", "optimal_q_values", "optimal_policy", "optimal_objective",
     "greedy_policy", "one_hot_policy",
     "estimator_moments",
+    "recursive_moments", "coupled_moments", "batch_average_moments", "optimal_baseline",
+    "discount_bias",
 ]
