@@ -227,8 +227,16 @@ def _readout(spec: StepWeights, d: int) -> np.ndarray:
     return L
 
 
+_PATHS: dict = {}
+
+
 def _einsum(expr, *ops):
-    return np.einsum(expr, *ops, optimize=True)
+    """``np.einsum`` with the contraction order found once per (expression, shapes)."""
+    key = (expr,) + tuple(o.shape for o in ops)
+    path = _PATHS.get(key)
+    if path is None:
+        path = _PATHS[key] = np.einsum_path(expr, *ops, optimize="optimal")[0]
+    return np.einsum(expr, *ops, optimize=path)
 
 
 def _steps(mdp, n_steps) -> int:
