@@ -41,3 +41,10 @@ def test_verdict_is_computed_and_names_existing_tests(cid):
         for node in out["check"].split(";"):
             path, _, name = node.strip().partition("::")
             assert name in _test_names(ROOT / path), node
+
+
+def test_variance_figure_is_written(tmp_path):
+    from pgmath.verdicts.pg_onpolicy import variance_figure
+    paths = variance_figure(tmp_path)
+    assert [p.suffix for p in paths] == [".png"] and paths[0].stat().st_size > 10_000
+    assert any(f.name == "pg_onpolicy_variances" for f in claims.figures())
