@@ -1,7 +1,7 @@
 """Policy-gradient estimators: ``estimator(batch, policy, theta) -> [N, d]``."""
-from ._protocol import batch_coupled, call_estimator, is_batch_coupled, step_scores
+from ._protocol import batch_coupled, call_estimator, has_recursion, is_batch_coupled, step_scores
 from .onpolicy import *  # noqa: F401,F403
 from .onpolicy import __all__ as _onpolicy_all
 
-__all__ = ["batch_coupled", "is_batch_coupled", "call_estimator", "step_scores",
+__all__ = ["batch_coupled", "is_batch_coupled", "has_recursion", "call_estimator", "step_scores",
            *_onpolicy_all]

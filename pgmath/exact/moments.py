@@ -50,7 +50,7 @@ def estimator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = No
     Batch-coupled estimators are refused: their rows are not functions of one
     trajectory (use :func:`coupled_moments`).
     """
-    from ..estimators._protocol import call_estimator, is_batch_coupled
+    from ..estimators._protocol import call_estimator, has_recursion, is_batch_coupled
     from ..trajectories import MAX_TRAJECTORIES, enumerate_trajectories
     from .recursion import recursive_moments
 
@@ -60,7 +60,7 @@ def estimator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = No
         raise EstimatorError(
             f"{_name(estimator)!r} is batch-coupled: its rows depend on the whole batch, so "
             "per-trajectory moments are not defined (use coupled_moments for a given N)")
-    if method == "recursion" or (method == "auto" and hasattr(estimator, "step_weights")):
+    if method == "recursion" or (method == "auto" and has_recursion(estimator)):
         return recursive_moments(estimator, mdp, policy, theta, n_steps=n_steps)
     batch, prob = enumerate_trajectories(
         mdp, policy, theta, n_steps=n_steps,

@@ -185,8 +185,9 @@ def test_hypothesis_finds_reward_to_go_variance_counterexample():
 def test_batch_average_mean_by_enumerating_tuples():
     """PG-9 false: E[ĝ_N] = (1 − 1/N)∇J (batch average), ∇J (leave-one-out), checked by
     enumerating every pair and triple; covariances equal the U-statistic closed form."""
-    for mdp, pol, th in (regressions.two_armed_bandit(),
-                         _tiny_random_problem(), regressions.contextual_bandit_average_baseline()):
+    for mdp, pol, th in (regressions.two_armed_bandit(), _tiny_random_problem(),
+                         _tiny_random_problem(pomdp=True),
+                         regressions.contextual_bandit_average_baseline()):
         grad = X.gradient(mdp, pol, th, method="autograd")
         for n in (1, 2, 3):
             m, c = X.coupled_moments(E.batch_average_baseline, mdp, pol, th, n)
@@ -204,12 +205,15 @@ def test_batch_average_mean_by_enumerating_tuples():
                                [0.125, -0.125], atol=1e-15)
 
 
-def _tiny_random_problem():
+def _tiny_random_problem(pomdp=False):
     rng = np.random.default_rng(9)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(2), size=(2, 2)), rng.normal(size=(2, 2)),
-                            rng.dirichlet(np.ones(2)), horizon=2, discount=0.9)
-    pol = pgmath.SoftmaxPolicy(2, 2)
-    return mdp, pol, rng.normal(size=4)
+    args = (rng.dirichlet(np.ones(2), size=(2, 2)), rng.normal(size=(2, 2)),
+            rng.dirichlet(np.ones(2)))
+    if pomdp:   # T = 1: 2 states × 2 observations × 2 actions = 8 trajectories
+        mdp = pgmath.POMDP(*args, rng.dirichlet(np.ones(2), size=2), horizon=1)
+        return mdp, pgmath.ObservationSoftmaxPolicy(2, 2), rng.normal(size=4)
+    mdp = pgmath.TabularMDP(*args, horizon=2, discount=0.9)
+    return mdp, pgmath.SoftmaxPolicy(2, 2), rng.normal(size=4)
 
 
 def bernstein_halfwidth(k: int, var: float, bound: float, alpha: float, d: int) -> float:
@@ -225,14 +229,17 @@ def test_batch_average_mean_statistically_at_n_20():
     """PG-9 at N = 20 by sampling. Bandit (rewards (1, 0), π uniform): each batch estimate
     ĝ₂₀ has components in [−1/2, 1/2] (|ψ| = 1/2, |r − b| ≤ 1), so |ĝ − E ĝ| ≤ 1, and its
     exact variance is batch_average_moments (itself checked against tuple enumeration).
-    Sample size: K batches so that the Bernstein half-width ε at α = 1e-6 (the false-failure
-    probability of this test) is below a third of the bias |∇J|/N = 1/80; then the mean
-    must lie within ε of (1 − 1/N)∇J and (therefore) farther than 2ε from ∇J."""
+    Sample size: K batches so that the Bernstein half-width ε at α = 1e-6 is below a third
+    of the bias |∇J|/N = 1/80; then the mean must lie within ε of (1 − 1/N)∇J and
+    (therefore) farther than 2ε from ∇J. The leave-one-out estimate of the same batches
+    (|ĝ − E ĝ| ≤ 1 too) must lie within its own ε of ∇J. Two assertions at α = 5e-7 each:
+    false-failure probability ≤ 1e-6 for the test."""
     mdp, pol, th = regressions.two_armed_bandit()
-    n, alpha = 20, 1e-6
+    n, alpha = 20, 5e-7
     grad = X.gradient(mdp, pol, th)
     mean, cov = X.batch_average_moments(mdp, pol, th, n)
     var = float(np.diag(cov).max())
+    var_loo = float(np.diag(X.batch_average_moments(mdp, pol, th, n, leave_one_out=True)[1]).max())
     gap = np.abs(grad).max() / n
     k = 1000
     while bernstein_halfwidth(k, var, 1.0, alpha, 2) > gap / 3:
@@ -241,9 +248,12 @@ def test_batch_average_mean_statistically_at_n_20():
     batch = pgmath.sample(mdp, pol, th, n * k, rng)
     est = np.array([E.batch_average_baseline(batch[j * n:(j + 1) * n], pol, th).mean(axis=0)
                     for j in range(k)])
+    loo = np.array([E.leave_one_out_baseline(batch[j * n:(j + 1) * n], pol, th).mean(axis=0)
+                    for j in range(k)])
     eps = bernstein_halfwidth(k, var, 1.0, alpha, 2)
     assert np.abs(est.mean(axis=0) - mean).max() < eps
     assert np.abs(est.mean(axis=0) - grad).min() > 2 * eps
+    assert np.abs(loo.mean(axis=0) - grad).max() < bernstein_halfwidth(k, var_loo, 1.0, alpha, 2)
     assert k <= 20_000
 
 

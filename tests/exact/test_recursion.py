@@ -62,14 +62,12 @@ def _assert_agree(mdp, pol, th):
         assert np.abs(c1 - c2).max() <= REL * scale + floor, est.__name__
 
 
-@settings(max_examples=30)
 @given(pst.problems(max_states=3, max_actions=2, horizon=(1, 5),
                     discount=st.sampled_from([1.0, 0.9, 0.5])))
 def test_recursion_equals_enumeration_on_mdps(problem):
     _assert_agree(*problem)
 
 
-@settings(max_examples=20)
 @given(pst.problems(pomdp=True, max_states=2, max_actions=2, max_observations=2,
                     horizon=(1, 5), discount=st.sampled_from([1.0, 0.8])))
 def test_recursion_equals_enumeration_on_pomdps(problem):
