@@ -49,6 +49,15 @@ def estimator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = No
 
     Batch-coupled estimators are refused: their rows are not functions of one
     trajectory (use :func:`coupled_moments`).
+
+    Examples:
+      The notes' causality term (§4.3.1, t' ≤ t) on a one-step bandit with rewards
+      (1, 0) and a uniform policy has mean ∇J = (1/4, −1/4), not 0 (PG-5):
+
+      >>> from pgmath import estimators as E, exact as X, regressions
+      >>> mdp, pol, th = regressions.two_armed_bandit()
+      >>> X.estimator_moments(E.causality_term(), mdp, pol, th)[0].round(12).tolist()
+      [0.25, -0.25]
     """
     from ..estimators._protocol import call_estimator, has_recursion, is_batch_coupled
     from ..trajectories import MAX_TRAJECTORIES, enumerate_trajectories
@@ -129,6 +138,14 @@ def batch_average_moments(mdp, policy, theta, n: int, *, leave_one_out: bool = F
     ζ₂ = Cov[h] = ½ (E[ΨΨᵀ (R − J)²] + Var[R] E[ΨΨᵀ]) (Hoeffding 1948). N = 1 gives the
     estimate 0 for the batch average (LOO needs N ≥ 2). The per-trajectory moments come
     from the moment recursion.
+
+    Examples:
+      >>> from pgmath import exact as X, regressions
+      >>> mdp, pol, th = regressions.two_armed_bandit()      # ∇J = (1/4, −1/4)
+      >>> X.batch_average_moments(mdp, pol, th, 2)[0].round(12).tolist()
+      [0.125, -0.125]
+      >>> X.batch_average_moments(mdp, pol, th, 2, leave_one_out=True)[0].round(12).tolist()
+      [0.25, -0.25]
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise EstimatorError(f"n (the batch size N) must be a positive int, got {n!r}")
