@@ -188,8 +188,8 @@ def _return_variance(mdp, policy, theta) -> float:
     return float(m2.sum() - m1.sum() ** 2)
 
 
-def optimal_baseline(mdp, policy, theta, *, base="reinforce", n_steps: int | None = None
-                     ) -> np.ndarray:
+def optimal_baseline(mdp, policy, theta, *, base="reinforce", n_steps: int | None = None,
+                     per_component: bool = True) -> np.ndarray:
     """The variance-minimising constant baseline per component ``[d]`` (notes §4.3.2):
 
         b_k = E[g_k Ψ_k] / E[Ψ_k²],   Ψ = Σ_t ψ_t,
@@ -200,6 +200,10 @@ def optimal_baseline(mdp, policy, theta, *, base="reinforce", n_steps: int | Non
     Var[g_k − bΨ_k] = Var[g_k] − 2b E[g_k Ψ_k] + b² E[Ψ_k²], minimised at b_k.
     Components with E[Ψ_k²] = 0 (parameters of unreachable states) get b_k = 0.
     Computed from cross moments of the moment recursion.
+
+    With ``per_component=False``, the single b = E[gᵀΨ]/E[ΨᵀΨ] (the notes' g(τ)² read as
+    the squared norm), which minimises the trace of the covariance over scalar b; returned
+    as a float.
     """
     from ..estimators.onpolicy import _base_kind, _base_weights
     from .recursion import StepWeights, _steps, accumulator_moments
@@ -213,6 +217,8 @@ def optimal_baseline(mdp, policy, theta, *, base="reinforce", n_steps: int | Non
     iG, iP = rows.index("G"), rows.index("psi")
     k = np.arange(policy.n_params)
     num, den = W[iG, k, iP, k], W[iP, k, iP, k]
+    if not per_component:
+        return float(num.sum() / den.sum()) if den.sum() > 0 else 0.0
     scale = max(float(den.max(initial=0.0)), 1e-300)
     return np.divide(num, den, out=np.zeros_like(num), where=den > 1e-14 * scale)
 

@@ -29,7 +29,7 @@ read-out g = Σ_i L_i ⊙ V_i gives E[g] and E[g gᵀ].
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -69,7 +69,6 @@ class StepWeights:
     c: np.ndarray | None = None
     offset: np.ndarray | None = None
     omega: np.ndarray | None = None
-    _checked: bool = field(default=False, repr=False)
 
     @classmethod
     def make(cls, T: int, *, kappa=0.0, rho=1.0, beta=0.0, alpha=0.0, eta=0.0, y=None,
@@ -97,7 +96,7 @@ class StepWeights:
             raise EstimatorError(f"rho must be finite, got {rho!r}")
         return cls(int(T), _vec(kappa, T, "kappa"), rho, _vec(beta, T, "beta"),
                    _vec(alpha, T, "alpha"), _vec(eta, T, "eta"), tabs["y"], tabs["c"],
-                   offset, _vec(omega, T, "omega") if offset is not None else None, True)
+                   offset, _vec(omega, T, "omega") if offset is not None else None)
 
     # -- the layout of the accumulator -------------------------------------------------
     @property

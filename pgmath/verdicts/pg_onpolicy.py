@@ -246,7 +246,8 @@ def optimal_baseline_claim() -> Verdict:
     first_holds = worst <= 1e-12
     return Verdict("false as written" if first_holds and fails else "undecided",
                    check=f"{TESTS}::test_optimal_baseline_minimises_each_component; "
-                         f"{TESTS}::test_batch_average_can_have_smaller_variance_than_optimal_constant",
+                         f"{TESTS}::test_batch_average_can_have_smaller_variance_than_optimal_constant; "
+                         f"{TESTS}::test_hypothesis_finds_batch_average_below_optimal_constant",
                    correction="b_k = E[Ψ_k² r]/E[Ψ_k²] minimises Var[Ψ_k (r − b)] over constants b, so "
                               "its variance is ≤ that of any constant baseline, including b = E[r(τ)]. "
                               "It need not be ≤ that of the batch-average baseline (1/N) Σ_i r(τ_i), "

@@ -279,6 +279,43 @@ def test_optimal_baseline_minimises_each_component(problem, shift):
         assert np.all(np.diag(cb) <= np.diag(co) + tol)
 
 
+@given(pst.problems(**SMALL), st.floats(-2.0, 2.0))
+def test_scalar_optimal_baseline_minimises_the_trace(problem, shift):
+    """With g(τ)² read as ‖Ψ‖², b = E[ΨᵀΨ r]/E[ΨᵀΨ] (from the enumerated batch) is the
+    scalar with the smallest trace of the covariance."""
+    mdp, pol, th = problem
+    batch, p = _enumerated(mdp, pol, th)
+    Psi, R = E.score_sum(batch, pol, th), batch.returns()
+    n2 = (Psi ** 2).sum(axis=1)
+    b = X.optimal_baseline(mdp, pol, th, per_component=False)
+    if p @ n2 > 1e-12:
+        assert abs(b - (p @ (n2 * R)) / (p @ n2)) <= 1e-9 * (1 + np.abs(R).max())
+    tr = np.trace(X.estimator_moments(E.constant_baseline(b), mdp, pol, th)[1])
+    tr2 = np.trace(X.estimator_moments(E.constant_baseline(b + shift), mdp, pol, th)[1])
+    assert tr <= tr2 + _tol(mdp, pol, th)
+
+
+def _average_beats_optimal(problem) -> bool:
+    mdp, pol, th = problem
+    _, cb = X.estimator_moments(E.optimal_constant_baseline(mdp, pol, th), mdp, pol, th)
+    _, ca = X.batch_average_moments(mdp, pol, th, 2)
+    return bool(np.any(np.diag(ca) < np.diag(cb) / 2 - 1e-9))
+
+
+def test_hypothesis_finds_batch_average_below_optimal_constant():
+    """PG-10: a fixed Hypothesis search finds an MDP where the batch average (N = 2) has a
+    smaller variance than b* in some component; re-checked by enumerating all pairs."""
+    mdp, pol, th = find(pst.problems(max_states=2, max_actions=2, horizon=(1, 2),
+                                     allow_extreme=False, rewards_next_state=False),
+                        _average_beats_optimal,
+                        settings=settings(max_examples=3000, phases=[Phase.generate]),
+                        random=random.Random(8))
+    _, cb = X.estimator_moments(E.optimal_constant_baseline(mdp, pol, th), mdp, pol, th,
+                                method="enumeration")
+    _, ca = X.coupled_moments(E.batch_average_baseline, mdp, pol, th, 2)
+    assert np.any(np.diag(ca) < np.diag(cb) / 2 - 1e-9)
+
+
 def test_sample_optimal_baseline_converges_to_the_exact_one():
     """On every enumerated trajectory, weighted by p_θ(τ) through repetition counts, the
     plug-in b̂ equals the exact b*: here the bandit's b* = E[ψ² r]/E[ψ²] = (1/8)/(1/4) = 1/2."""
