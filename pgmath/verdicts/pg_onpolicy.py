@@ -135,7 +135,10 @@ def causality_as_written() -> Verdict:
                    check=f"{TESTS}::test_causality_term_as_written_is_not_zero; "
                          f"{TESTS}::test_strict_past_term_has_mean_zero",
                    correction="E[Σ_t ∇log π_θ(a_t|s_t) Σ_{t'<t} r_{t'}] = 0 (strict past, t' < t); "
-                              "with t' = t included the mean is Σ_t E[∇log π_θ(a_t|s_t) r_t] ≠ 0.",
+                              "with t' = t included the mean is Σ_t E[∇log π_θ(a_t|s_t) r_t] ≠ 0. "
+                              "The notes' reward-to-go Σ_{t'=t}^T is REINFORCE minus the strict-past "
+                              "term, so it stays unbiased (PG-6); subtracting the term as written "
+                              "would leave Σ_{t'>t}, which is biased.",
                    counterexample="pgmath.regressions.two_armed_bandit: T = 1, rewards (1, 0), "
                                   f"uniform policy: E[ψ₀ r₀] = {np.round(m_incl, 12).tolist()} = ∇J.",
                    evidence=f"the strict-past term has exact mean 0 on 3 random MDPs (gap {strict:.1e}).")
