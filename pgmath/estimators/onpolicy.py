@@ -229,7 +229,16 @@ def _over_time(tab: np.ndarray, T: int, ndim: int, kind: str, allow_extra: bool 
                      f"T={T}{extra}")
 
 
-def state_baseline(values, policy=None, theta=None, *, discounting: str = "start") -> Callable:
+def _check_over(over: str, values, kind: str) -> None:
+    if over not in ("states", "observations"):
+        raise EstimatorError(f"over must be 'states' or 'observations', got {over!r}")
+    if over == "observations" and _is_mdp(values):
+        raise EstimatorError(f"the exact {kind} is a function of the hidden state: pass "
+                             f"over='states', or a {kind} table over observations")
+
+
+def state_baseline(values, policy=None, theta=None, *, discounting: str = "start",
+                   over: str = "states") -> Callable:
     """A state-dependent baseline (notes §4.3.2 generalised): reward-to-go minus V_t(s_t).
 
     ``start``: g = Σ_t ψ_t (Σ_{t'≥t} γ^{t'} r_{t'} − γ^t V_t(s_t));
@@ -240,31 +249,41 @@ def state_baseline(values, policy=None, theta=None, *, discounting: str = "start
     Args:
       values: a table V ``[S]`` or ``[T, S]`` (e.g. :func:`pgmath.exact.values`), or an
         MDP followed by ``policy, theta`` for the exact V^π.
+      over: ``"states"`` (V of the hidden state s_t) or ``"observations"`` (a table
+        ``[n_obs]`` or ``[T, n_obs]`` of V(o_t), what a POMDP agent can actually use;
+        also unbiased, since E[ψ_t | o_t] = 0).
     """
     _check_discounting(discounting)
+    _check_over(over, values, "V")
     V = _source(values, policy, theta, "V")
 
     def build(T, g):
         Vt = _over_time(V, T, 1, "V")
         w = _powers(g, T) if discounting == "start" else np.ones(T)
+        tab = -(w[:, None] * Vt)
+        kw = dict(c=tab[:, :, None, None]) if over == "states" else dict(cx=tab[:, :, None])
         return StepWeights.make(T, kappa=1.0, rho=1.0 if discounting == "start" else g,
-                                alpha=w if discounting == "start" else 1.0,
-                                c=-(w[:, None] * Vt)[:, :, None, None])
-    return _linear(build, f"state_baseline(discounting={discounting!r})", state_baseline.__doc__)
+                                alpha=w if discounting == "start" else 1.0, **kw)
+    return _linear(build, f"state_baseline(discounting={discounting!r}, over={over!r})",
+                   state_baseline.__doc__)
 
 
-def _critic(kind: str, table, policy, theta, discounting: str) -> Callable:
+def _critic(kind: str, table, policy, theta, discounting: str, over: str) -> Callable:
     _check_discounting(discounting)
+    _check_over(over, table, kind)
     Q = _source(table, policy, theta, kind)
 
     def build(T, g):
         Qt = _over_time(Q, T, 2, kind)
         w = _powers(g, T) if discounting == "start" else np.ones(T)
-        return StepWeights.make(T, c=(w[:, None, None] * Qt)[..., None])
+        tab = w[:, None, None] * Qt
+        return StepWeights.make(T, **(dict(c=tab[..., None]) if over == "states"
+                                      else dict(cx=tab)))
     return Q, build
 
 
-def q_critic(q_values, policy=None, theta=None, *, discounting: str = "start") -> Callable:
+def q_critic(q_values, policy=None, theta=None, *, discounting: str = "start",
+             over: str = "states") -> Callable:
     """The critic form Σ_t γ^t ψ_t Q_t(s_t, a_t) (``step``: without γ^t).
 
     With the exact Q^π and ``start`` this is the policy-gradient theorem's estimator,
@@ -273,21 +292,24 @@ def q_critic(q_values, policy=None, theta=None, *, discounting: str = "start") -
     Args:
       q_values: a table Q ``[S, A]`` or ``[T, S, A]`` (:func:`pgmath.exact.q_values`), or
         an MDP followed by ``policy, theta`` for the exact Q^π.
+      over: ``"states"`` or ``"observations"`` (a table Q(o, a) ``[n_obs, A]`` or
+        ``[T, n_obs, A]`` on a POMDP).
     """
-    _, build = _critic("Q", q_values, policy, theta, discounting)
-    return _linear(build, f"q_critic(discounting={discounting!r})", q_critic.__doc__)
+    _, build = _critic("Q", q_values, policy, theta, discounting, over)
+    return _linear(build, f"q_critic(discounting={discounting!r}, over={over!r})", q_critic.__doc__)
 
 
-def advantage_critic(advantages, policy=None, theta=None, *, discounting: str = "start"
-                     ) -> Callable:
+def advantage_critic(advantages, policy=None, theta=None, *, discounting: str = "start",
+                     over: str = "states") -> Callable:
     """The advantage form Σ_t γ^t ψ_t A_t(s_t, a_t), A = Q − V (``step``: without γ^t).
 
     Args:
       advantages: a table A ``[S, A]`` or ``[T, S, A]`` (:func:`pgmath.exact.advantages`),
         or an MDP followed by ``policy, theta`` for the exact A^π.
+      over: ``"states"`` or ``"observations"`` (as for :func:`q_critic`).
     """
-    _, build = _critic("A", advantages, policy, theta, discounting)
-    return _linear(build, f"advantage_critic(discounting={discounting!r})",
+    _, build = _critic("A", advantages, policy, theta, discounting, over)
+    return _linear(build, f"advantage_critic(discounting={discounting!r}, over={over!r})",
                    advantage_critic.__doc__)
 
 

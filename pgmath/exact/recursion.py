@@ -7,7 +7,10 @@ discountings, observation policies on POMDPs) is a *step-weighted score sum*
 
     g(τ) = Σ_t ψ_t w_t − b ⊙ Σ_t ω_t ψ_t,                         ψ_t = ∇_θ log π_θ(a_t|x_t)
     w_t  = h_t + κ_t Σ_{t'≥t} ρ^{t'−t} u_{t'} + β_t Σ_{t'<t} u_{t'}
-    u_t  = α_t r_t + y_t(s_t, a_t, s_{t+1}),     h_t = η_t r_t + c_t(s_t, a_t, s_{t+1}).
+    u_t  = α_t r_t + y_t(s_t, a_t, s_{t+1}),     h_t = η_t r_t + c_t(s_t, a_t, s_{t+1}) + c^x_t(x_t, a_t).
+
+(c^x is indexed by what the policy reads: the observation o_t of a POMDP, so baselines
+V(o_t) and critics Q(o_t, a_t) over observations fit too.)
 
 It is computed by a forward accumulator that stays *linear* (the lift of DESIGN §3):
 scalars σ = (1, P) with P_t = Σ_{t'<t} u_{t'}, and vector rows V = (e, G, Ψ_ω) with the
@@ -55,6 +58,8 @@ class StepWeights:
       rho: ρ, the decay of the forward kernel.
       y, c: tables ``[T, S, A, S']`` (any axis but T may have length 1, broadcast) of
         the state parts of u_t and h_t, or ``None`` for zero.
+      cx: table ``[T, X, A]`` (axis 2 may have length 1) over the policy's inputs x
+        (observations of a POMDP, else states), or ``None``.
       offset: ``[d]`` per-component constant b, or ``None``.
       omega: ``[T]`` ω_t, the time weights of the offset's score sum.
     """
@@ -69,20 +74,22 @@ class StepWeights:
     c: np.ndarray | None = None
     offset: np.ndarray | None = None
     omega: np.ndarray | None = None
+    cx: np.ndarray | None = None
 
     @classmethod
     def make(cls, T: int, *, kappa=0.0, rho=1.0, beta=0.0, alpha=0.0, eta=0.0, y=None,
-             c=None, offset=None, omega=1.0) -> "StepWeights":
+             c=None, cx=None, offset=None, omega=1.0) -> "StepWeights":
         """Build and validate; scalars broadcast over t."""
         tabs = {}
-        for name, tab in (("y", y), ("c", c)):
+        for name, tab, nd in (("y", y, 4), ("c", c, 4), ("cx", cx, 3)):
             if tab is None:
                 tabs[name] = None
                 continue
             tab = np.asarray(tab, dtype=float)
-            if tab.ndim != 4 or tab.shape[0] != T:
-                raise ShapeError(f"table {name} must be [T, S, A, S'] with T={T} (axes 1–3 may "
-                                 f"have length 1), got shape {tab.shape}")
+            if tab.ndim != nd or tab.shape[0] != T:
+                want = "[T, S, A, S'] (axes 1–3 may" if nd == 4 else "[T, X, A] (axis 2 may"
+                raise ShapeError(f"table {name} must be {want} have length 1) with T={T}, "
+                                 f"got shape {tab.shape}")
             if not np.all(np.isfinite(tab)):
                 idx = tuple(int(i) for i in np.argwhere(~np.isfinite(tab))[0])
                 raise EstimatorError(f"table {name}{list(idx)} is not finite: {tab[idx]!r}")
@@ -96,7 +103,7 @@ class StepWeights:
             raise EstimatorError(f"rho must be finite, got {rho!r}")
         return cls(int(T), _vec(kappa, T, "kappa"), rho, _vec(beta, T, "beta"),
                    _vec(alpha, T, "alpha"), _vec(eta, T, "eta"), tabs["y"], tabs["c"],
-                   offset, _vec(omega, T, "omega") if offset is not None else None)
+                   offset, _vec(omega, T, "omega") if offset is not None else None, tabs["cx"])
 
     # -- the layout of the accumulator -------------------------------------------------
     @property
@@ -120,6 +127,12 @@ class StepWeights:
         r = np.asarray(batch.rewards, dtype=float)
         u = self.alpha * r + self._lookup(self.y, batch, "y")
         h = self.eta * r + self._lookup(self.c, batch, "c")
+        if self.cx is not None:
+            x = batch.inputs
+            _check_index(self.cx, x, 1, "policy inputs", "cx")
+            a = batch.actions if self.cx.shape[2] > 1 else np.zeros_like(batch.actions)
+            _check_index(self.cx, a, 2, "actions", "cx")
+            h = h + self.cx[np.arange(T)[None, :], x, a]
         F = np.zeros((N, T))
         acc = np.zeros(N)
         for t in range(T - 1, -1, -1):
@@ -298,6 +311,12 @@ def accumulator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = 
     mV = np.zeros((S, q, d))
     X = np.zeros((S, p, q, d))
     W = np.zeros((S, q, d, q, d))
+    iG = rows.index("G")
+    if spec.cx is not None:
+        X_in = O.shape[1]
+        if spec.cx.shape[1] != X_in or spec.cx.shape[2] not in (1, A):
+            raise ShapeError(f"table cx has shape {spec.cx.shape}; it must broadcast to "
+                             f"[T, X, A] = {(T, X_in, A)} (X = what the policy reads)")
     for t in range(T):
         B, C, D = _coefficients(spec, t, rtab)
         ms_n = _einsum("sau,saumn,sn->um", wP, B, ms)
@@ -308,8 +327,22 @@ def accumulator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = 
                + _einsum("sau,saumn,sauik,snk,sad->umid", P, B, D, Mss, psibar))
         cross = _einsum("sau,sauij,saukm,smjd,sae->uidke", P, C, D, X, psibar)
         W_n = (_einsum("sau,sauij,saukl,sjdle->uidke", wP, C, C, W)
-               + cross + cross.transpose(0, 3, 4, 1, 2)
                + _einsum("sau,sauim,saukn,smn,sade->uidke", P, D, D, Mss, psipsi))
+        if spec.cx is not None:
+            # h gains c^x(x, a): D[G, 0] += c^x, so every ψ-weighted sum over x gains the
+            # same sum weighted by c^x (and c^x² where D appears twice).
+            cxt = np.broadcast_to(spec.cx[t], (O.shape[1], A))
+            pb_c = np.einsum("sx,xa,xa,xad->sad", O, pi_x, cxt, psi)
+            pp_c = np.einsum("sx,xa,xa,xad,xae->sade", O, pi_x, cxt, psi, psi)
+            pp_cc = np.einsum("sx,xa,xa,xad,xae->sade", O, pi_x, cxt ** 2, psi, psi)
+            mV_n[:, iG] += _einsum("sau,s,sad->ud", P, ms[:, 0], pb_c)
+            X_n[:, :, iG] += _einsum("sau,saumn,sn,sad->umd", P, B, Mss[:, :, 0], pb_c)
+            cross[:, :, :, iG] += _einsum("sau,sauij,sjd,sae->uide", P, C, X[:, 0], pb_c)
+            half = _einsum("sau,saukn,sn,sade->udke", P, D, Mss[:, 0], pp_c)
+            W_n[:, iG] += half
+            W_n[:, :, :, iG] += half.transpose(0, 2, 3, 1)
+            W_n[:, iG, :, iG] += _einsum("sau,s,sade->ude", P, Mss[:, 0, 0], pp_cc)
+        W_n += cross + cross.transpose(0, 3, 4, 1, 2)
         ms, Mss, mV, X, W = ms_n, Mss_n, mV_n, X_n, W_n
     return rows, mV.sum(axis=0), W.sum(axis=0)
 

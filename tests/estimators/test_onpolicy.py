@@ -122,6 +122,25 @@ def test_state_baselines_and_critics_follow_their_formulas(pomdp):
                                _rows(b, pol, th, lambda i, t: Q[1, s[i, t], a[i, t]]), atol=1e-12)
 
 
+def test_observation_baselines_and_critics_follow_their_formulas():
+    """On a POMDP, V(o_t) and Q(o_t, a_t) tables indexed by the observation."""
+    mdp, pol, th, b, rng = _problem(True, seed=9)
+    g, r, T, A = mdp.discount, b.rewards, b.horizon, mdp.n_actions
+    o, a = b.observations, b.actions
+    V = rng.normal(size=(T, 2))
+    Q = rng.normal(size=(2, A))
+    np.testing.assert_allclose(
+        E.state_baseline(V, over="observations")(b, pol, th),
+        _rows(b, pol, th, lambda i, t: sum(g ** k * r[i, k] for k in range(t, T))
+              - g ** t * V[t, o[i, t]]), atol=1e-12)
+    np.testing.assert_allclose(E.q_critic(Q, over="observations", discounting="step")(b, pol, th),
+                               _rows(b, pol, th, lambda i, t: Q[o[i, t], a[i, t]]), atol=1e-12)
+    with pytest.raises(EstimatorError, match="hidden state"):
+        E.state_baseline(mdp, pol, th, over="observations")
+    with pytest.raises(EstimatorError, match="over must be"):
+        E.q_critic(Q, over="beliefs")
+
+
 @pytest.mark.parametrize("pomdp", CASES)
 @pytest.mark.parametrize("lam", [0.0, 0.6, 1.0])
 def test_gae_follows_schulman_eq_16(pomdp, lam):

@@ -59,12 +59,15 @@ def test_trajectory_score_drops_the_dynamics(mdp_problem, pomdp_problem):
                     horizon=(1, 3), discount=st.sampled_from([1.0, 0.8])))
 def test_observation_reinforce_is_unbiased_on_pomdps(problem):
     """PG-4: REINFORCE with ψ(a_t|o_t) (recursion and enumeration) = autograd ∇J of the
-    observation policy; so are reward-to-go and the exact-V baseline/critic forms."""
+    observation policy; so are reward-to-go, the exact-V baseline/critic forms, and any
+    baseline V(o_t) over observations."""
     mdp, pol, th = problem
     grad = X.gradient(mdp, pol, th, method="autograd")
     tol = _tol(mdp, pol, th)
+    V_obs = np.linspace(-1, 1, mdp.n_observations)
     for est in (E.reinforce, E.reward_to_go, E.state_baseline(mdp, pol, th),
-                E.q_critic(mdp, pol, th), E.advantage_critic(mdp, pol, th)):
+                E.q_critic(mdp, pol, th), E.advantage_critic(mdp, pol, th),
+                E.state_baseline(V_obs, over="observations")):
         np.testing.assert_allclose(X.estimator_moments(est, mdp, pol, th)[0], grad, atol=tol)
     m, _ = X.estimator_moments(E.reinforce, mdp, pol, th, method="enumeration")
     np.testing.assert_allclose(m, grad, atol=tol)

@@ -32,6 +32,13 @@ def _builtins(mdp, pol, th, seed=0):
            E.state_baseline(V), E.state_baseline(rng.normal(size=S), discounting="step"),
            E.q_critic(mdp, pol, th), E.advantage_critic(mdp, pol, th, discounting="step"),
            E.gae(V, 0.7), E.gae(rng.normal(size=(T, S)), 0.3, discounting="start")]
+    if mdp.is_pomdp:      # baselines and critics over observations
+        n_obs = mdp.n_observations
+        out += [E.state_baseline(rng.normal(size=(T, n_obs)), over="observations"),
+                E.state_baseline(rng.normal(size=n_obs), discounting="step", over="observations"),
+                E.q_critic(rng.normal(size=(T, n_obs, A)), over="observations"),
+                E.advantage_critic(rng.normal(size=(n_obs, A)), discounting="step",
+                                   over="observations")]
     if mdp.R.ndim == 3:   # enumeration then draws s_T, so V_T(s_T) can be bootstrapped
         out.append(E.gae(rng.normal(size=(T + 1, S)), 0.5))
     return out
