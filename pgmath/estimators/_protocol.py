@@ -4,7 +4,14 @@ One row per trajectory; the estimate of ∇J(θ) is the row mean. A user's own e
 is any callable with this signature. Estimators whose rows depend on the whole batch
 (a batch-average baseline, standardised advantages) are marked with
 :func:`batch_coupled`; their rows are not independent, and exact per-trajectory
-moments do not apply to them.
+moments do not apply to them (:func:`pgmath.exact.coupled_moments` gives the exact
+moments of their batch mean for a given N).
+
+Built-in per-trajectory estimators also carry ``step_weights(T, discount)``, their
+description as a linear recursion (:class:`pgmath.exact.recursion.StepWeights`);
+:func:`has_recursion` tells whether an estimator has one, in which case
+:func:`pgmath.exact.estimator_moments` computes its exact moments in polynomial time.
+A user's estimator without it is handled by enumeration.
 """
 from __future__ import annotations
 
@@ -14,8 +21,8 @@ import numpy as np
 
 from ..errors import EstimatorError
 
-__all__ = ["batch_coupled", "is_batch_coupled", "call_estimator", "step_scores",
-           "Estimator"]
+__all__ = ["batch_coupled", "is_batch_coupled", "has_recursion", "call_estimator",
+           "step_scores", "Estimator"]
 
 Estimator = Callable[..., np.ndarray]
 
@@ -29,6 +36,11 @@ def batch_coupled(fn: Estimator) -> Estimator:
 def is_batch_coupled(fn: Estimator) -> bool:
     """True when ``fn`` was marked with :func:`batch_coupled`."""
     return bool(getattr(fn, "batch_coupled", False))
+
+
+def has_recursion(fn: Estimator) -> bool:
+    """True when ``fn`` describes itself as a linear recursion (``step_weights``)."""
+    return callable(getattr(fn, "step_weights", None)) and not is_batch_coupled(fn)
 
 
 def _name(fn) -> str:

@@ -11,7 +11,6 @@ from .marginals import (discounted_state_visitation, state_action_marginals,
 from .objective import gradient, objective
 from .stationary import average_reward, stationary_distribution
 from .values import advantages, q_values, values
-from .moments import estimator_moments
 from .fisher import (fisher, fisher_estimate, fisher_vector_product, input_weights,
                      per_input_fisher, step_fisher_estimate)
 from .kl import kl, kl_quadratic, policy_kl, trajectory_kl
@@ -20,6 +19,9 @@ from .offpolicy_moments import (action_ratio_bias_bound, action_ratio_is_mean,
                                 offpolicy_moments_recursion,
                                 truncated_is_mean, weight_growth_rate)
 from .surrogate import surrogate, surrogate_gradient, surrogate_weights
+from .moments import (batch_average_moments, coupled_moments, discount_bias,
+                      estimator_moments, optimal_baseline)
+from .recursion import recursive_moments
 
 __all__ = [
     "policy_table",
@@ -37,4 +39,6 @@ __all__ = [
     "max_policy_tv", "offpolicy_moments", "offpolicy_moments_recursion", "truncated_is_mean",
     "weight_growth_rate",
     "surrogate", "surrogate_gradient", "surrogate_weights",
+    "recursive_moments", "coupled_moments", "batch_average_moments", "optimal_baseline",
+    "discount_bias",
 ]

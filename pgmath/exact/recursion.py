@@ -1,0 +1,373 @@
+"""Exact mean and covariance of linear-recursion estimators in polynomial time (DESIGN §3).
+
+Every built-in per-trajectory estimator of :mod:`pgmath.estimators` (REINFORCE,
+reward-to-go, constant and state baselines, Q/A critics, GAE(λ) with a given V, both
+discountings, observation policies on POMDPs) is a *step-weighted score sum*
+(:class:`StepWeights`)
+
+    g(τ) = Σ_t ψ_t w_t − b ⊙ Σ_t ω_t ψ_t,                         ψ_t = ∇_θ log π_θ(a_t|x_t)
+    w_t  = h_t + κ_t Σ_{t'≥t} ρ^{t'−t} u_{t'} + β_t Σ_{t'<t} u_{t'}
+    u_t  = α_t r_t + y_t(s_t, a_t, s_{t+1}),     h_t = η_t r_t + c_t(s_t, a_t, s_{t+1}) + c^x_t(x_t, a_t).
+
+(c^x is indexed by what the policy reads: the observation o_t of a POMDP, so baselines
+V(o_t) and critics Q(o_t, a_t) over observations fit too.)
+
+It is computed by a forward accumulator that stays *linear* (the lift of DESIGN §3):
+scalars σ = (1, P) with P_t = Σ_{t'<t} u_{t'}, and vector rows V = (e, G, Ψ_ω) with the
+eligibility trace e_t = Σ_{t''≤t} κ_{t''} ρ^{t−t''} ψ_{t''}, the running estimate G and
+the weighted score sum Ψ_ω:
+
+    σ' = B σ,           B = [[1, 0], [u, 1]]
+    V' = C V + (D σ) ψᵀ, e' = ρ e + κ ψ,  G' = G + u e' + ψ (h + β P),  Ψ_ω' = Ψ_ω + ω ψ
+
+with B, C, D functions of (t, s_t, a_t, s_{t+1}) and ψ of (x_t, a_t) (x = state, or the
+observation of a POMDP). Because the update is linear, the state-conditioned moments
+
+    E[σ 1{s_t=s}], E[σσᵀ 1{s_t=s}], E[V 1{s_t=s}], E[σ⊗V 1{s_t=s}], E[V⊗V 1{s_t=s}]
+
+obey an exact forward recursion through p(x|s) π(a|x) P(s'|s, a). With q ≤ 3 rows and
+p ≤ 2 scalars one step costs O(S² A q⁴ d²), so the exact covariance of g costs
+O(T S² A d²) instead of the (S A)^T of enumeration, and
+read-out g = Σ_i L_i ⊙ V_i gives E[g] and E[g gᵀ].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import EstimatorError, InvalidMDPError, InvalidPolicyError, ShapeError
+
+__all__ = ["StepWeights", "recursive_moments", "accumulator_moments", "step_weights_of"]
+
+
+def _vec(x, T: int, name: str) -> np.ndarray:
+    v = np.broadcast_to(np.asarray(x, dtype=float), (T,)).copy()
+    if not np.all(np.isfinite(v)):
+        raise EstimatorError(f"{name} has a non-finite entry at t={int(np.flatnonzero(~np.isfinite(v))[0])}")
+    return v
+
+
+@dataclass(frozen=True, eq=False)
+class StepWeights:
+    """A step-weighted score sum (module docstring), for horizon T.
+
+    Attributes:
+      T: horizon.
+      kappa, beta, alpha, eta: ``[T]`` time weights κ_t, β_t, α_t, η_t.
+      rho: ρ, the decay of the forward kernel.
+      y, c: tables ``[T, S, A, S']`` (any axis but T may have length 1, broadcast) of
+        the state parts of u_t and h_t, or ``None`` for zero.
+      cx: table ``[T, X, A]`` (axis 2 may have length 1) over the policy's inputs x
+        (observations of a POMDP, else states), or ``None``.
+      offset: ``[d]`` per-component constant b, or ``None``.
+      omega: ``[T]`` ω_t, the time weights of the offset's score sum.
+    """
+
+    T: int
+    kappa: np.ndarray
+    rho: float
+    beta: np.ndarray
+    alpha: np.ndarray
+    eta: np.ndarray
+    y: np.ndarray | None = None
+    c: np.ndarray | None = None
+    offset: np.ndarray | None = None
+    omega: np.ndarray | None = None
+    cx: np.ndarray | None = None
+
+    @classmethod
+    def make(cls, T: int, *, kappa=0.0, rho=1.0, beta=0.0, alpha=0.0, eta=0.0, y=None,
+             c=None, cx=None, offset=None, omega=1.0) -> "StepWeights":
+        """Build and validate; scalars broadcast over t."""
+        tabs = {}
+        for name, tab, nd in (("y", y, 4), ("c", c, 4), ("cx", cx, 3)):
+            if tab is None:
+                tabs[name] = None
+                continue
+            tab = np.asarray(tab, dtype=float)
+            if tab.ndim != nd or tab.shape[0] != T:
+                want = "[T, S, A, S'] (axes 1–3 may" if nd == 4 else "[T, X, A] (axis 2 may"
+                raise ShapeError(f"table {name} must be {want} have length 1) with T={T}, "
+                                 f"got shape {tab.shape}")
+            if not np.all(np.isfinite(tab)):
+                idx = tuple(int(i) for i in np.argwhere(~np.isfinite(tab))[0])
+                raise EstimatorError(f"table {name}{list(idx)} is not finite: {tab[idx]!r}")
+            tabs[name] = tab
+        if offset is not None:
+            offset = np.asarray(offset, dtype=float)
+            if offset.ndim != 1 or not np.all(np.isfinite(offset)):
+                raise EstimatorError(f"offset must be a finite vector [d], got {offset!r}")
+        rho = float(rho)
+        if not np.isfinite(rho):
+            raise EstimatorError(f"rho must be finite, got {rho!r}")
+        return cls(int(T), _vec(kappa, T, "kappa"), rho, _vec(beta, T, "beta"),
+                   _vec(alpha, T, "alpha"), _vec(eta, T, "eta"), tabs["y"], tabs["c"],
+                   offset, _vec(omega, T, "omega") if offset is not None else None, tabs["cx"])
+
+    # -- the layout of the accumulator -------------------------------------------------
+    @property
+    def has_trace(self) -> bool:
+        return bool(np.any(self.kappa != 0))
+
+    @property
+    def has_past(self) -> bool:
+        return bool(np.any(self.beta != 0))
+
+    def rows(self) -> list[str]:
+        """Names of the vector rows of V, in order."""
+        return (["e"] if self.has_trace else []) + ["G"] + (["psi"] if self.offset is not None else [])
+
+    # -- per-trajectory evaluation (the estimator itself) ---------------------------------
+    def evaluate(self, batch, psi: np.ndarray) -> np.ndarray:
+        """g ``[N, d]`` on a batch, given its step scores ψ ``[N, T, d]``."""
+        N, T = batch.rewards.shape
+        if T != self.T:
+            raise ShapeError(f"the batch has horizon {T} but the estimator was built for T={self.T}")
+        r = np.asarray(batch.rewards, dtype=float)
+        u = self.alpha * r + self._lookup(self.y, batch, "y")
+        h = self.eta * r + self._lookup(self.c, batch, "c")
+        if self.cx is not None:
+            x = batch.inputs
+            _check_index(self.cx, x, 1, "policy inputs", "cx")
+            a = batch.actions if self.cx.shape[2] > 1 else np.zeros_like(batch.actions)
+            _check_index(self.cx, a, 2, "actions", "cx")
+            h = h + self.cx[np.arange(T)[None, :], x, a]
+        F = np.zeros((N, T))
+        acc = np.zeros(N)
+        for t in range(T - 1, -1, -1):
+            acc = u[:, t] + self.rho * acc
+            F[:, t] = acc
+        past = np.concatenate([np.zeros((N, 1)), np.cumsum(u, axis=1)[:, :-1]], axis=1)
+        w = h + self.kappa * F + self.beta * past
+        g = np.einsum("ntd,nt->nd", psi, w)
+        if self.offset is not None:
+            if self.offset.shape[0] != psi.shape[2]:
+                raise ShapeError(f"baseline vector has length {self.offset.shape[0]} but the "
+                                 f"policy has d={psi.shape[2]} parameters")
+            g = g - self.offset * np.einsum("ntd,t->nd", psi, self.omega)
+        return g
+
+    @staticmethod
+    def _lookup(tab, batch, name: str) -> np.ndarray:
+        if tab is None:
+            return 0.0
+        N, T = batch.states.shape
+        s = batch.states
+        a = batch.actions
+        _check_index(tab, s, 1, "states", name)
+        _check_index(tab, a, 2, "actions", name)
+        idx_t = np.arange(T)[None, :]
+        if tab.shape[3] == 1:
+            s2 = np.zeros_like(s)
+        else:
+            fin = batch.final_states
+            last = tab[T - 1]
+            needs_final = not np.all(last == last[..., :1])
+            if fin is None or np.any(np.asarray(fin) < 0):
+                if needs_final:
+                    raise EstimatorError(
+                        f"table {name} depends on the state s_T after the last action, but the "
+                        "batch has no final_states (enumeration of an MDP with rewards r(s, a) "
+                        "does not draw s_T): pass values of shape [T, S] (V_T = 0) or sample")
+                fin = np.zeros(N, dtype=np.int64)
+            s2 = np.concatenate([s[:, 1:], np.asarray(fin)[:, None]], axis=1)
+            _check_index(tab, s2, 3, "next states", name)
+        pick = lambda ix, ax: ix if tab.shape[ax] > 1 else np.zeros_like(ix)  # noqa: E731
+        return tab[idx_t, pick(s, 1), pick(a, 2), s2]
+
+
+def _check_index(tab, ix, axis, what, name):
+    if tab.shape[axis] > 1 and ix.size and int(ix.max()) >= tab.shape[axis]:
+        raise ShapeError(f"the batch has {what} up to {int(ix.max())} but table {name} has "
+                         f"only {tab.shape[axis]} along that axis (shape {tab.shape})")
+
+
+def step_weights_of(estimator, T: int, discount: float):
+    """The :class:`StepWeights` of an estimator for horizon T and discount γ, or ``None``
+    when the estimator does not expose one (attribute ``step_weights(T, discount)``)."""
+    fn = getattr(estimator, "step_weights", None)
+    return None if fn is None else fn(T, discount)
+
+
+# -- the recursion ---------------------------------------------------------------------------
+def _coefficients(spec: StepWeights, t: int, rtab: np.ndarray):
+    """(B ``[S,A,S,p,p]``, C ``[S,A,S,q,q]``, D ``[S,A,S,q,p]``) at step t."""
+    S, A, _ = rtab.shape
+    shp = (S, A, S)
+    y = 0.0 if spec.y is None else np.broadcast_to(spec.y[t], shp)
+    cc = 0.0 if spec.c is None else np.broadcast_to(spec.c[t], shp)
+    u = spec.alpha[t] * rtab + y
+    h = spec.eta[t] * rtab + cc
+    p = 2 if spec.has_past else 1
+    rows = spec.rows()
+    q = len(rows)
+    B = np.zeros(shp + (p, p))
+    B[..., 0, 0] = 1.0
+    if p == 2:
+        B[..., 1, 0] = u
+        B[..., 1, 1] = 1.0
+    C = np.zeros(shp + (q, q))
+    D = np.zeros(shp + (q, p))
+    iG = rows.index("G")
+    C[..., iG, iG] = 1.0
+    D[..., iG, 0] = h
+    if spec.has_trace:
+        ie = rows.index("e")
+        C[..., ie, ie] = spec.rho
+        C[..., iG, ie] = u * spec.rho
+        D[..., ie, 0] = spec.kappa[t]
+        D[..., iG, 0] += u * spec.kappa[t]
+    if p == 2:
+        D[..., iG, 1] = spec.beta[t]
+    if "psi" in rows:
+        ip = rows.index("psi")
+        C[..., ip, ip] = 1.0
+        D[..., ip, 0] = spec.omega[t]
+    return B, C, D
+
+
+def _readout(spec: StepWeights, d: int) -> np.ndarray:
+    rows = spec.rows()
+    L = np.zeros((len(rows), d))
+    L[rows.index("G")] = 1.0
+    if spec.offset is not None:
+        if spec.offset.shape[0] != d:
+            raise ShapeError(f"baseline vector has length {spec.offset.shape[0]} but the policy "
+                             f"has d={d} parameters")
+        L[rows.index("psi")] = -spec.offset
+    return L
+
+
+_PATHS: dict = {}
+
+
+def _einsum(expr, *ops):
+    """``np.einsum`` with the contraction order found once per (expression, shapes)."""
+    key = (expr,) + tuple(o.shape for o in ops)
+    path = _PATHS.get(key)
+    if path is None:
+        path = _PATHS[key] = np.einsum_path(expr, *ops, optimize="optimal")[0]
+    return np.einsum(expr, *ops, optimize=path)
+
+
+def _steps(mdp, n_steps) -> int:
+    if n_steps is None:
+        if mdp.horizon is None:
+            raise InvalidMDPError(f"{mdp!r} has an infinite horizon: pass n_steps")
+        return mdp.horizon
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise InvalidMDPError(f"n_steps must be a positive int, got {n_steps!r}")
+    return int(n_steps)
+
+
+def _spec(estimator, mdp, T: int) -> StepWeights:
+    spec = estimator if isinstance(estimator, StepWeights) else step_weights_of(estimator, T, mdp.discount)
+    if spec is None:
+        raise EstimatorError(
+            f"{getattr(estimator, '__name__', estimator)!r} has no linear-recursion description "
+            "(no step_weights attribute): use estimator_moments(..., method='enumeration')")
+    if spec.T != T:
+        raise ShapeError(f"the estimator was built for T={spec.T} but the recursion runs T={T} steps")
+    S, A = mdp.n_states, mdp.n_actions
+    for name, tab in (("y", spec.y), ("c", spec.c)):
+        if tab is not None and any(n not in (1, m) for n, m in zip(tab.shape[1:], (S, A, S))):
+            raise ShapeError(f"table {name} has shape {tab.shape}; it must broadcast to "
+                             f"[T, S, A, S] = {(T, S, A, S)}")
+    return spec
+
+
+def accumulator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = None
+                        ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(row names, E[V] ``[q, d]``, E[V ⊗ V] ``[q, d, q, d]``) of the accumulator rows at
+    the end of the trajectory (module docstring); e.g. row ``"G"`` is g without offset
+    and row ``"psi"`` is Σ_t ω_t ψ_t, so cross moments such as E[G_k Ψ_k] are read off."""
+    if not hasattr(policy, "score"):
+        raise InvalidPolicyError("the moment recursion needs a pgmath Policy and its theta")
+    theta = policy.check_theta(theta)
+    policy.check_compatible(mdp)
+    T = _steps(mdp, n_steps)
+    spec = _spec(estimator, mdp, T)
+    S, A = mdp.n_states, mdp.n_actions
+    pi_x = np.asarray(policy.probs(theta))           # [X, A]
+    psi = policy.score(theta)                        # [X, A, d]
+    d = psi.shape[2]
+    O = np.asarray(mdp.O) if policy.over == "observations" else np.eye(S)
+    Pi = O @ pi_x                                    # [S, A] π_s(a|s)
+    psibar = np.einsum("sx,xa,xad->sad", O, pi_x, psi)
+    psipsi = np.einsum("sx,xa,xad,xae->sade", O, pi_x, psi, psi)
+    P = np.asarray(mdp.P)
+    wP = Pi[:, :, None] * P                          # [S, A, S'] p(a, s'|s)
+    rtab = mdp.R if mdp.R.ndim == 3 else np.broadcast_to(mdp.r[:, :, None], (S, A, S))
+    rows = spec.rows()
+    q = len(rows)
+    p = 2 if spec.has_past else 1
+    if spec.offset is not None and spec.offset.shape[0] != d:
+        raise ShapeError(f"baseline vector has length {spec.offset.shape[0]} but the policy "
+                         f"has d={d} parameters")
+
+    ms = np.zeros((S, p)); ms[:, 0] = mdp.p0
+    Mss = np.zeros((S, p, p)); Mss[:, 0, 0] = mdp.p0
+    mV = np.zeros((S, q, d))
+    X = np.zeros((S, p, q, d))
+    W = np.zeros((S, q, d, q, d))
+    iG = rows.index("G")
+    if spec.cx is not None:
+        X_in = O.shape[1]
+        if spec.cx.shape[1] != X_in or spec.cx.shape[2] not in (1, A):
+            raise ShapeError(f"table cx has shape {spec.cx.shape}; it must broadcast to "
+                             f"[T, X, A] = {(T, X_in, A)} (X = what the policy reads)")
+    for t in range(T):
+        B, C, D = _coefficients(spec, t, rtab)
+        ms_n = _einsum("sau,saumn,sn->um", wP, B, ms)
+        Mss_n = _einsum("sau,saumn,snk,saulk->uml", wP, B, Mss, B)
+        mV_n = (_einsum("sau,sauij,sjd->uid", wP, C, mV)
+                + _einsum("sau,sauim,sm,sad->uid", P, D, ms, psibar))
+        X_n = (_einsum("sau,saumn,sauij,snjd->umid", wP, B, C, X)
+               + _einsum("sau,saumn,sauik,snk,sad->umid", P, B, D, Mss, psibar))
+        cross = _einsum("sau,sauij,saukm,smjd,sae->uidke", P, C, D, X, psibar)
+        W_n = (_einsum("sau,sauij,saukl,sjdle->uidke", wP, C, C, W)
+               + _einsum("sau,sauim,saukn,smn,sade->uidke", P, D, D, Mss, psipsi))
+        if spec.cx is not None:
+            # h gains c^x(x, a): D[G, 0] += c^x, so every ψ-weighted sum over x gains the
+            # same sum weighted by c^x (and c^x² where D appears twice).
+            cxt = np.broadcast_to(spec.cx[t], (O.shape[1], A))
+            pb_c = np.einsum("sx,xa,xa,xad->sad", O, pi_x, cxt, psi)
+            pp_c = np.einsum("sx,xa,xa,xad,xae->sade", O, pi_x, cxt, psi, psi)
+            pp_cc = np.einsum("sx,xa,xa,xad,xae->sade", O, pi_x, cxt ** 2, psi, psi)
+            mV_n[:, iG] += _einsum("sau,s,sad->ud", P, ms[:, 0], pb_c)
+            X_n[:, :, iG] += _einsum("sau,saumn,sn,sad->umd", P, B, Mss[:, :, 0], pb_c)
+            cross[:, :, :, iG] += _einsum("sau,sauij,sjd,sae->uide", P, C, X[:, 0], pb_c)
+            half = _einsum("sau,saukn,sn,sade->udke", P, D, Mss[:, 0], pp_c)
+            W_n[:, iG] += half
+            W_n[:, :, :, iG] += half.transpose(0, 2, 3, 1)
+            W_n[:, iG, :, iG] += _einsum("sau,s,sade->ude", P, Mss[:, 0, 0], pp_cc)
+        W_n += cross + cross.transpose(0, 3, 4, 1, 2)
+        ms, Mss, mV, X, W = ms_n, Mss_n, mV_n, X_n, W_n
+    return rows, mV.sum(axis=0), W.sum(axis=0)
+
+
+def recursive_moments(estimator, mdp, policy, theta, *, n_steps: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(mean ``[d]``, covariance ``[d, d]``) of one row g(τ), exactly, by the forward
+    moment recursion (module docstring) in time O(T S² A d²), memory O(S q² d²).
+
+    Args:
+      estimator: a built-in per-trajectory estimator of :mod:`pgmath.estimators`
+        (anything with ``step_weights(T, discount)``), or a :class:`StepWeights`.
+      mdp: a :class:`pgmath.TabularMDP` or :class:`pgmath.POMDP`.
+      policy, theta: a pgmath policy (over states, or observations of a POMDP) and θ ``[d]``.
+      n_steps: T for an infinite-horizon MDP (default: the horizon).
+
+    Raises:
+      EstimatorError: when the estimator has no linear-recursion description (use
+        :func:`pgmath.exact.estimator_moments` with ``method="enumeration"``).
+    """
+    T = _steps(mdp, n_steps)
+    spec = _spec(estimator, mdp, T)
+    rows, mean_V, W = accumulator_moments(spec, mdp, policy, theta, n_steps=T)
+    L = _readout(spec, mean_V.shape[1])
+    mean = np.einsum("id,id->d", L, mean_V)
+    second = np.einsum("id,ke,idke->de", L, L, W)
+    cov = second - np.outer(mean, mean)
+    return mean, 0.5 * (cov + cov.T)
