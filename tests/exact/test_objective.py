@@ -179,3 +179,36 @@ def test_gradient_rejects_unknown_method_and_policy_tables():
         exact.gradient(mdp, pol, np.zeros(3), method="finite_differences")
     with pytest.raises(pgmath.InvalidPolicyError, match="parameterised"):
         exact.gradient(mdp, np.ones((1, 3)) / 3, None)
+
+
+@given(pst.mdps(max_states=3, max_actions=2, horizon=(1, 4), rewards_next_state=False),
+       st.data())
+@settings(max_examples=20)
+def test_rl4_objective_is_smooth_even_for_indicator_rewards(mdp, data):
+    """RL-4: with a 0/1 indicator reward 1[r(s,a) > 0], J(θ) is still smooth: the autograd
+    Hessian exists and equals central differences of the (pg_theorem) gradient; with a
+    deterministic argmax policy J jumps instead."""
+    import autograd
+    from pgmath.exact.objective import objective_from_table
+    m = pgmath.TabularMDP(mdp.P, (mdp.R > 0).astype(float), mdp.p0, horizon=mdp.horizon)
+    policy = pgmath.SoftmaxPolicy(m.n_states, m.n_actions)
+    theta = data.draw(pst.thetas(policy, allow_extreme=False))
+    H = autograd.hessian(lambda th: objective_from_table(m, policy.state_probs(m, th)))(theta)
+    assert np.all(np.isfinite(H))
+    np.testing.assert_allclose(H, H.T, atol=1e-12)
+    fd = np.stack([ref.central_differences(lambda th: exact.gradient(m, policy, th)[i], theta)
+                   for i in range(theta.size)])
+    np.testing.assert_allclose(H, fd, atol=1e-6)
+
+
+def test_rl4_deterministic_policy_objective_jumps():
+    """The condition of RL-4 matters: J(argmax θ) is a step function of θ (bandit by hand)."""
+    mdp = pgmath.environments.bandit((0.0, 1.0))
+
+    def J_argmax(x):
+        return exact.objective(mdp, np.eye(2)[[int(np.argmax([0.0, x]))]])
+
+    assert J_argmax(-1e-9) == 0.0 and J_argmax(1e-9) == 1.0
+    pol = pgmath.SoftmaxPolicy(1, 2)
+    assert abs(exact.objective(mdp, pol, np.array([0, 1e-9]))
+               - exact.objective(mdp, pol, np.array([0, -1e-9]))) < 1e-9
