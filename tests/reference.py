@@ -29,7 +29,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def trajectory_probabilities(P, R, p0, pi, T: int, O=None) -> dict[tuple, object]:
-    """{τ: p(τ)} over every τ with p(τ) ≠ 0.
+    """{τ: p(τ)} over every τ whose factors are all non-zero.
 
     τ = (s₀, [o₀,] a₀, s₁, …, a_{T−1}) and, when R is ``[S, A, S]``, the final s_T too.
     ``pi`` is ``[X, A]``: over states (O is None) or observations.
@@ -41,18 +41,19 @@ def trajectory_probabilities(P, R, p0, pi, T: int, O=None) -> dict[tuple, object
     for ss in itertools.product(range(S), repeat=T + (1 if final else 0)):
         for aa in itertools.product(range(A), repeat=T):
             for oo in itertools.product(range(n_obs), repeat=T):
-                p = p0[ss[0]]
+                factors = [p0[ss[0]]]
                 for t in range(T):
                     x = ss[t] if O is None else oo[t]
                     if O is not None:
-                        p = p * O[ss[t]][oo[t]]
-                    p = p * pi[x][aa[t]]
+                        factors.append(O[ss[t]][oo[t]])
+                    factors.append(pi[x][aa[t]])
                     if t + 1 < len(ss):
-                        p = p * P[ss[t]][aa[t]][ss[t + 1]]
-                    if p == 0:
-                        break
-                if p == 0:
+                        factors.append(P[ss[t]][aa[t]][ss[t + 1]])
+                if any(f == 0 for f in factors):  # a zero factor, not an underflowed product
                     continue
+                p = factors[0]
+                for f in factors[1:]:
+                    p = p * f
                 key = []
                 for t in range(T):
                     key += [ss[t]] + ([] if O is None else [oo[t]]) + [aa[t]]
