@@ -52,12 +52,13 @@ def test_edge_case_is_generated(name):
 
 
 def test_shrinks_toward_the_smallest_problem():
-    m = find(pst.mdps(), lambda m: True, settings=SEARCH)
-    assert (m.n_states, m.n_actions, m.horizon) == (1, 1, 1)
+    """Each size shrinks to the boundary its condition allows and the others to 1."""
     m = find(pst.mdps(max_states=4), lambda m: m.n_states >= 3, settings=SEARCH)
-    assert (m.n_states, m.n_actions, m.horizon) == (3, 1, 1)
-    mdp, pol, th = find(pst.problems(pomdp=True), lambda p: True, settings=SEARCH)
-    assert (mdp.n_states, mdp.n_observations, mdp.n_actions) == (1, 1, 1)
+    assert (m.n_states, m.n_actions) == (3, 1)
+    m = find(pst.mdps(horizon=(1, 6)), lambda m: m.horizon >= 3, settings=SEARCH)
+    assert (m.n_states, m.n_actions, m.horizon) == (1, 1, 3)
+    mdp, pol, th = find(pst.problems(pomdp=True), lambda p: p[0].n_states >= 2, settings=SEARCH)
+    assert (mdp.n_states, mdp.n_observations, mdp.n_actions) == (2, 1, 1)
 
 
 @given(pst.problems(horizon=None, discount=st.floats(0.1, 0.99)))
