@@ -152,11 +152,37 @@ def _alias_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return prob, alias
 
 
-def _draw(prob: np.ndarray, alias: np.ndarray, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
-    n = prob.shape[1]
-    x = u * n
-    j = np.minimum(x.astype(np.int64), n - 1)
-    return np.where(x - j < prob[rows, j], j, alias[rows, j])
+class _Alias:
+    """Flattened alias tables of K rows of n outcomes, drawn with flat indices row·n + j.
+
+    ``thr[row·n + j] = j + prob[row, j]`` and ``alias[row·n + j] = row·n + alias[row, j]``,
+    so a draw from row ``row`` with one uniform u is: y = u n, j = ⌊y⌋, i = row·n + j,
+    result i if y < thr[i] else alias[i] — seven array passes, no per-row Python work.
+    """
+
+    def __init__(self, p: np.ndarray) -> None:
+        prob, alias = _alias_tables(p)
+        K, n = p.shape
+        self.n = n
+        # y = u·m with m slightly below n keeps ⌊y⌋ ≤ n − 1 for every u < 1 (bias ~2⁻⁵²)
+        self.m = float(n) * (1.0 - 2.0 ** -52)
+        base = (np.arange(K) * n)[:, None]
+        self.thr = (np.arange(n)[None, :] + prob).ravel()
+        self.alias = (base + alias).ravel().astype(np.intp)
+
+    def draw_flat(self, base: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """``[N]`` flat indices row·n + outcome, for ``base`` = row·n ``[N]`` (u is overwritten)."""
+        y = np.multiply(u, self.m, out=u)
+        idx = y.astype(np.intp)
+        idx += base
+        return np.where(y < self.thr.take(idx), idx, self.alias.take(idx))
+
+    def draw(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """``[N]`` outcomes of rows ``rows`` ``[N]``."""
+        base = rows * self.n
+        out = self.draw_flat(base, u)
+        out -= base
+        return out
 
 
 def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
@@ -185,40 +211,78 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
     S, A = mdp.n_states, mdp.n_actions
     with np.errstate(divide="ignore"):
         logpi = np.log(pi)
-    p_tab = [_alias_tables(policy_at(pi, t)) for t in range(pi.shape[0])] if pi.ndim == 3 \
-        else [_alias_tables(pi)]
-    P_prob, P_alias = _alias_tables(mdp.P.reshape(S * A, S))
-    s0_prob, s0_alias = _alias_tables(mdp.p0[None, :])
-    if obs:
-        O_prob, O_alias = _alias_tables(np.asarray(mdp.O))
-    states = np.empty((n, T), dtype=np.int64)
-    actions = np.empty((n, T), dtype=np.int64)
-    observations = np.empty((n, T), dtype=np.int64) if obs else None
-    zeros = np.zeros(n, dtype=np.int64)
-    s = _draw(s0_prob, s0_alias, zeros, rng.random(n))
+    pol_tabs = [_Alias(policy_at(pi, t)) for t in range(pi.shape[0])] if pi.ndim == 3 \
+        else [_Alias(pi)]
+    tables = dict(pol_tabs=pol_tabs, trans=_Alias(mdp.P.reshape(S * A, S)),
+                  emit=_Alias(np.asarray(mdp.O)) if obs else None, start=_Alias(mdp.p0[None, :]),
+                  logpi=logpi.reshape(-1, pi.shape[-2] * A), r_flat=mdp.R.ravel(),
+                  r3=mdp.R.ndim == 3, S=S, A=A, T=T)
+    out = {name: np.empty((n, T), dtype=dt) for name, dt in
+           (("states", np.intp), ("actions", np.intp), ("rewards", float), ("blp", float))}
+    out["observations"] = np.empty((n, T), dtype=np.intp) if obs else None
+    final = np.empty(n, dtype=np.intp)
+    for i in range(0, n, SAMPLE_CHUNK):
+        b = min(SAMPLE_CHUNK, n - i)
+        chunk = _sample_chunk(tables, b, rng)
+        for name, buf in chunk.items():
+            if name == "final":
+                final[i:i + b] = buf
+            elif buf is not None:
+                out[name][i:i + b] = buf.T
+    return Trajectories(out["states"], out["actions"], out["rewards"], out["observations"],
+                        final, out["blp"], mdp.discount)
+
+
+#: Trajectories drawn per block: per-step arrays stay in cache and the [T, block] buffers
+#: are transposed into the [N, T] output one block at a time.
+SAMPLE_CHUNK = 16384
+
+
+def _sample_chunk(tab: dict, n: int, rng: np.random.Generator) -> dict:
+    """One block of :func:`sample`: time-major ``[T, n]`` buffers and the final states.
+
+    Per step the uniforms u[0], u[1] (and u[2] for the observation) drive the action, the
+    next state (and the observation) through the alias tables.
+    """
+    T, S, A = tab["T"], tab["S"], tab["A"]
+    obs = tab["emit"] is not None
+    pol_tabs, trans, r_flat, logpi = tab["pol_tabs"], tab["trans"], tab["r_flat"], tab["logpi"]
+    states = np.empty((T, n), dtype=np.intp)
+    actions = np.empty((T, n), dtype=np.intp)
+    rewards = np.empty((T, n))
+    blp = np.empty((T, n))
+    observations = np.empty((T, n), dtype=np.intp) if obs else None
+    s = tab["start"].draw(np.zeros(n, dtype=np.intp), rng.random(n))
     k = 3 if obs else 2
     for t in range(T):
+        tt = t if len(pol_tabs) > 1 else 0
         u = rng.random((k, n))
-        states[:, t] = s
+        states[t] = s
         x = s
         if obs:
-            x = _draw(O_prob, O_alias, s, u[2])
-            observations[:, t] = x
-        pp, pa = p_tab[t] if len(p_tab) > 1 else p_tab[0]
-        a = _draw(pp, pa, x, u[0])
-        actions[:, t] = a
-        s = _draw(P_prob, P_alias, s * A + a, u[1])
-    nxt = np.concatenate([states[:, 1:], s[:, None]], axis=1)
-    if mdp.R.ndim == 3:
-        rewards = mdp.R[states, actions, nxt]
-    else:
-        rewards = mdp.r[states, actions]
-    xs = observations if obs else states
-    if pi.ndim == 3:
-        blp = logpi[np.arange(T)[None, :], xs, actions]
-    else:
-        blp = logpi[xs, actions]
-    return Trajectories(states, actions, rewards, observations, s, blp, mdp.discount)
+            x = tab["emit"].draw(s, u[2])
+            observations[t] = x
+        xa = pol_tabs[tt].draw_flat(x * A, u[0])  # x·A + a
+        actions[t] = xa
+        logpi[tt].take(xa, out=blp[t])
+        if obs:
+            sa = s * A
+            sa += xa
+            sa -= x * A
+        else:
+            sa = xa
+        if not tab["r3"]:
+            r_flat.take(sa, out=rewards[t])
+        sa *= S
+        sas = trans.draw_flat(sa, u[1])  # (s·A + a)·S + s'
+        if tab["r3"]:
+            r_flat.take(sas, out=rewards[t])
+        sas -= sa
+        s = sas
+    # actions held x·A + a; recover a
+    actions -= (observations if obs else states) * A
+    return dict(states=states, actions=actions, rewards=rewards, blp=blp,
+                observations=observations, final=s)
 
 
 # -- enumeration ----------------------------------------------------------------------------
