@@ -9,26 +9,15 @@ Run: PYTHONPATH=. python bench/bench_exact.py
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
 import pgmath
+from timing import best_time
 from pgmath import exact
 
 S, A, T = 200, 8, 200
 TARGET = 5.0
-
-
-def best_time(f, repeat: int = 5) -> float:
-    """The minimum wall time of ``repeat`` calls (seconds)."""
-    f()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def baseline_J(P, r, p0, pi, T):
@@ -48,14 +37,14 @@ def main() -> int:
     theta = rng.normal(size=S * A)
     pi = np.asarray(pol.probs(theta))
     assert abs(baseline_J(P, r, p0, pi, T) - exact.objective(mdp, pol, theta)) < 1e-9
-    base = best_time(lambda: baseline_J(P, r, p0, pi, T))
+    base = best_time(lambda: baseline_J(P, r, p0, pi, T), repeat=5)
     print(f"S={S} A={A} T={T}; baseline backward recursion for V: {base * 1e3:.1f} ms")
     ok = True
     for name, f in [("objective J", lambda: exact.objective(mdp, pol, theta)),
                     ("gradient, pg_theorem", lambda: exact.gradient(mdp, pol, theta)),
                     ("gradient, autograd",
                      lambda: exact.gradient(mdp, pol, theta, method="autograd"))]:
-        t = best_time(f)
+        t = best_time(f, repeat=5)
         ratio = t / base
         ok &= ratio <= TARGET
         print(f"{name:22s} {t * 1e3:8.1f} ms   ratio {ratio:5.2f}x  "

@@ -14,26 +14,16 @@ Run: PYTHONPATH=. python bench/bench_sampler.py
 """
 from __future__ import annotations
 
-import time
+import time  # the Python-loop baseline is timed once
 from bisect import bisect_right
 
 import numpy as np
 
 import pgmath
+from timing import best_time
 
 N, T, S, A = 100_000, 100, 50, 5
 N_LOOP = 2_000
-
-
-def best_time(f, repeat: int = 3) -> float:
-    """Minimum wall time of ``repeat`` calls (the machine is shared; the minimum is the
-    least disturbed measurement)."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def python_loop(P, p0, pi, n, T, rng):
@@ -63,7 +53,7 @@ def main() -> int:
     theta = rng.normal(size=S * A)
     steps = N * T
 
-    t_sampler = best_time(lambda: pgmath.sample(mdp, pol, theta, N, np.random.default_rng(1)))
+    t_sampler = best_time(lambda: pgmath.sample(mdp, pol, theta, N, np.random.default_rng(1)), warmup=False)
     g = np.random.default_rng(2)
 
     def raw_rng():
@@ -71,7 +61,7 @@ def main() -> int:
         for _ in range(T):
             g.random((2, N))
 
-    t_rng = best_time(raw_rng)
+    t_rng = best_time(raw_rng, warmup=False)
 
     t0 = time.perf_counter()
     python_loop(mdp.P, mdp.p0, np.asarray(pol.probs(theta)), N_LOOP, T, np.random.default_rng(3))
