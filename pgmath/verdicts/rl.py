@@ -268,3 +268,149 @@ def _rl7() -> Verdict:
                        "4.106 when π(1|0) is raised to 3/4. (2) bandit means (0, 2, 3), uniform "
                        "π: Q(1) = 2 > V = 5/3, but raising π(1) to 2/3 by taking π(2) to 0 "
                        "gives J = 4/3 < 5/3.")
+
+
+# -- RL-8 .. RL-11: the notes' comparisons of algorithm families (§3.4, §3.5) --------------
+def actor_critic_direction(mdp, policy, theta) -> np.ndarray:
+    """``[d]`` the actor-critic update of the notes' table, θ ← θ + α∇_θ E[Q(s_t, a_t)], with
+    the exact critic Q^π_t and the on-policy weights γ^t d_t held fixed:
+    ∇_θ' Σ_t γ^t Σ_s d_t(s) Σ_a π_θ'(a|s) Q_t(s, a) at θ' = θ (autograd of the surrogate)."""
+    import autograd
+    import autograd.numpy as anp
+    from ..exact import discounted_state_visitation, q_values, state_marginals
+    Q = q_values(mdp, policy, theta)
+    if mdp.horizon is not None:
+        w = (mdp.discount ** np.arange(mdp.horizon))[:, None] * state_marginals(mdp, policy, theta)
+        W = np.einsum("ts,tsa->sa", w, Q)
+    else:
+        W = discounted_state_visitation(mdp, policy, theta)[:, None] * Q
+    return np.asarray(autograd.grad(lambda th: anp.sum(W * policy.state_probs(mdp, th)))(theta))
+
+
+def tsitsiklis_van_roy(discount: float = 0.9) -> tuple[TabularMDP, np.ndarray]:
+    """(mdp, features ``[2, 1]``): Tsitsiklis & Van Roy (1997)'s divergence example.
+
+    Two states, one action, s₀ → s₁ → s₁, zero reward (so V = 0); a single feature
+    φ = (1, 2), V_w = φ w. Fitted value iteration with least squares on both states maps
+    w ↦ argmin_w' Σ_s (φ(s) w' − γ V_w(s'))² = (6γ/5) w, which diverges for γ > 5/6.
+    """
+    P = np.zeros((2, 1, 2))
+    P[0, 0, 1] = P[1, 0, 1] = 1.0
+    mdp = TabularMDP(P, np.zeros((2, 1)), np.array([1.0, 0.0]), horizon=None, discount=discount)
+    return mdp, np.array([[1.0], [2.0]])
+
+
+def fitted_value_iteration(mdp, features: np.ndarray, w0: np.ndarray, n_iter: int) -> np.ndarray:
+    """``[n_iter + 1, d]`` weights of fitted value iteration with linear V_w = Φ w:
+    w_{k+1} = argmin_w ‖Φ w − max_a (r + γ P Φ w_k)‖² (least squares over all states)."""
+    ws = [np.asarray(w0, dtype=float)]
+    for _ in range(n_iter):
+        target = np.max(mdp.r + mdp.discount * (mdp.P @ (features @ ws[-1])), axis=1)
+        ws.append(np.linalg.lstsq(features, target, rcond=None)[0])
+    return np.array(ws)
+
+
+def rl10_models() -> tuple[TabularMDP, TabularMDP, TabularMDP]:
+    """(true MDP, better-fitting model, worse-fitting model) for RL-10.
+
+    State 0 chooses between two risky moves into a good absorbing state 1 (reward 1 per
+    step) or a bad one, 2 (reward 0); horizon 3. True success probabilities (0.5, 0.6).
+    Model A believes (0.5, 0.45): total-variation error 0.15 on one row. Model B believes
+    (0.1, 0.9): errors 0.4 and 0.3. A fits better, but its optimal policy picks action 0
+    (true J = 1.0) while B's picks action 1 (true J = 1.2).
+    """
+    def build(q0: float, q1: float) -> TabularMDP:
+        P = np.zeros((3, 2, 3))
+        P[0, 0] = [0.0, q0, 1 - q0]
+        P[0, 1] = [0.0, q1, 1 - q1]
+        P[1, :, 1] = P[2, :, 2] = 1.0
+        R = np.zeros((3, 2))
+        R[1] = 1.0
+        return TabularMDP(P, R, np.eye(3)[0], horizon=3)
+    return build(0.5, 0.6), build(0.5, 0.45), build(0.1, 0.9)
+
+
+def off_policy_gradients(mdp, policy, theta_b, theta):
+    """(∇J(θ), Σ_τ p_θb(τ) ρ(τ) ∇log p_θ(τ) r(τ), Σ_τ p_θb(τ) ∇log p_θ(τ) r(τ)) by enumeration:
+    the true gradient at θ, the importance-weighted estimator's mean from θ_b's samples, and
+    the on-policy estimator's mean when θ_b's samples are reused without weights."""
+    from ..exact import gradient
+    from ..trajectories import enumerate_trajectories
+    batch, p_b = enumerate_trajectories(mdp, policy, theta_b)
+    lp = np.asarray(policy.log_probs(theta))[batch.inputs, batch.actions]  # [M, T]
+    rho = np.exp(lp.sum(axis=1) - batch.behaviour_log_probs.sum(axis=1))
+    score = np.asarray(policy.score(theta))[batch.inputs, batch.actions].sum(axis=1)  # [M, d]
+    ret = batch.returns()
+    return (gradient(mdp, policy, theta), (p_b * rho * ret) @ score, (p_b * ret) @ score)
+
+
+@claim("RL-8")
+def _rl8() -> Verdict:
+    from ..exact import gradient
+    worst = 0.0
+    for mdp, pol, th in _problems(8):
+        worst = max(worst, float(np.abs(actor_critic_direction(mdp, pol, th)
+                                        - gradient(mdp, pol, th, method="autograd")).max()))
+    return Verdict(
+        "false as written" if worst < 1e-9 else "undecided",
+        check=_T + "test_control.py::test_rl8_actor_critic_with_exact_critic_ascends_the_true_objective",
+        evidence=f"the actor-critic update of the notes' table with the exact critic Q^π equals "
+                 f"∇J (autograd through J) to {worst:.1e} on 5 seeded MDPs (finite and discounted).",
+        correction="policy gradient ascends the true objective J(θ), and so does actor-critic "
+                   "whenever its critic is exact (or compatible, Sutton et al. 2000): "
+                   "∇_θ Σ_t γ^t E_{d_t}[Σ_a π_θ(a|s) Q^π_t(s,a)] = ∇J (policy-gradient theorem). "
+                   "Value-based and model-based methods optimise surrogate errors of fit instead. "
+                   "Sample-based policy gradient is stochastic gradient ascent.",
+        counterexample="any MDP: actor_critic_direction(mdp, policy, θ) == gradient(mdp, policy, θ).")
+
+
+@claim("RL-9")
+def _rl9() -> Verdict:
+    mdp, phi = tsitsiklis_van_roy(0.9)
+    ws = fitted_value_iteration(mdp, phi, np.array([1.0]), 60)
+    grows = abs(ws[-1, 0]) > 1e2 and np.allclose(ws[1:, 0] / ws[:-1, 0], 6 * 0.9 / 5)
+    return Verdict(
+        "holds" if grows else "undecided",
+        check=_T + "test_control.py::test_rl9_fitted_value_iteration_with_linear_features_diverges",
+        evidence=f"Tsitsiklis–Van Roy: true V = 0, yet fitted value iteration with the linear "
+                 f"feature φ = (1, 2) multiplies w by 6γ/5 = 1.08 each iteration (γ = 0.9): "
+                 f"w₆₀ = {ws[-1, 0]:.3g} from w₀ = 1. Each iteration minimises a fit error to a "
+                 "Bellman target (a projected Bellman operator), and that iteration need not "
+                 "converge.")
+
+
+@claim("RL-10")
+def _rl10() -> Verdict:
+    from ..exact import objective, optimal_policy
+    true, a, b = rl10_models()
+    fit = [float(np.abs(m.P - true.P).sum()) for m in (a, b)]
+    J = [objective(true, optimal_policy(m)) for m in (a, b)]
+    ok = fit[0] < fit[1] and J[0] < J[1]
+    return Verdict(
+        "holds" if ok else "undecided",
+        check=_T + "test_control.py::test_rl10_better_fitting_model_gives_worse_policy",
+        evidence=f"model A fits the transitions better (Σ|P̂ − P| = {fit[0]:.2f} vs {fit[1]:.2f}) "
+                 f"but its optimal policy earns J = {J[0]:.2f} in the true MDP against "
+                 f"{J[1]:.2f} for model B's: a better-fitting model does not guarantee a better "
+                 "policy (what matters is the error where it changes the decision).")
+
+
+@claim("RL-11")
+def _rl11() -> Verdict:
+    rng = np.random.default_rng(11)
+    mdp = random_mdp(rng, 2, 2, 3)
+    pol = SoftmaxPolicy(2, 2)
+    th_b, th = rng.normal(size=4), rng.normal(size=4)
+    g, g_is, g_reuse = off_policy_gradients(mdp, pol, th_b, th)
+    ok = np.abs(g - g_is).max() < 1e-12 and np.abs(g - g_reuse).max() > 1e-3
+    return Verdict(
+        "holds under conditions" if ok else "undecided",
+        check="tests/exact/test_objective.py::test_rl11_off_policy_reuse_needs_importance_weights",
+        evidence=f"by enumeration on a seeded MDP: importance-weighted samples of θ_b give ∇J(θ) "
+                 f"exactly (error {np.abs(g - g_is).max():.1e}); reusing θ_b's samples in the "
+                 f"on-policy estimator is off by {np.abs(g - g_reuse).max():.3f}.",
+        conditions="off-policy reuse is unbiased when the behaviour policy covers the target "
+                   "(π_θb(a|s) > 0 wherever π_θ(a|s) > 0) and the samples are reweighted by "
+                   "p_θ(τ)/p_θb(τ) (at exponential variance in T, PG-14); an on-policy estimator "
+                   "on stale samples is biased, by O(‖θ − θ_b‖), so it needs fresh samples to stay "
+                   "unbiased after any change of θ.")

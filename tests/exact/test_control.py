@@ -133,3 +133,36 @@ def test_undiscounted_optimum_and_greedy_with_terminal_states():
     uniform = np.full((4, 2), 0.5)
     greedy = exact.greedy_policy(mdp, uniform)
     assert np.all(exact.values(mdp, greedy) >= exact.values(mdp, uniform) - 1e-12)
+
+
+@given(st.one_of(
+    pst.problems(max_states=3, max_actions=3, horizon=(1, 4), discount=st.floats(0.3, 1.0)),
+    pst.problems(max_states=3, max_actions=3, horizon=None, discount=st.floats(0.1, 0.95))))
+@settings(max_examples=25)
+def test_rl8_actor_critic_with_exact_critic_ascends_the_true_objective(problem):
+    """RL-8 is false as written: the notes' actor-critic step ∇_θ E[Q(s_t, a_t)] with the
+    exact critic equals ∇J (expected value: autograd through the forward J)."""
+    mdp, policy, theta = problem
+    np.testing.assert_allclose(rl.actor_critic_direction(mdp, policy, theta),
+                               exact.gradient(mdp, policy, theta, method="autograd"), atol=1e-9)
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.8, 0.9, 0.99])
+def test_rl9_fitted_value_iteration_with_linear_features_diverges(gamma):
+    """Tsitsiklis–Van Roy: w_{k+1} = (6γ/5) w_k (derived by hand in the docstring of
+    ``rl.tsitsiklis_van_roy``): divergence for γ > 5/6 although V = 0 is representable."""
+    mdp, phi = rl.tsitsiklis_van_roy(gamma)
+    np.testing.assert_allclose(exact.values(mdp, np.ones((2, 1))), 0.0)
+    ws = rl.fitted_value_iteration(mdp, phi, np.array([1.0]), 40)[:, 0]
+    np.testing.assert_allclose(ws, (6 * gamma / 5) ** np.arange(41), rtol=1e-9)
+    assert (abs(ws[-1]) > 10) == (gamma > 5 / 6)
+
+
+def test_rl10_better_fitting_model_gives_worse_policy():
+    """Expected values by hand: acting on A's optimum (action 0) gives 0.5 · 2 = 1.0 in the
+    true MDP, on B's (action 1) 0.6 · 2 = 1.2."""
+    true, a, b = rl.rl10_models()
+    assert np.abs(a.P - true.P).sum() < np.abs(b.P - true.P).sum()
+    assert exact.objective(true, exact.optimal_policy(a)) == pytest.approx(1.0)
+    assert exact.objective(true, exact.optimal_policy(b)) == pytest.approx(1.2)
+    assert exact.optimal_objective(true) == pytest.approx(1.2)

@@ -212,3 +212,34 @@ def test_rl4_deterministic_policy_objective_jumps():
     pol = pgmath.SoftmaxPolicy(1, 2)
     assert abs(exact.objective(mdp, pol, np.array([0, 1e-9]))
                - exact.objective(mdp, pol, np.array([0, -1e-9]))) < 1e-9
+
+
+@given(pst.problems(max_states=2, max_actions=2, horizon=(1, 3), allow_extreme=False),
+       st.data())
+@settings(max_examples=20)
+def test_rl11_off_policy_reuse_needs_importance_weights(problem, data):
+    """RL-11: from θ_b's trajectories, the importance-weighted estimator's exact mean is
+    ∇J(θ) (the pg_theorem route), while the unweighted on-policy estimator on the same
+    samples has mean ∇J(θ) only when θ = θ_b (here θ_b + offset)."""
+    from pgmath.verdicts import rl
+    mdp, policy, theta_b = problem
+    theta = theta_b + np.array(data.draw(st.lists(st.floats(-1, 1), min_size=theta_b.size,
+                                                  max_size=theta_b.size)))
+    g, g_is, g_reuse = rl.off_policy_gradients(mdp, policy, theta_b, theta)
+    np.testing.assert_allclose(g_is, g, atol=1e-10)
+    g0, g_is0, g_reuse0 = rl.off_policy_gradients(mdp, policy, theta_b, theta_b)
+    np.testing.assert_allclose(g_reuse0, g0, atol=1e-10)
+
+
+def test_rl11_stale_samples_bias_the_on_policy_estimator():
+    """A one-step bandit with means (0, 1), θ_b = 0, θ = (0, 2), π₁ = e²/(1 + e²), by hand:
+    ∂J/∂θ_a = π_a (r_a − J), so ∇J(θ) = (−π₀π₁, π₁π₀); reusing θ_b's samples without
+    weights gives Σ_a ½ r_a ψ_θ(a) = ½ (e₁ − π_θ) = ½ (−π₀, π₀) instead."""
+    from pgmath.verdicts import rl
+    mdp = pgmath.environments.bandit((0.0, 1.0))
+    pol = pgmath.SoftmaxPolicy(1, 2)
+    g, g_is, g_reuse = rl.off_policy_gradients(mdp, pol, np.zeros(2), np.array([0.0, 2.0]))
+    p1 = np.exp(2) / (1 + np.exp(2))
+    np.testing.assert_allclose(g, [-p1 * (1 - p1), p1 * (1 - p1)], atol=1e-12)
+    np.testing.assert_allclose(g_is, g, atol=1e-12)
+    np.testing.assert_allclose(g_reuse, [-0.5 * (1 - p1), 0.5 * (1 - p1)], atol=1e-12)
