@@ -130,24 +130,36 @@ def _alias_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Walker/Vose alias tables for each row of p ``[K, n]``: (prob ``[K, n]``, alias ``[K, n]``).
 
     Drawing j = ⌊u n⌋, f = u n − j and returning j if f < prob[j] else alias[j] samples
-    row k exactly (up to float rounding). Zero-probability entries are never returned.
+    row k exactly (up to float rounding): P(k) = (prob[k] + Σ_{j: alias[j] = k} (1 − prob[j])) / n.
+    Zero-probability entries are never returned.
+
+    Vose's pairing, vectorised over the K rows (a loop of n − 1 steps, O(K) work each):
+    columns sorted by q = n p; each step retires the next small column j (or a large one
+    whose residual fell below 1), with prob[j] = q[j] and alias[j] = the current large l,
+    and moves 1 − q[j] of l's mass into column j.
     """
     K, n = p.shape
+    q = p * n
     prob = np.ones((K, n))
     alias = np.tile(np.argmax(p, axis=1)[:, None], (1, n))
-    scaled = p * n
-    for k in range(K):
-        q = scaled[k].copy()
-        small = [j for j in range(n) if q[j] < 1.0]
-        large = [j for j in range(n) if q[j] >= 1.0]
-        while small and large:
-            j, l = small.pop(), large.pop()
-            prob[k, j] = q[j]
-            alias[k, j] = l
-            q[l] = q[l] + q[j] - 1.0
-            (small if q[l] < 1.0 else large).append(l)
-        for j in small + large:
-            prob[k, j] = 1.0
+    order = np.argsort(q, axis=1, kind="stable")
+    rows = np.arange(K)
+    small = np.zeros(K, dtype=np.intp)  # next position in sorted order to retire
+    large = np.full(K, n - 1, dtype=np.intp)  # position of the current large column
+    pending = np.full(K, -1, dtype=np.intp)  # a large column whose residual fell below 1
+    for _ in range(n - 1):
+        has = pending >= 0
+        j = np.where(has, pending, order[rows, np.minimum(small, n - 1)])
+        small += ~has
+        l = order[rows, large]
+        qj = q[rows, j]
+        prob[rows, j] = qj
+        alias[rows, j] = l
+        q[rows, l] -= 1.0 - qj
+        fell = q[rows, l] < 1.0
+        pending = np.where(fell, l, -1)
+        large -= fell
+    np.clip(prob, 0.0, 1.0, out=prob)
     prob[p <= 0.0] = 0.0
     return prob, alias
 

@@ -184,3 +184,30 @@ def test_batch_returns_and_rows():
                             np.array([[1.0, 2.0, 4.0], [0.0, 0.0, 1.0]]), discount=0.5)
     np.testing.assert_allclose(b.returns(), [1 + 1 + 1, 0.25])  # Σ γ^t r_t by hand
     assert b[1].n == 1 and b[-1].rewards[0, 2] == 1.0 and len(b[:2]) == 2
+
+
+@given(st.integers(1, 6).flatmap(lambda n: st.lists(
+    pst.distributions(n), min_size=1, max_size=5)))
+def test_alias_tables_encode_each_row_exactly(rows):
+    """P(k) = (prob[k] + Σ_{j: alias[j]=k} (1 − prob[j])) / n reproduces every row, and no
+    zero-probability outcome can be returned (expected value: the rows themselves)."""
+    from pgmath.trajectories import _alias_tables
+    p = np.array(rows)
+    prob, alias = _alias_tables(p)
+    K, n = p.shape
+    implied = prob.copy()
+    np.add.at(implied, (np.repeat(np.arange(K), n), alias.ravel()), (1 - prob).ravel())
+    np.testing.assert_allclose(implied / n, p, atol=1e-12)
+    assert np.all(prob[p == 0] == 0)
+    assert np.all(p[np.arange(K)[:, None], alias][prob < 1] > 0)
+
+
+def test_sampler_follows_a_time_dependent_policy_table():
+    """A [T, S, A] table that is deterministic per step: action t mod 2 at time t."""
+    mdp = pgmath.TabularMDP(np.full((2, 2, 2), 0.5), np.array([[0.0, 1.0], [2.0, 3.0]]),
+                            [0.5, 0.5], horizon=4)
+    table = np.stack([np.tile(np.eye(2)[t % 2], (2, 1)) for t in range(4)])
+    batch = pgmath.sample(mdp, table, None, 1000, np.random.default_rng(0))
+    np.testing.assert_array_equal(batch.actions, np.tile([0, 1, 0, 1], (1000, 1)))
+    np.testing.assert_array_equal(batch.rewards, mdp.R[batch.states, batch.actions])
+    np.testing.assert_array_equal(batch.behaviour_log_probs, 0.0)
