@@ -218,7 +218,9 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
       :class:`Trajectories` with ``[N, T]`` arrays; ``behaviour_log_probs`` holds
       log π_θ(a_t|x_t) and ``final_states`` s_T.
 
-    Uses alias tables, so each draw costs one uniform number and O(1) work.
+    Uses alias tables, so each draw costs one uniform number and O(1) work. Trajectories
+    are drawn in blocks of :data:`SAMPLE_CHUNK` (each block vectorised, looping over time
+    only), so the result for a given ``rng`` state depends on N but not on anything else.
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
