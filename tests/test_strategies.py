@@ -87,3 +87,12 @@ def test_bad_strategy_arguments_are_refused(make):
 def test_theta_strategy_accepts_a_dimension():
     th = find(pst.thetas(5, allow_extreme=False), lambda t: True, settings=SEARCH)
     assert th.shape == (5,) and isinstance(pgmath.SoftmaxPolicy(1, 5).probs(th), np.ndarray)
+
+
+@given(pst.episodic_mdps())
+def test_episodic_mdps_have_a_terminal_state_and_proper_policies(mdp):
+    assert mdp.horizon is None and mdp.discount == 1.0
+    assert mdp.n_states - 1 in mdp.terminal_states()
+    # the uniform policy terminates: its value is finite (ImproperPolicyError otherwise)
+    assert np.all(np.isfinite(pgmath.exact.values(mdp, np.full((mdp.n_states, mdp.n_actions),
+                                                               1 / mdp.n_actions))))

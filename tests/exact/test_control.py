@@ -45,12 +45,21 @@ def test_discounted_optimum_is_the_best_deterministic_stationary_policy(mdp):
     np.testing.assert_allclose(Q.max(axis=1), best, atol=1e-9)
 
 
+@st.composite
+def _episodic_problems(draw):
+    mdp = draw(pst.episodic_mdps())
+    policy = pgmath.SoftmaxPolicy(mdp.n_states, mdp.n_actions)
+    return mdp, policy, draw(pst.thetas(policy))
+
+
 @given(st.one_of(
     pst.problems(max_states=4, max_actions=3, horizon=(1, 5), discount=st.floats(0.3, 1.0)),
-    pst.problems(max_states=4, max_actions=3, horizon=None, discount=st.floats(0.1, 0.95))))
+    pst.problems(max_states=4, max_actions=3, horizon=None, discount=st.floats(0.1, 0.95)),
+    _episodic_problems()))
 def test_rl6_greedy_policy_is_at_least_as_good_everywhere(problem):
     """RL-6: V^{π'} ≥ V^π in every state (every t for a finite horizon, where π' is greedy
-    w.r.t. the time-indexed Q_t^π) — the policy improvement theorem."""
+    w.r.t. the time-indexed Q_t^π; γ = 1 with every policy proper) — the policy
+    improvement theorem."""
     mdp, policy, theta = problem
     greedy = exact.greedy_policy(mdp, policy, theta)
     assert np.all((greedy == 0) | (greedy == 1))

@@ -39,21 +39,6 @@ def _assert_matches_fd(mdp, policy, theta, g, scale=1.0):
     np.testing.assert_allclose(g, fd, rtol=0, atol=FD_TOL * scale)
 
 
-@st.composite
-def terminating(draw):
-    """γ = 1, infinite horizon: a random MDP where every action also exits with
-    probability q into an extra absorbing zero-reward state (so every policy is proper)."""
-    m = draw(pst.mdps(max_states=3, horizon=None, discount=0.9, rewards_next_state=False))
-    q = draw(st.floats(0.2, 0.9))
-    S, A = m.n_states, m.n_actions
-    P = np.zeros((S + 1, A, S + 1))
-    P[:S, :, :S] = (1 - q) * m.P
-    P[:S, :, S] = q
-    P[S, :, S] = 1.0
-    R = np.vstack([m.R, np.zeros((1, A))])
-    return pgmath.TabularMDP(P, R, np.append(m.p0, 0.0), horizon=None, discount=1.0)
-
-
 @given(pst.problems(max_states=3, max_actions=3, horizon=(1, 4)))
 def test_gradient_routes_agree_finite_horizon(problem):
     mdp, policy, theta = problem
@@ -77,7 +62,7 @@ def test_gradient_routes_agree_infinite_discounted(problem):
     _assert_matches_fd(mdp, policy, theta, g, scale ** 2)
 
 
-@given(terminating(), st.data())
+@given(pst.episodic_mdps(), st.data())
 def test_gradient_routes_agree_undiscounted_with_terminal_states(mdp, data):
     policy = pgmath.SoftmaxPolicy(mdp.n_states, mdp.n_actions)
     theta = data.draw(pst.thetas(policy))
