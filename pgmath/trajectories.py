@@ -185,15 +185,17 @@ class _Alias:
         # pair[2i] = alias of cell i, pair[2i + 1] = i: the result is pair[2i + (y < thr[i])]
         self.pair = np.stack([flat_alias, np.arange(K * n, dtype=np.intp)], axis=1).ravel()
 
-    def draw_flat(self, base: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """``[N]`` flat indices row·n + outcome, for ``base`` = row·n ``[N]`` (u is overwritten)."""
+    def draw_flat(self, base: np.ndarray, u: np.ndarray, out: np.ndarray | None = None
+                  ) -> np.ndarray:
+        """``[N]`` flat indices row·n + outcome, for ``base`` = row·n ``[N]`` (u is
+        overwritten; the result goes to ``out`` when given)."""
         y = np.multiply(u, self.m, out=u)
         idx = y.astype(np.intp)
         idx += base
         keep = y < self.thr.take(idx)
         idx <<= 1
         idx += keep
-        return self.pair.take(idx)
+        return self.pair.take(idx, out=out)
 
     def draw(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
         """``[N]`` outcomes of rows ``rows`` ``[N]``."""
@@ -215,8 +217,9 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
       n_steps: T for an infinite-horizon MDP (default: the MDP's horizon).
 
     Returns:
-      :class:`Trajectories` with ``[N, T]`` arrays; ``behaviour_log_probs`` holds
-      log π_θ(a_t|x_t) and ``final_states`` s_T.
+      :class:`Trajectories` with ``[N, T]`` arrays (transposed views of time-major
+      storage, i.e. Fortran order); ``behaviour_log_probs`` holds log π_θ(a_t|x_t) and
+      ``final_states`` s_T.
 
     Uses alias tables, so each draw costs one uniform number and O(1) work. Trajectories
     are drawn in blocks of :data:`SAMPLE_CHUNK` (each block vectorised, looping over time
@@ -237,29 +240,28 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
                   emit=_Alias(np.asarray(mdp.O)) if obs else None, start=_Alias(mdp.p0[None, :]),
                   logpi=logpi.reshape(-1, pi.shape[-2] * A), r_flat=mdp.R.ravel(),
                   r3=mdp.R.ndim == 3, S=S, A=A, T=T)
-    out = {name: np.empty((n, T), dtype=dt) for name, dt in
+    # time-major storage [T, N]: each step writes contiguous rows; the batch holds the
+    # [N, T] transposed views (Fortran order), so no transposing copy is ever made
+    out = {name: np.empty((T, n), dtype=dt) for name, dt in
            (("states", np.intp), ("actions", np.intp), ("rewards", float), ("blp", float))}
-    out["observations"] = np.empty((n, T), dtype=np.intp) if obs else None
+    out["observations"] = np.empty((T, n), dtype=np.intp) if obs else None
     final = np.empty(n, dtype=np.intp)
     for i in range(0, n, SAMPLE_CHUNK):
         b = min(SAMPLE_CHUNK, n - i)
-        chunk = _sample_chunk(tables, b, rng)
-        for name, buf in chunk.items():
-            if name == "final":
-                final[i:i + b] = buf
-            elif buf is not None:
-                out[name][i:i + b] = buf.T
-    return Trajectories(out["states"], out["actions"], out["rewards"], out["observations"],
-                        final, out["blp"], mdp.discount)
+        views = {k: (v[:, i:i + b] if v is not None else None) for k, v in out.items()}
+        final[i:i + b] = _sample_chunk(tables, views, b, rng)
+    obs_nt = out["observations"].T if obs else None
+    return Trajectories(out["states"].T, out["actions"].T, out["rewards"].T, obs_nt,
+                        final, out["blp"].T, mdp.discount)
 
 
-#: Trajectories drawn per block: per-step arrays stay in cache and the [T, block] buffers
-#: are transposed into the [N, T] output one block at a time.
-SAMPLE_CHUNK = 16384
+#: Trajectories drawn per block, so that the per-step arrays stay in cache.
+SAMPLE_CHUNK = 32768
 
 
-def _sample_chunk(tab: dict, n: int, rng: np.random.Generator) -> dict:
-    """One block of :func:`sample`: time-major ``[T, n]`` buffers and the final states.
+def _sample_chunk(tab: dict, out: dict, n: int, rng: np.random.Generator) -> np.ndarray:
+    """One block of :func:`sample`: fills the time-major ``[T, n]`` views in ``out``
+    (states, actions, rewards, blp, observations) and returns the final states ``[n]``.
 
     Per step the uniforms u[0], u[1] (and u[2] for the observation) drive the action, the
     next state (and the observation) through the alias tables.
@@ -267,23 +269,20 @@ def _sample_chunk(tab: dict, n: int, rng: np.random.Generator) -> dict:
     T, S, A = tab["T"], tab["S"], tab["A"]
     obs = tab["emit"] is not None
     pol_tabs, trans, r_flat, logpi = tab["pol_tabs"], tab["trans"], tab["r_flat"], tab["logpi"]
-    states = np.empty((T, n), dtype=np.intp)
-    actions = np.empty((T, n), dtype=np.intp)
-    rewards = np.empty((T, n))
-    blp = np.empty((T, n))
-    observations = np.empty((T, n), dtype=np.intp) if obs else None
-    s = tab["start"].draw(np.zeros(n, dtype=np.intp), rng.random(n))
-    k = 3 if obs else 2
+    states, actions, rewards, blp, observations = (
+        out[k] for k in ("states", "actions", "rewards", "blp", "observations"))
+    states[0] = tab["start"].draw(np.zeros(n, dtype=np.intp), rng.random(n))
+    final = np.empty(n, dtype=np.intp)
+    u = np.empty((3 if obs else 2, n))
     for t in range(T):
         tt = t if len(pol_tabs) > 1 else 0
-        u = rng.random((k, n))
-        states[t] = s
+        rng.random(out=u)
+        s = states[t]
         x = s
         if obs:
             x = tab["emit"].draw(s, u[2])
             observations[t] = x
-        xa = pol_tabs[tt].draw_flat(x * A, u[0])  # x·A + a
-        actions[t] = xa
+        xa = pol_tabs[tt].draw_flat(x * A, u[0], out=actions[t])  # x·A + a (fixed below)
         logpi[tt].take(xa, out=blp[t])
         if obs:
             sa = s * A
@@ -293,16 +292,15 @@ def _sample_chunk(tab: dict, n: int, rng: np.random.Generator) -> dict:
             sa = xa
         if not tab["r3"]:
             r_flat.take(sa, out=rewards[t])
-        sa *= S
-        sas = trans.draw_flat(sa, u[1])  # (s·A + a)·S + s'
+        sa = sa * S
+        nxt = states[t + 1] if t + 1 < T else final
+        trans.draw_flat(sa, u[1], out=nxt)  # (s·A + a)·S + s'
         if tab["r3"]:
-            r_flat.take(sas, out=rewards[t])
-        sas -= sa
-        s = sas
+            r_flat.take(nxt, out=rewards[t])
+        nxt -= sa
     # actions held x·A + a; recover a
     actions -= (observations if obs else states) * A
-    return dict(states=states, actions=actions, rewards=rewards, blp=blp,
-                observations=observations, final=s)
+    return final
 
 
 # -- enumeration ----------------------------------------------------------------------------
