@@ -414,3 +414,27 @@ def _rl11() -> Verdict:
                    "p_θ(τ)/p_θb(τ) (at exponential variance in T, PG-14); an on-policy estimator "
                    "on stale samples is biased, by O(‖θ − θ_b‖), so it needs fresh samples to stay "
                    "unbiased after any change of θ.")
+
+
+# -- figures ------------------------------------------------------------------------------------
+from ..claims import figure  # noqa: E402
+
+
+@figure("rl9_divergence", title="RL-9: fitted value iteration with linear features diverges")
+def _rl9_figure(outdir):
+    """|w_k| of fitted value iteration on Tsitsiklis–Van Roy's example for several γ."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for g in (0.7, 5 / 6, 0.9, 0.99):
+        mdp, phi = tsitsiklis_van_roy(g)
+        ws = fitted_value_iteration(mdp, phi, np.array([1.0]), 40)[:, 0]
+        ax.semilogy(np.abs(ws), label=f"γ = {g:.3g}")
+    ax.set(xlabel="iteration k", ylabel="|w_k| (true V = 0)")
+    ax.legend()
+    fig.tight_layout()
+    path = outdir / "rl9_divergence.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return [path]

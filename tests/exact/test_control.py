@@ -175,3 +175,11 @@ def test_rl10_better_fitting_model_gives_worse_policy():
     assert exact.objective(true, exact.optimal_policy(a)) == pytest.approx(1.0)
     assert exact.objective(true, exact.optimal_policy(b)) == pytest.approx(1.2)
     assert exact.optimal_objective(true) == pytest.approx(1.2)
+
+
+def test_rl_figures_are_written(tmp_path):
+    from pgmath import claims
+    figs = {f.name: f for f in claims.figures()}
+    for name in ("rl9_divergence",):
+        paths = figs[name].func(tmp_path)
+        assert paths and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
