@@ -165,12 +165,12 @@ def _alias_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Alias:
-    """Flattened alias tables of K rows of n outcomes, drawn with flat indices row·n + j.
+    """Flattened alias tables of K rows of n outcomes.
 
-    ``thr[row·n + j] = j + prob[row, j]`` and ``alias[row·n + j] = row·n + alias[row, j]``,
-    so a draw from row ``row`` with one uniform u is: y = u n, j = ⌊y⌋, i = row·n + j,
-    result i if y < thr[i] else alias[i] — read branch-free from an interleaved table
-    (eight cheap array passes, no per-row Python work).
+    ``thr[row·n + j] = j + prob[row, j]``, so a draw from row ``row`` with one uniform u
+    is: y = u n, j = ⌊y⌋, i = row·n + j, outcome j if y < thr[i] else alias[row, j] —
+    read branch-free from the interleaved table ``pair[2i] = alias[row, j]``,
+    ``pair[2i + 1] = j`` (eight cheap array passes, no per-row Python work).
     """
 
     def __init__(self, p: np.ndarray) -> None:
@@ -179,16 +179,14 @@ class _Alias:
         self.n = n
         # y = u·m with m slightly below n keeps ⌊y⌋ ≤ n − 1 for every u < 1 (bias ~2⁻⁵²)
         self.m = float(n) * (1.0 - 2.0 ** -52)
-        base = (np.arange(K) * n)[:, None]
         self.thr = (np.arange(n)[None, :] + prob).ravel()
-        flat_alias = (base + alias).ravel().astype(np.intp)
-        # pair[2i] = alias of cell i, pair[2i + 1] = i: the result is pair[2i + (y < thr[i])]
-        self.pair = np.stack([flat_alias, np.arange(K * n, dtype=np.intp)], axis=1).ravel()
+        own = np.broadcast_to(np.arange(n, dtype=np.intp), (K, n))
+        self.pair = np.stack([alias.astype(np.intp), own], axis=2).ravel()
 
-    def draw_flat(self, base: np.ndarray, u: np.ndarray, out: np.ndarray | None = None
-                  ) -> np.ndarray:
-        """``[N]`` flat indices row·n + outcome, for ``base`` = row·n ``[N]`` (u is
-        overwritten; the result goes to ``out`` when given)."""
+    def draw_at(self, base: np.ndarray, u: np.ndarray, out: np.ndarray | None = None
+                ) -> np.ndarray:
+        """``[N]`` outcomes of the rows with ``base`` = row·n ``[N]`` (u is overwritten; the
+        result goes to ``out`` when given)."""
         y = np.multiply(u, self.m, out=u)
         idx = y.astype(np.intp)
         idx += base
@@ -199,10 +197,7 @@ class _Alias:
 
     def draw(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
         """``[N]`` outcomes of rows ``rows`` ``[N]``."""
-        base = rows * self.n
-        out = self.draw_flat(base, u)
-        out -= base
-        return out
+        return self.draw_at(rows * self.n, u)
 
 
 def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
@@ -282,24 +277,22 @@ def _sample_chunk(tab: dict, out: dict, n: int, rng: np.random.Generator) -> np.
         if obs:
             x = tab["emit"].draw(s, u[2])
             observations[t] = x
-        xa = pol_tabs[tt].draw_flat(x * A, u[0], out=actions[t])  # x·A + a (fixed below)
+        xa = x * A
+        xa += pol_tabs[tt].draw_at(xa, u[0], out=actions[t])  # x·A + a
         logpi[tt].take(xa, out=blp[t])
         if obs:
             sa = s * A
-            sa += xa
-            sa -= x * A
+            sa += actions[t]
         else:
             sa = xa
         if not tab["r3"]:
             r_flat.take(sa, out=rewards[t])
-        sa = sa * S
+        sa *= S
         nxt = states[t + 1] if t + 1 < T else final
-        trans.draw_flat(sa, u[1], out=nxt)  # (s·A + a)·S + s'
+        trans.draw_at(sa, u[1], out=nxt)
         if tab["r3"]:
-            r_flat.take(nxt, out=rewards[t])
-        nxt -= sa
-    # actions held x·A + a; recover a
-    actions -= (observations if obs else states) * A
+            sa += nxt  # (s·A + a)·S + s'
+            r_flat.take(sa, out=rewards[t])
     return final
 
 
