@@ -97,7 +97,7 @@ def _rl1() -> Verdict:
               "tests/test_trajectories.py::test_sampler_matches_enumeration_probabilities",
         evidence=f"enumerated p_θ(τ) equal the product formula and sum to 1 "
                  f"(max error {worst:.1e}, 5 seeded MDPs, T = 3); sampled frequencies match "
-                 "them (DKW-style test, false-failure ≤ 1e-6).",
+                 "them (Bernstein bound per trajectory with a union bound, false-failure ≤ 1e-6).",
         conditions=None)
 
 
@@ -368,7 +368,7 @@ def _rl8() -> Verdict:
 def _rl9() -> Verdict:
     mdp, phi = tsitsiklis_van_roy(0.9)
     ws = fitted_value_iteration(mdp, phi, np.array([1.0]), 60)
-    grows = abs(ws[-1, 0]) > 1e2 and np.allclose(ws[1:, 0] / ws[:-1, 0], 6 * 0.9 / 5)
+    grows = abs(ws[-1, 0]) > 50 and np.allclose(ws[1:, 0] / ws[:-1, 0], 6 * 0.9 / 5)
     return Verdict(
         "holds" if grows else "undecided",
         check=_T + "test_control.py::test_rl9_fitted_value_iteration_with_linear_features_diverges",
@@ -405,7 +405,8 @@ def _rl11() -> Verdict:
     ok = np.abs(g - g_is).max() < 1e-12 and np.abs(g - g_reuse).max() > 1e-3
     return Verdict(
         "holds under conditions" if ok else "undecided",
-        check="tests/exact/test_objective.py::test_rl11_off_policy_reuse_needs_importance_weights",
+        check="tests/exact/test_objective.py::test_rl11_off_policy_reuse_needs_importance_weights; "
+              "tests/exact/test_objective.py::test_rl11_stale_samples_bias_the_on_policy_estimator",
         evidence=f"by enumeration on a seeded MDP: importance-weighted samples of θ_b give ∇J(θ) "
                  f"exactly (error {np.abs(g - g_is).max():.1e}); reusing θ_b's samples in the "
                  f"on-policy estimator is off by {np.abs(g - g_reuse).max():.3f}.",
