@@ -44,12 +44,12 @@ def check_distribution(p: np.ndarray, name: str, index_names: tuple[str, ...] = 
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise InvalidDistributionError(
-            f"{where(idx[:-1])} contains a non-finite entry {p[idx]!r} at position {idx[-1]}")
+            f"{where(idx[:-1])} contains a non-finite entry {float(p[idx])!r} at position {idx[-1]}")
     neg = p < 0
     if neg.any():
         idx = tuple(int(i) for i in np.argwhere(neg)[0])
         raise InvalidDistributionError(
-            f"{where(idx[:-1])} has a negative probability {p[idx]!r} at position {idx[-1]}")
+            f"{where(idx[:-1])} has a negative probability {float(p[idx])!r} at position {idx[-1]}")
     sums = p.sum(axis=-1)
     off = np.abs(sums - 1.0) > SUM_TOL
     if np.any(off):
@@ -128,7 +128,7 @@ class TabularMDP:
         check_distribution(P, "P", ("s", "a"))
         if not np.all(np.isfinite(R)):
             idx = tuple(int(i) for i in np.argwhere(~np.isfinite(R))[0])
-            raise InvalidMDPError(f"R{list(idx)} is not finite: {R[idx]!r}")
+            raise InvalidMDPError(f"R{list(idx)} is not finite: {float(R[idx])!r}")
         check_distribution(p0, "p0")
         horizon, discount = _check_horizon_discount(self.horizon, self.discount)
         r = R if R.ndim == 2 else np.einsum("sat,sat->sa", P, R)

@@ -25,7 +25,7 @@ from hypothesis.errors import InvalidArgument
 from .mdp import POMDP, TabularMDP
 from .policies import ObservationSoftmaxPolicy, SoftmaxPolicy
 
-__all__ = ["distributions", "mdps", "pomdps", "thetas", "problems"]
+__all__ = ["distributions", "mdps", "episodic_mdps", "pomdps", "thetas", "problems"]
 
 
 def _check_range(name: str, lo: int, hi: int, least: int = 1) -> None:
@@ -134,6 +134,30 @@ def mdps(draw, *, min_states: int = 1, max_states: int = 4, min_actions: int = 1
     if T is None and g >= 1.0:
         raise InvalidArgument("an infinite horizon (horizon=None) needs discount < 1")
     return TabularMDP(P, R, p0, horizon=T, discount=g)
+
+
+@st.composite
+def episodic_mdps(draw, *, min_states: int = 1, max_states: int = 3, min_actions: int = 1,
+                  max_actions: int = 3, min_exit: float = 0.2) -> TabularMDP:
+    """Undiscounted (γ = 1) infinite-horizon MDPs in which every policy is proper.
+
+    A random :func:`mdps` problem (``[S, A]`` rewards) plus one absorbing zero-reward
+    terminal state, appended last; every action exits into it with probability
+    q ∈ [min_exit, 0.9] (drawn once), so the expected episode length is at most 1/q.
+    """
+    if not 0.0 < min_exit <= 0.9:
+        raise InvalidArgument(f"min_exit must lie in (0, 0.9], got {min_exit!r}")
+    m = draw(mdps(min_states=min_states, max_states=max_states, min_actions=min_actions,
+                  max_actions=max_actions, horizon=None, discount=0.9,
+                  rewards_next_state=False))
+    q = draw(st.floats(min_exit, 0.9))
+    S, A = m.n_states, m.n_actions
+    P = np.zeros((S + 1, A, S + 1))
+    P[:S, :, :S] = (1 - q) * m.P
+    P[:S, :, S] = q
+    P[S, :, S] = 1.0
+    R = np.vstack([m.R, np.zeros((1, A))])
+    return TabularMDP(P, R, np.append(m.p0, 0.0), horizon=None, discount=1.0)
 
 
 @st.composite

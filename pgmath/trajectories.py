@@ -130,33 +130,74 @@ def _alias_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Walker/Vose alias tables for each row of p ``[K, n]``: (prob ``[K, n]``, alias ``[K, n]``).
 
     Drawing j = ⌊u n⌋, f = u n − j and returning j if f < prob[j] else alias[j] samples
-    row k exactly (up to float rounding). Zero-probability entries are never returned.
+    row k exactly (up to float rounding): P(k) = (prob[k] + Σ_{j: alias[j] = k} (1 − prob[j])) / n.
+    Zero-probability entries are never returned.
+
+    Vose's pairing, vectorised over the K rows (a loop of n − 1 steps, O(K) work each):
+    columns sorted by q = n p; each step retires the next small column j (or a large one
+    whose residual fell below 1), with prob[j] = q[j] and alias[j] = the current large l,
+    and moves 1 − q[j] of l's mass into column j.
     """
     K, n = p.shape
+    q = p * n
     prob = np.ones((K, n))
     alias = np.tile(np.argmax(p, axis=1)[:, None], (1, n))
-    scaled = p * n
-    for k in range(K):
-        q = scaled[k].copy()
-        small = [j for j in range(n) if q[j] < 1.0]
-        large = [j for j in range(n) if q[j] >= 1.0]
-        while small and large:
-            j, l = small.pop(), large.pop()
-            prob[k, j] = q[j]
-            alias[k, j] = l
-            q[l] = q[l] + q[j] - 1.0
-            (small if q[l] < 1.0 else large).append(l)
-        for j in small + large:
-            prob[k, j] = 1.0
+    order = np.argsort(q, axis=1, kind="stable")
+    rows = np.arange(K)
+    small = np.zeros(K, dtype=np.intp)  # next position in sorted order to retire
+    large = np.full(K, n - 1, dtype=np.intp)  # position of the current large column
+    pending = np.full(K, -1, dtype=np.intp)  # a large column whose residual fell below 1
+    for _ in range(n - 1):
+        has = pending >= 0
+        j = np.where(has, pending, order[rows, np.minimum(small, n - 1)])
+        small += ~has
+        l = order[rows, large]
+        qj = q[rows, j]
+        prob[rows, j] = qj
+        alias[rows, j] = l
+        q[rows, l] -= 1.0 - qj
+        fell = q[rows, l] < 1.0
+        pending = np.where(fell, l, -1)
+        large -= fell
+    np.clip(prob, 0.0, 1.0, out=prob)
     prob[p <= 0.0] = 0.0
     return prob, alias
 
 
-def _draw(prob: np.ndarray, alias: np.ndarray, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
-    n = prob.shape[1]
-    x = u * n
-    j = np.minimum(x.astype(np.int64), n - 1)
-    return np.where(x - j < prob[rows, j], j, alias[rows, j])
+class _Alias:
+    """Flattened alias tables of K rows of n outcomes.
+
+    ``thr[row·n + j] = j + prob[row, j]``, so a draw from row ``row`` with one uniform u
+    is: y = u n, j = ⌊y⌋, i = row·n + j, outcome j if y < thr[i] else alias[row, j] —
+    read branch-free from the interleaved table ``pair[2i] = alias[row, j]``,
+    ``pair[2i + 1] = j`` (eight cheap array passes, no per-row Python work).
+    """
+
+    def __init__(self, p: np.ndarray) -> None:
+        prob, alias = _alias_tables(p)
+        K, n = p.shape
+        self.n = n
+        # y = u·m with m slightly below n keeps ⌊y⌋ ≤ n − 1 for every u < 1 (bias ~2⁻⁵²)
+        self.m = float(n) * (1.0 - 2.0 ** -52)
+        self.thr = (np.arange(n)[None, :] + prob).ravel()
+        own = np.broadcast_to(np.arange(n, dtype=np.intp), (K, n))
+        self.pair = np.stack([alias.astype(np.intp), own], axis=2).ravel()
+
+    def draw_at(self, base: np.ndarray, u: np.ndarray, out: np.ndarray | None = None
+                ) -> np.ndarray:
+        """``[N]`` outcomes of the rows with ``base`` = row·n ``[N]`` (u is overwritten; the
+        result goes to ``out`` when given)."""
+        y = np.multiply(u, self.m, out=u)
+        idx = y.astype(np.intp)
+        idx += base
+        keep = y < self.thr.take(idx)
+        idx <<= 1
+        idx += keep
+        return self.pair.take(idx, out=out)
+
+    def draw(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """``[N]`` outcomes of rows ``rows`` ``[N]``."""
+        return self.draw_at(rows * self.n, u)
 
 
 def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
@@ -171,10 +212,13 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
       n_steps: T for an infinite-horizon MDP (default: the MDP's horizon).
 
     Returns:
-      :class:`Trajectories` with ``[N, T]`` arrays; ``behaviour_log_probs`` holds
-      log π_θ(a_t|x_t) and ``final_states`` s_T.
+      :class:`Trajectories` with ``[N, T]`` arrays (transposed views of time-major
+      storage, i.e. Fortran order); ``behaviour_log_probs`` holds log π_θ(a_t|x_t) and
+      ``final_states`` s_T.
 
-    Uses alias tables, so each draw costs one uniform number and O(1) work.
+    Uses alias tables, so each draw costs one uniform number and O(1) work. Trajectories
+    are drawn in blocks of :data:`SAMPLE_CHUNK` (each block vectorised, looping over time
+    only), so the result for a given ``rng`` state depends on N but not on anything else.
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
@@ -185,40 +229,71 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
     S, A = mdp.n_states, mdp.n_actions
     with np.errstate(divide="ignore"):
         logpi = np.log(pi)
-    p_tab = [_alias_tables(policy_at(pi, t)) for t in range(pi.shape[0])] if pi.ndim == 3 \
-        else [_alias_tables(pi)]
-    P_prob, P_alias = _alias_tables(mdp.P.reshape(S * A, S))
-    s0_prob, s0_alias = _alias_tables(mdp.p0[None, :])
-    if obs:
-        O_prob, O_alias = _alias_tables(np.asarray(mdp.O))
-    states = np.empty((n, T), dtype=np.int64)
-    actions = np.empty((n, T), dtype=np.int64)
-    observations = np.empty((n, T), dtype=np.int64) if obs else None
-    zeros = np.zeros(n, dtype=np.int64)
-    s = _draw(s0_prob, s0_alias, zeros, rng.random(n))
-    k = 3 if obs else 2
+    pol_tabs = [_Alias(policy_at(pi, t)) for t in range(pi.shape[0])] if pi.ndim == 3 \
+        else [_Alias(pi)]
+    tables = dict(pol_tabs=pol_tabs, trans=_Alias(mdp.P.reshape(S * A, S)),
+                  emit=_Alias(np.asarray(mdp.O)) if obs else None, start=_Alias(mdp.p0[None, :]),
+                  logpi=logpi.reshape(-1, pi.shape[-2] * A), r_flat=mdp.R.ravel(),
+                  r3=mdp.R.ndim == 3, S=S, A=A, T=T)
+    # time-major storage [T, N]: each step writes contiguous rows; the batch holds the
+    # [N, T] transposed views (Fortran order), so no transposing copy is ever made
+    out = {name: np.empty((T, n), dtype=dt) for name, dt in
+           (("states", np.intp), ("actions", np.intp), ("rewards", float), ("blp", float))}
+    out["observations"] = np.empty((T, n), dtype=np.intp) if obs else None
+    final = np.empty(n, dtype=np.intp)
+    for i in range(0, n, SAMPLE_CHUNK):
+        b = min(SAMPLE_CHUNK, n - i)
+        views = {k: (v[:, i:i + b] if v is not None else None) for k, v in out.items()}
+        final[i:i + b] = _sample_chunk(tables, views, b, rng)
+    obs_nt = out["observations"].T if obs else None
+    return Trajectories(out["states"].T, out["actions"].T, out["rewards"].T, obs_nt,
+                        final, out["blp"].T, mdp.discount)
+
+
+#: Trajectories drawn per block, so that the per-step arrays stay in cache.
+SAMPLE_CHUNK = 32768
+
+
+def _sample_chunk(tab: dict, out: dict, n: int, rng: np.random.Generator) -> np.ndarray:
+    """One block of :func:`sample`: fills the time-major ``[T, n]`` views in ``out``
+    (states, actions, rewards, blp, observations) and returns the final states ``[n]``.
+
+    Per step the uniforms u[0], u[1] (and u[2] for the observation) drive the action, the
+    next state (and the observation) through the alias tables.
+    """
+    T, S, A = tab["T"], tab["S"], tab["A"]
+    obs = tab["emit"] is not None
+    pol_tabs, trans, r_flat, logpi = tab["pol_tabs"], tab["trans"], tab["r_flat"], tab["logpi"]
+    states, actions, rewards, blp, observations = (
+        out[k] for k in ("states", "actions", "rewards", "blp", "observations"))
+    states[0] = tab["start"].draw(np.zeros(n, dtype=np.intp), rng.random(n))
+    final = np.empty(n, dtype=np.intp)
+    u = np.empty((3 if obs else 2, n))
     for t in range(T):
-        u = rng.random((k, n))
-        states[:, t] = s
+        tt = t if len(pol_tabs) > 1 else 0
+        rng.random(out=u)
+        s = states[t]
         x = s
         if obs:
-            x = _draw(O_prob, O_alias, s, u[2])
-            observations[:, t] = x
-        pp, pa = p_tab[t] if len(p_tab) > 1 else p_tab[0]
-        a = _draw(pp, pa, x, u[0])
-        actions[:, t] = a
-        s = _draw(P_prob, P_alias, s * A + a, u[1])
-    nxt = np.concatenate([states[:, 1:], s[:, None]], axis=1)
-    if mdp.R.ndim == 3:
-        rewards = mdp.R[states, actions, nxt]
-    else:
-        rewards = mdp.r[states, actions]
-    xs = observations if obs else states
-    if pi.ndim == 3:
-        blp = logpi[np.arange(T)[None, :], xs, actions]
-    else:
-        blp = logpi[xs, actions]
-    return Trajectories(states, actions, rewards, observations, s, blp, mdp.discount)
+            x = tab["emit"].draw(s, u[2])
+            observations[t] = x
+        xa = x * A
+        xa += pol_tabs[tt].draw_at(xa, u[0], out=actions[t])  # x·A + a
+        logpi[tt].take(xa, out=blp[t])
+        if obs:
+            sa = s * A
+            sa += actions[t]
+        else:
+            sa = xa
+        if not tab["r3"]:
+            r_flat.take(sa, out=rewards[t])
+        sa *= S
+        nxt = states[t + 1] if t + 1 < T else final
+        trans.draw_at(sa, u[1], out=nxt)
+        if tab["r3"]:
+            sa += nxt  # (s·A + a)·S + s'
+            r_flat.take(sa, out=rewards[t])
+    return final
 
 
 # -- enumeration ----------------------------------------------------------------------------

@@ -45,8 +45,9 @@ def state_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.n
     T = _steps(mdp, n_steps)
     d = np.empty((T, mdp.n_states))
     d[0] = mdp.p0
+    P_pi = state_transition(mdp, pi) if pi.ndim == 2 else None
     for t in range(T - 1):
-        d[t + 1] = d[t] @ state_transition(mdp, policy_at(pi, t))
+        d[t + 1] = d[t] @ (P_pi if P_pi is not None else state_transition(mdp, policy_at(pi, t)))
     return d
 
 

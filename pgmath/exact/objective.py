@@ -31,11 +31,14 @@ def objective_from_table(mdp, pi):
     if mdp.horizon is not None:
         d = mdp.p0
         J = 0.0
+        stationary = anp.ndim(pi) == 2
+        if stationary:  # P_π and r_π once, not once per step
+            P_pi, r_pi = state_transition(mdp, pi), policy_reward(mdp, pi)
         for t in range(mdp.horizon):
             pt = policy_at(pi, t)
-            J = J + (g ** t) * anp.dot(d, policy_reward(mdp, pt))
+            J = J + (g ** t) * anp.dot(d, r_pi if stationary else policy_reward(mdp, pt))
             if t + 1 < mdp.horizon:
-                d = anp.dot(d, state_transition(mdp, pt))
+                d = anp.dot(d, P_pi if stationary else state_transition(mdp, pt))
         return J
     act = active_states(mdp, pi)
     idx = np.flatnonzero(act)

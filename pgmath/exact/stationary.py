@@ -63,6 +63,7 @@ def stationary_distribution(mdp, policy, theta=None, *, state_action: bool = Fal
         leaves = adj[np.ix_(members, np.flatnonzero(labels != c))].any()
         if not leaves:
             closed.append(members)
+    closed.sort(key=lambda m: int(m[0]))
     if len(closed) != 1:
         groups = "; ".join(str(m.tolist()) for m in closed)
         raise NotErgodicError(
