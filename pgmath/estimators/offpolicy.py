@@ -32,12 +32,20 @@ start), the estimators are (code time t = 0..T−1):
 All weights are formed as exp of sums of log-ratios, never as products of ratios, so
 long horizons and near-deterministic policies give finite numbers whenever the weight
 itself is representable.
+
+Every estimator here except :func:`state_marginal_ratio_is` also carries
+``step_weights(T, discount)``, its description as a linear recursion with importance
+ratios (:class:`pgmath.exact.recursion.StepWeights` with ``ratio_powers``; the table is in
+:mod:`pgmath.exact.recursion`), so :func:`pgmath.exact.offpolicy_moments` (and
+:func:`pgmath.exact.estimator_moments` with ``theta_behaviour``) give their exact moments
+under the behaviour at any horizon.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..errors import EstimatorError
+from ..exact.recursion import StepWeights
 from ..trajectories import trajectory_log_probs
 from ._protocol import step_scores
 
@@ -148,3 +156,19 @@ def is_surrogate(batch, policy, theta, baseline: np.ndarray | float = 0.0) -> np
     rho = np.exp(log_ratios(batch, policy, theta))
     G = _reverse_cumsum(_discounted_rewards(batch)) - np.asarray(baseline, dtype=float)
     return np.sum(rho * G, axis=1)
+
+
+# -- descriptions as linear recursions with ratios (pgmath.exact.recursion) ------------------
+def _describe(fn, ratio_powers: tuple[int, int, int, int], *, past: bool = False) -> None:
+    """Attach ``step_weights(T, γ)``: κ = 1, α_t = γ^t (rewards discounted from the start),
+    β = 1 for the full return (``past``), and the ratio powers (k_σ, k_e, k_ψ, k_G)."""
+    fn.step_weights = lambda T, g: StepWeights.make(
+        T, kappa=1.0, beta=1.0 if past else 0.0, alpha=g ** np.arange(T),
+        ratio_powers=ratio_powers)
+
+
+_describe(trajectory_is, (1, 1, 1, 1), past=True)
+_describe(per_decision_is, (1, 1, 1, 0))
+_describe(per_decision_is_notes, (1, 1, 2, 0))
+_describe(truncated_is, (1, 0, 1, 0))
+_describe(action_ratio_is, (0, 0, 1, 0))

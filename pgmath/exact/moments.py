@@ -33,9 +33,13 @@ def _name(est) -> str:
 
 
 def estimator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = None,
-                      max_trajectories: int | None = None, method: str = "auto"
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                      max_trajectories: int | None = None, method: str = "auto",
+                      theta_behaviour=None) -> tuple[np.ndarray, np.ndarray]:
     """(mean ``[d]``, covariance ``[d, d]``) of one row g(τ) of ``estimator``, exactly.
+
+    With ``theta_behaviour`` the trajectories are drawn by θ_b and the estimator is
+    evaluated at ``theta`` (the target θ' of an off-policy estimator):
+    E_θb[g_θ'] = Σ_τ p_θb(τ) g_θ'(τ), and the covariance likewise.
 
     Args:
       method: ``"enumeration"`` enumerates every trajectory once (see
@@ -43,7 +47,8 @@ def estimator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = No
         applies) and evaluates ``estimator`` on all of them as one batch: works for any
         per-trajectory estimator. ``"recursion"`` runs the forward moment recursion
         (:func:`pgmath.exact.recursion.recursive_moments`): polynomial in T, for
-        estimators exposing ``step_weights`` (every built-in per-trajectory one).
+        estimators exposing ``step_weights`` (every built-in per-trajectory one, the
+        importance-sampling estimators of :mod:`pgmath.estimators.offpolicy` included).
         ``"auto"`` (default) uses the recursion when the estimator has a description,
         else enumeration.
 
@@ -70,9 +75,10 @@ def estimator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = No
             f"{_name(estimator)!r} is batch-coupled: its rows depend on the whole batch, so "
             "per-trajectory moments are not defined (use coupled_moments for a given N)")
     if method == "recursion" or (method == "auto" and has_recursion(estimator)):
-        return recursive_moments(estimator, mdp, policy, theta, n_steps=n_steps)
+        return recursive_moments(estimator, mdp, policy, theta, n_steps=n_steps,
+                                 theta_behaviour=theta_behaviour)
     batch, prob = enumerate_trajectories(
-        mdp, policy, theta, n_steps=n_steps,
+        mdp, policy, theta if theta_behaviour is None else theta_behaviour, n_steps=n_steps,
         max_trajectories=MAX_TRAJECTORIES if max_trajectories is None else max_trajectories)
     g = call_estimator(estimator, batch, policy, theta)
     prob = prob / prob.sum()

@@ -29,6 +29,28 @@ obey an exact forward recursion through p(x|s) π(a|x) P(s'|s, a). With q ≤ 3 
 p ≤ 2 scalars one step costs O(S² A q⁴ d²), so the exact covariance of g costs
 O(T S² A d²) instead of the (S A)^T of enumeration, and
 read-out g = Σ_i L_i ⊙ V_i gives E[g] and E[g gᵀ].
+
+Importance ratios (notes §4.4, DESIGN §3 "for importance sampling multiply by the ratio").
+Trajectories are drawn by a behaviour θ (``theta_behaviour``), the estimator is evaluated
+at the target θ' (ψ = ψ_θ'), and ϱ_t = π_θ'(a_t|x_t)/π_θ(a_t|x_t) multiplies the update
+with integer powers (k_σ, k_e, k_ψ, k_G) = ``StepWeights.ratio_powers``:
+
+    σ' = ϱ^{k_σ} B σ,   e' = ϱ^{k_e} ρ e + ϱ^{k_ψ} κ ψ σ₀,
+    G' = ϱ^{k_G} G + u e' + ϱ^{k_ψ} ψ (h σ₀ + β σ₁),   Ψ_ω' = ϱ^{k_G} Ψ_ω + ϱ^{k_ψ} ω ψ σ₀,
+
+so with k_σ = 1 the scalar σ₀ is W_t = ϱ_0 ⋯ ϱ_{t−1}. The estimators of
+:mod:`pgmath.estimators.offpolicy` (with κ = 1, α_t = γ^t) are
+
+    trajectory_is (β = 1)    (1, 1, 1, 1)   W_T (Σ_t ψ_t)(Σ_t γ^t r_t)
+    per_decision_is          (1, 1, 1, 0)   Σ_t ψ_t Σ_{t'≥t} γ^{t'} r_{t'} W_{t'+1}
+    per_decision_is_notes    (1, 1, 2, 0)   Σ_t ψ_t ϱ_t Σ_{t'≥t} γ^{t'} r_{t'} W_{t'+1}
+    truncated_is             (1, 0, 1, 0)   Σ_t ψ_t W_{t+1} Σ_{t'≥t} γ^{t'} r_{t'}
+    action_ratio_is          (0, 0, 1, 0)   Σ_t ψ_t ϱ_t Σ_{t'≥t} γ^{t'} r_{t'}
+
+The update stays linear in (σ, V), so the same moment recursion applies with the
+coefficients depending on the policy input x as well: it runs over the pairs (s, x) with
+O(x|s) > 0 (x = s for a state policy), weighted by O(x|s) π_θ(a|x) P(s'|s, a).
+With all powers 0 (on-policy estimators) and θ = θ' it is the on-policy recursion.
 """
 from __future__ import annotations
 
@@ -62,6 +84,8 @@ class StepWeights:
         (observations of a POMDP, else states), or ``None``.
       offset: ``[d]`` per-component constant b, or ``None``.
       omega: ``[T]`` ω_t, the time weights of the offset's score sum.
+      ratio_powers: (k_σ, k_e, k_ψ, k_G), the powers of the importance ratio ϱ_t in the
+        update (module docstring); (0, 0, 0, 0) for an on-policy estimator.
     """
 
     T: int
@@ -75,11 +99,18 @@ class StepWeights:
     offset: np.ndarray | None = None
     omega: np.ndarray | None = None
     cx: np.ndarray | None = None
+    ratio_powers: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     @classmethod
     def make(cls, T: int, *, kappa=0.0, rho=1.0, beta=0.0, alpha=0.0, eta=0.0, y=None,
-             c=None, cx=None, offset=None, omega=1.0) -> "StepWeights":
+             c=None, cx=None, offset=None, omega=1.0, ratio_powers=(0, 0, 0, 0)
+             ) -> "StepWeights":
         """Build and validate; scalars broadcast over t."""
+        powers = tuple(ratio_powers)
+        if len(powers) != 4 or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+                                       and k >= 0 for k in powers):
+            raise EstimatorError(f"ratio_powers must be 4 non-negative ints (k_σ, k_e, k_ψ, k_G), "
+                                 f"got {ratio_powers!r}")
         tabs = {}
         for name, tab, nd in (("y", y, 4), ("c", c, 4), ("cx", cx, 3)):
             if tab is None:
@@ -103,12 +134,18 @@ class StepWeights:
             raise EstimatorError(f"rho must be finite, got {rho!r}")
         return cls(int(T), _vec(kappa, T, "kappa"), rho, _vec(beta, T, "beta"),
                    _vec(alpha, T, "alpha"), _vec(eta, T, "eta"), tabs["y"], tabs["c"],
-                   offset, _vec(omega, T, "omega") if offset is not None else None, tabs["cx"])
+                   offset, _vec(omega, T, "omega") if offset is not None else None, tabs["cx"],
+                   tuple(int(k) for k in powers))
 
     # -- the layout of the accumulator -------------------------------------------------
     @property
     def has_trace(self) -> bool:
         return bool(np.any(self.kappa != 0))
+
+    @property
+    def has_ratios(self) -> bool:
+        """True when the importance ratio enters the update (an off-policy estimator)."""
+        return any(self.ratio_powers)
 
     @property
     def has_past(self) -> bool:
@@ -191,39 +228,43 @@ def step_weights_of(estimator, T: int, discount: float):
 
 
 # -- the recursion ---------------------------------------------------------------------------
-def _coefficients(spec: StepWeights, t: int, rtab: np.ndarray):
-    """(B ``[S,A,S,p,p]``, C ``[S,A,S,q,q]``, D ``[S,A,S,q,p]``) at step t."""
-    S, A, _ = rtab.shape
-    shp = (S, A, S)
-    y = 0.0 if spec.y is None else np.broadcast_to(spec.y[t], shp)
-    cc = 0.0 if spec.c is None else np.broadcast_to(spec.c[t], shp)
-    u = spec.alpha[t] * rtab + y
-    h = spec.eta[t] * rtab + cc
+def _coefficients(spec: StepWeights, t: int, rtab: np.ndarray, ratio: np.ndarray,
+                  cx: np.ndarray | None):
+    """(B ``[n,A,S,p,p]``, C ``[n,A,S,q,q]``, D ``[n,A,S,q,p]``) at step t over the pairs
+    (s, x) (rtab, the tables and ratio ϱ ``[n, A]`` already gathered per pair; cx ``[n, A]``
+    the c^x_t term or ``None``)."""
+    shp = rtab.shape
+    u = spec.alpha[t] * rtab + (0.0 if spec.y is None else spec.y[t])
+    h = spec.eta[t] * rtab + (0.0 if spec.c is None else spec.c[t])
+    if cx is not None:
+        h = h + cx[:, :, None]
+    k_sig, k_e, k_psi, k_G = spec.ratio_powers
+    pw = lambda k: ratio[:, :, None] ** k if k else 1.0  # noqa: E731
     p = 2 if spec.has_past else 1
     rows = spec.rows()
     q = len(rows)
     B = np.zeros(shp + (p, p))
-    B[..., 0, 0] = 1.0
+    B[..., 0, 0] = pw(k_sig)
     if p == 2:
-        B[..., 1, 0] = u
-        B[..., 1, 1] = 1.0
+        B[..., 1, 0] = u * pw(k_sig)
+        B[..., 1, 1] = pw(k_sig)
     C = np.zeros(shp + (q, q))
     D = np.zeros(shp + (q, p))
     iG = rows.index("G")
-    C[..., iG, iG] = 1.0
-    D[..., iG, 0] = h
+    C[..., iG, iG] = pw(k_G)
+    D[..., iG, 0] = h * pw(k_psi)
     if spec.has_trace:
         ie = rows.index("e")
-        C[..., ie, ie] = spec.rho
-        C[..., iG, ie] = u * spec.rho
-        D[..., ie, 0] = spec.kappa[t]
-        D[..., iG, 0] += u * spec.kappa[t]
+        C[..., ie, ie] = spec.rho * pw(k_e)
+        D[..., ie, 0] = spec.kappa[t] * pw(k_psi)
+        C[..., iG, ie] = u * C[..., ie, ie]
+        D[..., iG, 0] += u * D[..., ie, 0]
     if p == 2:
-        D[..., iG, 1] = spec.beta[t]
+        D[..., iG, 1] = spec.beta[t] * pw(k_psi)
     if "psi" in rows:
         ip = rows.index("psi")
-        C[..., ip, ip] = 1.0
-        D[..., ip, 0] = spec.omega[t]
+        C[..., ip, ip] = pw(k_G)
+        D[..., ip, 0] = spec.omega[t] * pw(k_psi)
     return B, C, D
 
 
@@ -277,87 +318,105 @@ def _spec(estimator, mdp, T: int) -> StepWeights:
     return spec
 
 
-def accumulator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = None
-                        ) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _pairs(mdp, policy, theta, theta_behaviour):
+    """The (s, x) pairs with O(x|s) > 0 and what the recursion needs per pair:
+    (s_idx ``[n]``, x_idx ``[n]``, weight O(x|s) π_θ(a|x) ``[n, A]``, ϱ ``[n, A]``,
+    ψ_θ' ``[n, A, d]``). x = s for a state policy. An action whose behaviour probability
+    is 0 never occurs, so its ratio is unused (set to 0)."""
+    S = mdp.n_states
+    K = np.asarray(mdp.O) if policy.over == "observations" else np.eye(S)
+    s_idx, x_idx = np.nonzero(K > 0)
+    lt = np.asarray(policy.log_probs(theta))[x_idx]                      # [n, A]
+    lb = lt if theta_behaviour is None else np.asarray(policy.log_probs(theta_behaviour))[x_idx]
+    pi_b = np.exp(lb)
+    with np.errstate(over="ignore"):
+        ratio = np.where(pi_b > 0, np.exp(lt - lb), 0.0)
+    psi = policy.score(theta)[x_idx]                                     # [n, A, d]
+    return s_idx, x_idx, K[s_idx, x_idx][:, None] * pi_b, ratio, psi
+
+
+def accumulator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = None,
+                        theta_behaviour=None) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(row names, E[V] ``[q, d]``, E[V ⊗ V] ``[q, d, q, d]``) of the accumulator rows at
     the end of the trajectory (module docstring); e.g. row ``"G"`` is g without offset
-    and row ``"psi"`` is Σ_t ω_t ψ_t, so cross moments such as E[G_k Ψ_k] are read off."""
+    and row ``"psi"`` is Σ_t ω_t ψ_t, so cross moments such as E[G_k Ψ_k] are read off.
+
+    ``theta`` is where the estimator is evaluated (ψ, ratios' numerator); the trajectories
+    are drawn by ``theta_behaviour`` (default: ``theta``, on-policy)."""
     if not hasattr(policy, "score"):
         raise InvalidPolicyError("the moment recursion needs a pgmath Policy and its theta")
     theta = policy.check_theta(theta)
+    if theta_behaviour is not None:
+        theta_behaviour = policy.check_theta(theta_behaviour)
     policy.check_compatible(mdp)
     T = _steps(mdp, n_steps)
     spec = _spec(estimator, mdp, T)
     S, A = mdp.n_states, mdp.n_actions
-    pi_x = np.asarray(policy.probs(theta))           # [X, A]
-    psi = policy.score(theta)                        # [X, A, d]
+    s_idx, x_idx, w_in, ratio, psi = _pairs(mdp, policy, theta, theta_behaviour)
     d = psi.shape[2]
-    O = np.asarray(mdp.O) if policy.over == "observations" else np.eye(S)
-    Pi = O @ pi_x                                    # [S, A] π_s(a|s)
-    psibar = np.einsum("sx,xa,xad->sad", O, pi_x, psi)
-    psipsi = np.einsum("sx,xa,xad,xae->sade", O, pi_x, psi, psi)
-    P = np.asarray(mdp.P)
-    wP = Pi[:, :, None] * P                          # [S, A, S'] p(a, s'|s)
-    rtab = mdp.R if mdp.R.ndim == 3 else np.broadcast_to(mdp.r[:, :, None], (S, A, S))
+    wP = w_in[:, :, None] * np.asarray(mdp.P)[s_idx]                  # [n, A, S'] p(x, a, s'|s)
+    psipsi = psi[:, :, :, None] * psi[:, :, None, :]                  # [n, A, d, d]
+    rtab = (mdp.R if mdp.R.ndim == 3 else np.broadcast_to(mdp.r[:, :, None], (S, A, S)))[s_idx]
     rows = spec.rows()
     q = len(rows)
     p = 2 if spec.has_past else 1
     if spec.offset is not None and spec.offset.shape[0] != d:
         raise ShapeError(f"baseline vector has length {spec.offset.shape[0]} but the policy "
                          f"has d={d} parameters")
+    if spec.cx is not None:
+        X_in = policy.n_inputs
+        if spec.cx.shape[1] != X_in or spec.cx.shape[2] not in (1, A):
+            raise ShapeError(f"table cx has shape {spec.cx.shape}; it must broadcast to "
+                             f"[T, X, A] = {(T, X_in, A)} (X = what the policy reads)")
 
     ms = np.zeros((S, p)); ms[:, 0] = mdp.p0
     Mss = np.zeros((S, p, p)); Mss[:, 0, 0] = mdp.p0
     mV = np.zeros((S, q, d))
     X = np.zeros((S, p, q, d))
     W = np.zeros((S, q, d, q, d))
-    iG = rows.index("G")
-    if spec.cx is not None:
-        X_in = O.shape[1]
-        if spec.cx.shape[1] != X_in or spec.cx.shape[2] not in (1, A):
-            raise ShapeError(f"table cx has shape {spec.cx.shape}; it must broadcast to "
-                             f"[T, X, A] = {(T, X_in, A)} (X = what the policy reads)")
+    gathered = spec if spec.y is None and spec.c is None else StepWeights(
+        **{**spec.__dict__, "y": _gathered(spec.y, s_idx), "c": _gathered(spec.c, s_idx)})
     for t in range(T):
-        B, C, D = _coefficients(spec, t, rtab)
-        ms_n = _einsum("sau,saumn,sn->um", wP, B, ms)
-        Mss_n = _einsum("sau,saumn,snk,saulk->uml", wP, B, Mss, B)
-        mV_n = (_einsum("sau,sauij,sjd->uid", wP, C, mV)
-                + _einsum("sau,sauim,sm,sad->uid", P, D, ms, psibar))
-        X_n = (_einsum("sau,saumn,sauij,snjd->umid", wP, B, C, X)
-               + _einsum("sau,saumn,sauik,snk,sad->umid", P, B, D, Mss, psibar))
-        cross = _einsum("sau,sauij,saukm,smjd,sae->uidke", P, C, D, X, psibar)
-        W_n = (_einsum("sau,sauij,saukl,sjdle->uidke", wP, C, C, W)
-               + _einsum("sau,sauim,saukn,smn,sade->uidke", P, D, D, Mss, psipsi))
-        if spec.cx is not None:
-            # h gains c^x(x, a): D[G, 0] += c^x, so every ψ-weighted sum over x gains the
-            # same sum weighted by c^x (and c^x² where D appears twice).
-            cxt = np.broadcast_to(spec.cx[t], (O.shape[1], A))
-            pb_c = np.einsum("sx,xa,xa,xad->sad", O, pi_x, cxt, psi)
-            pp_c = np.einsum("sx,xa,xa,xad,xae->sade", O, pi_x, cxt, psi, psi)
-            pp_cc = np.einsum("sx,xa,xa,xad,xae->sade", O, pi_x, cxt ** 2, psi, psi)
-            mV_n[:, iG] += _einsum("sau,s,sad->ud", P, ms[:, 0], pb_c)
-            X_n[:, :, iG] += _einsum("sau,saumn,sn,sad->umd", P, B, Mss[:, :, 0], pb_c)
-            cross[:, :, :, iG] += _einsum("sau,sauij,sjd,sae->uide", P, C, X[:, 0], pb_c)
-            half = _einsum("sau,saukn,sn,sade->udke", P, D, Mss[:, 0], pp_c)
-            W_n[:, iG] += half
-            W_n[:, :, :, iG] += half.transpose(0, 2, 3, 1)
-            W_n[:, iG, :, iG] += _einsum("sau,s,sade->ude", P, Mss[:, 0, 0], pp_cc)
+        cx = None if spec.cx is None else np.broadcast_to(spec.cx[t][x_idx], (len(x_idx), A))
+        B, C, D = _coefficients(gathered, t, rtab, ratio, cx)
+        ms_p, Mss_p, mV_p, X_p, W_p = ms[s_idx], Mss[s_idx], mV[s_idx], X[s_idx], W[s_idx]
+        ms_n = _einsum("pau,paumn,pn->um", wP, B, ms_p)
+        Mss_n = _einsum("pau,paumn,pnk,paulk->uml", wP, B, Mss_p, B)
+        mV_n = (_einsum("pau,pauij,pjd->uid", wP, C, mV_p)
+                + _einsum("pau,pauim,pm,pad->uid", wP, D, ms_p, psi))
+        X_n = (_einsum("pau,paumn,pauij,pnjd->umid", wP, B, C, X_p)
+               + _einsum("pau,paumn,pauik,pnk,pad->umid", wP, B, D, Mss_p, psi))
+        cross = _einsum("pau,pauij,paukm,pmjd,pae->uidke", wP, C, D, X_p, psi)
+        W_n = (_einsum("pau,pauij,paukl,pjdle->uidke", wP, C, C, W_p)
+               + _einsum("pau,pauim,paukn,pmn,pade->uidke", wP, D, D, Mss_p, psipsi))
         W_n += cross + cross.transpose(0, 3, 4, 1, 2)
         ms, Mss, mV, X, W = ms_n, Mss_n, mV_n, X_n, W_n
     return rows, mV.sum(axis=0), W.sum(axis=0)
 
 
-def recursive_moments(estimator, mdp, policy, theta, *, n_steps: int | None = None
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _gathered(tab, s_idx):
+    """A table ``[T, S|1, A|1, S'|1]`` with its state axis gathered over the pairs."""
+    if tab is None or tab.shape[1] == 1:
+        return tab
+    return tab[:, s_idx]
+
+
+def recursive_moments(estimator, mdp, policy, theta, *, n_steps: int | None = None,
+                      theta_behaviour=None) -> tuple[np.ndarray, np.ndarray]:
     """(mean ``[d]``, covariance ``[d, d]``) of one row g(τ), exactly, by the forward
-    moment recursion (module docstring) in time O(T S² A d²), memory O(S q² d²).
+    moment recursion (module docstring) in time O(T n S A d²), n the number of (s, x)
+    pairs (n = S for a state policy), memory O(S q² d²).
 
     Args:
       estimator: a built-in per-trajectory estimator of :mod:`pgmath.estimators`
         (anything with ``step_weights(T, discount)``), or a :class:`StepWeights`.
       mdp: a :class:`pgmath.TabularMDP` or :class:`pgmath.POMDP`.
-      policy, theta: a pgmath policy (over states, or observations of a POMDP) and θ ``[d]``.
+      policy, theta: a pgmath policy (over states, or observations of a POMDP) and the θ
+        ``[d]`` at which the estimator is evaluated (the target θ' of an off-policy one).
       n_steps: T for an infinite-horizon MDP (default: the horizon).
+      theta_behaviour: θ of the policy that draws the trajectories (default ``theta``):
+
+          E_θ[g_θ'(τ)] = Σ_τ p_θ(τ) g_θ'(τ),   Cov_θ[g_θ'(τ)].
 
     Raises:
       EstimatorError: when the estimator has no linear-recursion description (use
@@ -365,7 +424,8 @@ def recursive_moments(estimator, mdp, policy, theta, *, n_steps: int | None = No
     """
     T = _steps(mdp, n_steps)
     spec = _spec(estimator, mdp, T)
-    rows, mean_V, W = accumulator_moments(spec, mdp, policy, theta, n_steps=T)
+    rows, mean_V, W = accumulator_moments(spec, mdp, policy, theta, n_steps=T,
+                                          theta_behaviour=theta_behaviour)
     L = _readout(spec, mean_V.shape[1])
     mean = np.einsum("id,id->d", L, mean_V)
     second = np.einsum("id,ke,idke->de", L, L, W)

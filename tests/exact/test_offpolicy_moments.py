@@ -98,7 +98,7 @@ def test_moment_recursion_equals_enumeration(problem, name, discount):
         mdp = type(mdp)(**{**mdp._fields(), "R": mdp.r})
     mdp = mdp.with_discount(discount)
     est = getattr(es, name)
-    m1, c1 = exact.offpolicy_moments(est, mdp, policy, theta, target)
+    m1, c1 = exact.offpolicy_moments(est, mdp, policy, theta, target, method="enumeration")
     m2, c2 = exact.offpolicy_moments_recursion(name, mdp, policy, theta, target)
     scale = max(1.0, np.abs(c1).max())
     np.testing.assert_allclose(m2, m1, atol=1e-9 * scale)
@@ -118,15 +118,22 @@ def test_moment_recursion_reaches_horizons_beyond_enumeration():
     assert np.all(np.isfinite(cov)) and np.all(np.diag(cov) >= -1e-9)
 
 
-def test_moment_recursion_refuses_unknown_estimators_and_next_state_rewards():
+def test_moment_recursion_refuses_unknown_estimators_and_takes_next_state_rewards():
+    """Unknown names are refused. Rewards R[s, a, s'] (refused by the former separate
+    recursion) now go through the shared accumulator: equal to enumeration under the
+    behaviour, which draws s_T."""
     mdp = pgmath.environments.chain(3, horizon=3)
     policy = pgmath.SoftmaxPolicy(3, 2)
     th = np.zeros(6)
     with pytest.raises(ValueError, match="no moment recursion"):
         exact.offpolicy_moments_recursion(es.reinforce, mdp, policy, th, th)
-    m3 = pgmath.TabularMDP(mdp.P, np.zeros((3, 2, 3)), mdp.p0, horizon=3)
-    with pytest.raises(InvalidMDPError, match="R\\[s, a, s'\\]"):
-        exact.offpolicy_moments_recursion("per_decision_is", m3, policy, th, th)
+    rng = np.random.default_rng(4)
+    m3 = pgmath.TabularMDP(mdp.P, rng.normal(size=(3, 2, 3)), mdp.p0, horizon=3)
+    th2 = rng.normal(size=6)
+    m1, c1 = exact.offpolicy_moments(es.per_decision_is, m3, policy, th, th2, method="enumeration")
+    m2, c2 = exact.offpolicy_moments_recursion("per_decision_is", m3, policy, th, th2)
+    np.testing.assert_allclose(m2, m1, atol=1e-12)
+    np.testing.assert_allclose(c2, c1, atol=1e-12)
 
 
 def test_action_ratio_variance_grows_polynomially():
