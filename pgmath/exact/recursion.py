@@ -156,8 +156,11 @@ class StepWeights:
         return (["e"] if self.has_trace else []) + ["G"] + (["psi"] if self.offset is not None else [])
 
     # -- per-trajectory evaluation (the estimator itself) ---------------------------------
-    def evaluate(self, batch, psi: np.ndarray) -> np.ndarray:
-        """g ``[N, d]`` on a batch, given its step scores ψ ``[N, T, d]``."""
+    def evaluate(self, batch, psi: np.ndarray, log_ratios: np.ndarray | None = None
+                 ) -> np.ndarray:
+        """g ``[N, d]`` on a batch, given its step scores ψ ``[N, T, d]`` (and, for a spec
+        with ratio powers, the log-ratios log ϱ_t ``[N, T]``, e.g.
+        :func:`pgmath.estimators.log_ratios`)."""
         N, T = batch.rewards.shape
         if T != self.T:
             raise ShapeError(f"the batch has horizon {T} but the estimator was built for T={self.T}")
@@ -170,6 +173,8 @@ class StepWeights:
             a = batch.actions if self.cx.shape[2] > 1 else np.zeros_like(batch.actions)
             _check_index(self.cx, a, 2, "actions", "cx")
             h = h + self.cx[np.arange(T)[None, :], x, a]
+        if self.has_ratios:
+            return self._forward(u, h, psi, log_ratios)
         F = np.zeros((N, T))
         acc = np.zeros(N)
         for t in range(T - 1, -1, -1):
@@ -184,6 +189,34 @@ class StepWeights:
                                  f"policy has d={psi.shape[2]} parameters")
             g = g - self.offset * np.einsum("ntd,t->nd", psi, self.omega)
         return g
+
+    def _forward(self, u, h, psi, log_ratios) -> np.ndarray:
+        """The accumulator update of the module docstring run along each trajectory."""
+        N, T, d = psi.shape
+        if log_ratios is None or np.shape(log_ratios) != (N, T):
+            raise EstimatorError(f"this estimator has importance ratios {self.ratio_powers}: "
+                                 f"pass log_ratios of shape [N, T] = {(N, T)}, got "
+                                 f"{None if log_ratios is None else np.shape(log_ratios)}")
+        k_sig, k_e, k_psi, k_G = self.ratio_powers
+        u, h = np.broadcast_to(u, (N, T)), np.broadcast_to(h, (N, T))
+        s0, s1 = np.ones(N), np.zeros(N)
+        e, G, Pw = np.zeros((N, d)), np.zeros((N, d)), np.zeros((N, d))
+        for t in range(T):
+            vr = np.exp(log_ratios[:, t])
+            new = (vr ** k_psi * s0)[:, None] * psi[:, t]
+            e = (self.rho * vr ** k_e)[:, None] * e + self.kappa[t] * new
+            G = (vr ** k_G)[:, None] * G + u[:, t, None] * e + new * h[:, t, None]
+            if self.has_past:
+                G += (self.beta[t] * vr ** k_psi * s1)[:, None] * psi[:, t]
+            if self.offset is not None:
+                Pw = (vr ** k_G)[:, None] * Pw + self.omega[t] * new
+            s0, s1 = vr ** k_sig * s0, vr ** k_sig * (s1 + u[:, t] * s0)
+        if self.offset is None:
+            return G
+        if self.offset.shape[0] != d:
+            raise ShapeError(f"baseline vector has length {self.offset.shape[0]} but the "
+                             f"policy has d={d} parameters")
+        return G - self.offset * Pw
 
     @staticmethod
     def _lookup(tab, batch, name: str) -> np.ndarray:

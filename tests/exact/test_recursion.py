@@ -159,3 +159,133 @@ def test_extreme_logits_stay_finite():
         m2, c2 = X.recursive_moments(est, mdp, pol, th)
         assert np.all(np.isfinite(c2))
         np.testing.assert_allclose(c2, c1, atol=1e-12)
+
+
+# -- importance ratios: off-policy estimators in the same recursion (DESIGN §3) ------------------
+OFFPOLICY = ("trajectory_is", "per_decision_is", "per_decision_is_notes", "truncated_is",
+             "action_ratio_is")
+
+
+@st.composite
+def _offpolicy_problems(draw, pomdp: bool):
+    """(mdp, policy, θ_b, θ'): a random MDP or POMDP (horizon 1..5, rewards r(s, a) or
+    R[s, a, s']) with a behaviour and a target parameter."""
+    kw = dict(max_states=3, max_actions=2, horizon=(1, 5),
+              discount=st.sampled_from([1.0, 0.9, 0.5]))
+    if pomdp:
+        kw.update(max_states=2, max_observations=2)
+    mdp, pol, th_b = draw(pst.problems(pomdp=pomdp, max_logit=2.0, allow_extreme=False, **kw))
+    return mdp, pol, th_b, draw(pst.thetas(pol, max_logit=2.0, allow_extreme=False))
+
+
+def _assert_offpolicy_agree(mdp, pol, th_b, th_t):
+    """Enumerate once under the behaviour θ_b; every off-policy estimator (and two
+    on-policy ones, evaluated at θ' on θ_b's trajectories) by enumeration, weighted by
+    p_θb(τ), against the recursion with theta_behaviour, to REL relative to max|E[g gᵀ]|."""
+    batch, p = pgmath.enumerate_trajectories(mdp, pol, th_b)
+    p = p / p.sum()
+    floor = _floor(mdp, pol, th_t)
+    ests = [getattr(E, name) for name in OFFPOLICY] + [E.reinforce, E.gae(X.values(mdp, pol, th_b), 0.6)]
+    for est in ests:
+        g = est(batch, pol, th_t)
+        m1 = p @ g
+        c1 = ((g - m1) * p[:, None]).T @ (g - m1)
+        m2, c2 = X.recursive_moments(est, mdp, pol, th_t, theta_behaviour=th_b)
+        scale = np.abs(c1 + np.outer(m1, m1)).max()
+        assert np.abs(m1 - m2).max() <= REL * np.sqrt(scale) + np.sqrt(floor), est.__name__
+        assert np.abs(c1 - c2).max() <= REL * scale + floor, est.__name__
+
+
+@given(_offpolicy_problems(pomdp=False))
+def test_offpolicy_recursion_equals_behaviour_enumeration_on_mdps(problem):
+    _assert_offpolicy_agree(*problem)
+
+
+@given(_offpolicy_problems(pomdp=True))
+def test_offpolicy_recursion_equals_behaviour_enumeration_on_pomdps(problem):
+    """Observation policies: the ratio ϱ(o, a) and ψ(o, a) depend on the observation, the
+    dynamics on the hidden state (the recursion runs over the pairs (s, o))."""
+    _assert_offpolicy_agree(*problem)
+
+
+def _constant_bandit(A: int, T: int, c: float):
+    """One state, A arms, reward c on every arm, horizon T (γ = 1)."""
+    return pgmath.TabularMDP(np.ones((1, A, 1)), np.full((1, A), c), np.ones(1), horizon=T)
+
+
+def test_offpolicy_recursion_at_T200_against_the_bandit_closed_form():
+    """T = 200 (3^200 trajectories): a bandit with constant reward c, steps i.i.d. under the
+    behaviour μ. With m = E_μ[ϱ²] = Σ_a π'²/μ (the E[ρ²]^T route of PG-14),
+    v = Σ_a (π'²/μ) ψ'(a), M = Σ_a (π'²/μ) ψ'ψ'ᵀ (by hand from numpy softmaxes):
+
+      trajectory_is   g = c T W_T Σ_t ψ'_t:  E g = 0,
+                      E[g gᵀ] = c² T² (T m^{T−1} M + T(T−1) m^{T−2} v vᵀ);
+      action_ratio_is g = c Σ_t (T − t) ϱ_t ψ'_t:  E g = 0,  E[g gᵀ] = c² M Σ_{k=1}^T k²."""
+    A, T, c = 3, 200, 0.7
+    mdp = _constant_bandit(A, T, c)
+    pol = pgmath.SoftmaxPolicy(1, A)
+    th_b, th_t = np.array([0.0, 0.3, -0.2]), np.array([0.1, 0.2, -0.15])
+    mu, pt = np.exp(th_b) / np.exp(th_b).sum(), np.exp(th_t) / np.exp(th_t).sum()
+    psi = np.eye(A) - pt                       # ψ'(a) = e_a − π' for tabular softmax
+    w2 = pt ** 2 / mu
+    m, v, M = w2.sum(), w2 @ psi, np.einsum("a,ad,ae->de", w2, psi, psi)
+    want = {"trajectory_is": c ** 2 * T ** 2 * (T * m ** (T - 1) * M
+                                                + T * (T - 1) * m ** (T - 2) * np.outer(v, v)),
+            "action_ratio_is": c ** 2 * M * np.sum(np.arange(1, T + 1) ** 2.0)}
+    assert m ** T > 1.1                         # the weights' variance has grown
+    for name, second in want.items():
+        mean, cov = X.offpolicy_moments_recursion(name, mdp, pol, th_b, th_t)
+        scale = np.abs(second).max()
+        np.testing.assert_allclose(mean, 0.0, atol=1e-9 * np.sqrt(scale))
+        np.testing.assert_allclose(cov, second, rtol=1e-9, atol=1e-12 * scale)
+
+
+def test_offpolicy_estimators_dispatch_to_the_recursion():
+    """has_recursion holds for the five IS estimators (not for the marginal-ratio factory);
+    estimator_moments(theta_behaviour=…) and offpolicy_moments(method="auto") answer at
+    T = 30 (6^30 trajectories, enumeration refuses) with the recursion's numbers, and the
+    unbiased per-decision form's mean is ∇J(θ') (policy-gradient theorem, exact.gradient)."""
+    rng = np.random.default_rng(7)
+    S, A = 3, 2
+    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
+                            rng.dirichlet(np.ones(S)), horizon=30, discount=0.9)
+    pol = pgmath.SoftmaxPolicy(S, A)
+    th_b = rng.normal(size=S * A)
+    th_t = th_b + 0.2 * rng.normal(size=S * A)
+    assert all(E.has_recursion(getattr(E, n)) for n in OFFPOLICY)
+    assert not E.has_recursion(E.state_marginal_ratio_is(mdp, th_b))
+    m, c = X.estimator_moments(E.per_decision_is, mdp, pol, th_t, theta_behaviour=th_b)
+    m2, c2 = X.offpolicy_moments(E.per_decision_is, mdp, pol, th_b, th_t)
+    m3, c3 = X.offpolicy_moments_recursion(E.per_decision_is, mdp, pol, th_b, th_t)
+    np.testing.assert_array_equal(m, m3)
+    np.testing.assert_array_equal(c2, c3)
+    np.testing.assert_allclose(m, X.gradient(mdp, pol, th_t), rtol=1e-9, atol=1e-12)
+    with pytest.raises(pgmath.TooManyTrajectoriesError):
+        X.offpolicy_moments(E.per_decision_is, mdp, pol, th_b, th_t, method="enumeration")
+
+
+@given(_offpolicy_problems(pomdp=False))
+@settings(max_examples=15)
+def test_step_weights_with_ratios_evaluate_like_the_estimators(problem):
+    """StepWeights.evaluate runs the ratio-weighted accumulator forward along each
+    trajectory; it equals the estimators' own log-space formulas (independent code) on
+    every enumerated trajectory of the behaviour."""
+    mdp, pol, th_b, th_t = problem
+    batch, _ = pgmath.enumerate_trajectories(mdp, pol, th_b)
+    psi = E.step_scores(batch, pol, th_t)
+    lr = E.log_ratios(batch, pol, th_t)
+    for name in OFFPOLICY:
+        est = getattr(E, name)
+        want = est(batch, pol, th_t)
+        got = est.step_weights(mdp.horizon, mdp.discount).evaluate(batch, psi, lr)
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(want).max()))
+
+
+def test_ratio_powers_errors():
+    mdp, pol, th = regressions.two_armed_bandit()
+    with pytest.raises(EstimatorError, match="ratio_powers must be 4 non-negative ints"):
+        StepWeights.make(1, kappa=1.0, ratio_powers=(1, 0, -1, 0))
+    spec = StepWeights.make(1, kappa=1.0, alpha=1.0, ratio_powers=(0, 0, 1, 0))
+    batch, _ = pgmath.enumerate_trajectories(mdp, pol, th)
+    with pytest.raises(EstimatorError, match="pass log_ratios"):
+        spec.evaluate(batch, E.step_scores(batch, pol, th))
