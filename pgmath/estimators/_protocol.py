@@ -8,9 +8,11 @@ moments do not apply to them (:func:`pgmath.exact.coupled_moments` gives the exa
 moments of their batch mean for a given N).
 
 Built-in per-trajectory estimators also carry ``step_weights(T, discount)``, their
-description as a linear recursion (:class:`pgmath.exact.recursion.StepWeights`);
+description as a linear recursion (:class:`pgmath.exact.recursion.StepWeights`; the
+importance-sampling estimators with the powers of the ratio π_θ'/π_θ in its update);
 :func:`has_recursion` tells whether an estimator has one, in which case
-:func:`pgmath.exact.estimator_moments` computes its exact moments in polynomial time.
+:func:`pgmath.exact.estimator_moments` (with ``theta_behaviour`` for trajectories of
+another policy) computes its exact moments in polynomial time.
 A user's estimator without it is handled by enumeration.
 """
 from __future__ import annotations
