@@ -26,8 +26,9 @@ observation of a POMDP). Because the update is linear, the state-conditioned mom
     E[σ 1{s_t=s}], E[σσᵀ 1{s_t=s}], E[V 1{s_t=s}], E[σ⊗V 1{s_t=s}], E[V⊗V 1{s_t=s}]
 
 obey an exact forward recursion through p(x|s) π(a|x) P(s'|s, a). With q ≤ 3 rows and
-p ≤ 2 scalars one step costs O(S² A q⁴ d²), so the exact covariance of g costs
-O(T S² A d²) instead of the (S A)^T of enumeration, and
+p ≤ 2 scalars one step costs O(n S A q⁴ d²) (n = S pairs (s, x) for a state policy, see
+below), so the exact covariance of g costs O(T S² A d²) instead of the (S A)^T of
+enumeration, and
 read-out g = Σ_i L_i ⊙ V_i gives E[g] and E[g gᵀ].
 
 Importance ratios (notes §4.4, DESIGN §3 "for importance sampling multiply by the ratio").
@@ -54,7 +55,7 @@ With all powers 0 (on-policy estimators) and θ = θ' it is the on-policy recurs
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -407,8 +408,7 @@ def accumulator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = 
     mV = np.zeros((S, q, d))
     X = np.zeros((S, p, q, d))
     W = np.zeros((S, q, d, q, d))
-    gathered = spec if spec.y is None and spec.c is None else StepWeights(
-        **{**spec.__dict__, "y": _gathered(spec.y, s_idx), "c": _gathered(spec.c, s_idx)})
+    gathered = replace(spec, y=_gathered(spec.y, s_idx), c=_gathered(spec.c, s_idx))
     for t in range(T):
         cx = None if spec.cx is None else np.broadcast_to(spec.cx[t][x_idx], (len(x_idx), A))
         B, C, D = _coefficients(gathered, t, rtab, ratio, cx)
