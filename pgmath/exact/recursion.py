@@ -381,7 +381,10 @@ def accumulator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = 
         raise InvalidPolicyError("the moment recursion needs a pgmath Policy and its theta")
     theta = policy.check_theta(theta)
     if theta_behaviour is not None:
-        theta_behaviour = policy.check_theta(theta_behaviour)
+        try:
+            theta_behaviour = policy.check_theta(theta_behaviour)
+        except InvalidPolicyError as exc:
+            raise InvalidPolicyError(f"theta_behaviour (the behaviour θ): {exc}") from exc
     policy.check_compatible(mdp)
     T = _steps(mdp, n_steps)
     spec = _spec(estimator, mdp, T)

@@ -289,6 +289,8 @@ def test_ratio_powers_errors():
     batch, _ = pgmath.enumerate_trajectories(mdp, pol, th)
     with pytest.raises(EstimatorError, match="pass log_ratios"):
         spec.evaluate(batch, E.step_scores(batch, pol, th))
+    with pytest.raises(pgmath.errors.InvalidPolicyError, match="theta_behaviour"):
+        X.offpolicy_moments(E.per_decision_is, mdp, pol, np.zeros(3), th)
 
 
 def test_offpolicy_near_deterministic_behaviour_stays_finite():
