@@ -264,6 +264,7 @@ def recursion_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, ta
         K = rounding_depth(mdp, policy, theta, width=2 * (2 + 2 * d), theta_b=tb)
         B = offpolicy_range(mdp, policy, theta, tb)
     gam = _gamma(K)
+    B = B * (1.0 + gam)  # the bound may be attained: cover the rounding of g and of B
     mag_tab = _score_magnitude(policy, theta)
     target_terms = (T * mag_tab.reshape(-1, mean.size).max(axis=0)
                     * float(np.max(np.abs(mdp.R))) * float(np.sum(mdp.discount ** np.arange(T))))
