@@ -28,11 +28,13 @@ the terms ∇J is assembled from, (Σ_t max m)(Σ_t γ^t max|r|). K is counted i
 
 **Range.** |g_j(τ)| ≤ B_j for every trajectory, with (on-policy)
 
-    B_j = max_{x,a: π>0} |ψ_j(x, a)| · Σ_t (H_t + |κ_t| F_t + |β_t| P_t) + |b_j| max|ψ_j| Σ_t |ω_t|,
-    U_t = |α_t| r̄ + max|y_t|,  H_t = |η_t| r̄ + max|c_t| + max|c^x_t|,
-    F_t = Σ_{t'≥t} |ρ|^{t'−t} U_{t'},  P_t = Σ_{t'<t} U_{t'},  r̄ = max|r|,
+    B_j = max_{x,a: π>0} |ψ_j(x, a)| · Σ_t (H_t + |κ_t| F̄_t + |β_t| P̄_t) + |b_j| max|ψ_j| Σ_t |ω_t|,
+    H_t = |η_t| r̄ + max|c_t| + max|c^x_t|,  r̄ = max|r|,
+    F̄_t ≥ max_paths Σ_{t'≥t} |ρ|^{t'−t} U_{t'},  P̄_t ≥ max_paths Σ_{t'<t} U_{t'},
+    U_t = |α_t| |r(s_t, a_t, s_{t+1})| + |y_t(s_t, a_t, s_{t+1})|
 
-the triangle inequality on the StepWeights form term by term, and (off-policy, every
+(F̄, P̄ by a max-plus dynamic programme over the possible transitions), the triangle
+inequality on the StepWeights form term by term; and (off-policy, every
 weight is a product of at most T + 1 per-step ratios ≤ ρ̄ = max(1, max π_θ/π_{θ_b}))
 B_j = ρ̄^{T+1} T max|ψ_j| Σ_t γ^t r̄. Then |g_j − E g_j| ≤ B_j + |E g_j| and
 |g_j − ∇J_j| ≤ B_j + |∇J_j|.
@@ -170,22 +172,40 @@ def rounding_depth(mdp, policy, theta, *, width: int, theta_b=None) -> int:
     return int(T * (S * A * width + X * A + 2 * (L + A) + 32) + S + 32)
 
 
+def _path_maxima(U: np.ndarray, mask: np.ndarray, p0: np.ndarray, rho: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``[T]`` bounds F̄_t ≥ Σ_{t'≥t} ρ^{t'−t} U_{t'} and P̄_t ≥ Σ_{t'<t} U_{t'} over every
+    possible path, for U ``[T, S, A, S']`` ≥ 0 and the possible transitions ``mask``:
+    F_t(s) = max_{(a, s') possible} U_t(s, a, s') + ρ F_{t+1}(s') backward, P_{t+1}(s') =
+    max_{(s, a) possible, s reachable} P_t(s) + U_t(s, a, s') forward (max-plus DP)."""
+    T, S = U.shape[0], U.shape[1]
+    F = np.zeros((T + 1, S))
+    for t in range(T - 1, -1, -1):
+        F[t] = np.max(np.where(mask, U[t] + rho * F[t + 1][None, None, :], -np.inf), axis=(1, 2))
+    Pm = np.where(p0 > 0, 0.0, -np.inf)
+    past = np.zeros(T)
+    for t in range(T):
+        past[t] = max(float(Pm.max()), 0.0)
+        Pm = np.max(np.where(mask, Pm[:, None, None] + U[t], -np.inf), axis=(0, 1))
+    return np.maximum(F[:T].max(axis=1), 0.0), past
+
+
 def step_weights_range(spec: StepWeights, mdp, policy, theta) -> np.ndarray:
-    """``[d]`` B_j ≥ max_τ |g_j(τ)| for a StepWeights estimator (module docstring)."""
+    """``[d]`` B_j ≥ max_τ |g_j(τ)| for a StepWeights estimator (module docstring), with F_t
+    and P_t bounded over the possible paths (:func:`_path_maxima`) rather than by T r̄."""
     T = spec.T
+    S, A = mdp.n_states, mdp.n_actions
     pi = np.asarray(policy.probs(theta))
     psi = np.abs(np.asarray(policy.score(theta)))
     psi_max = np.max(np.where(pi[:, :, None] > 0, psi, 0.0), axis=(0, 1))  # [d]
-    rbar = float(np.max(np.abs(mdp.R)))
+    O = np.asarray(mdp.O) if policy.over == "observations" else np.eye(S)
+    mask = ((O @ pi)[:, :, None] > 0) & (np.asarray(mdp.P) > 0)  # [S, A, S']
+    R = np.abs(mdp.R if mdp.R.ndim == 3 else np.broadcast_to(mdp.R[:, :, None], (S, A, S)))
+    y = 0.0 if spec.y is None else np.abs(spec.y)
+    U = np.broadcast_to(np.abs(spec.alpha)[:, None, None, None] * R[None] + y, (T, S, A, S))
+    F, past = _path_maxima(U, mask, np.asarray(mdp.p0), abs(spec.rho))
     tmax = lambda tab: np.zeros(T) if tab is None else np.abs(tab).reshape(T, -1).max(axis=1)  # noqa: E731
-    U = np.abs(spec.alpha) * rbar + tmax(spec.y)
-    H = np.abs(spec.eta) * rbar + tmax(spec.c) + tmax(spec.cx)
-    F = np.zeros(T)
-    acc = 0.0
-    for t in range(T - 1, -1, -1):
-        acc = U[t] + abs(spec.rho) * acc
-        F[t] = acc
-    past = np.concatenate([[0.0], np.cumsum(U)[:-1]])
+    H = np.abs(spec.eta) * float(R.max()) + tmax(spec.c) + tmax(spec.cx)
     W = H + np.abs(spec.kappa) * F + np.abs(spec.beta) * past
     B = psi_max * float(W.sum())
     if spec.offset is not None:
@@ -205,9 +225,10 @@ def offpolicy_range(mdp, policy, theta, theta_b) -> np.ndarray:
     psi = np.abs(np.asarray(policy.score(theta)))
     psi_max = np.max(np.where((pi[:, :, None] > 0) & ok[:, :, None], psi, 0.0), axis=(0, 1))
     ret = float(np.max(np.abs(mdp.R))) * float(np.sum(mdp.discount ** np.arange(T)))
+    base = T * psi_max * ret
     with np.errstate(over="ignore"):
-        w = np.exp((T + 1) * log_rho)
-    return w * T * psi_max * ret
+        w = np.exp((T + 1) * log_rho)  # may be inf: the range is then unbounded
+    return np.where(base > 0, w * np.where(base > 0, base, 1.0), 0.0)
 
 
 def _check_description(estimator, spec: StepWeights, mdp, policy, theta, n: int = 64) -> None:
