@@ -12,8 +12,8 @@ The question is "is E[g] = ∇J(θ)?" for an estimator ``g(batch, policy, theta)
   the tolerance is again a bound on the floating-point error, derived from the same
   recursion run on absolute values.
 * **bernstein** (non-asymptotic, exact variance; from enumeration, or from the moment
-  recursion with a proven range bound when the problem is too large to enumerate): with |g_j − μ_j| ≤ b_j and
-  Var g_j = σ_j² known, Bernstein's inequality
+  recursion with a proven range bound when the problem is too large to enumerate):
+  with |g_j − μ_j| ≤ b_j and Var g_j = σ_j² known, Bernstein's inequality
 
       P(|ḡ_j − μ_j| ≥ ε) ≤ 2 exp(−N ε² / (2σ_j² + 2 b_j ε / 3))
 
