@@ -8,8 +8,9 @@ same T, their ratio, then the recursion alone at T where enumeration is impossib
 Part 2 (sample size at large T). For reward-to-go on the gridworld (T = 20, 50) and the
 chain (T = 20), a detectable bias δ = 10% of ‖∇J‖∞, α = 1e-6, β = 1e-3:
 * pgmath's Bernstein N with the recursion's exact variance and its proven range bound;
-* the DKWM design of TFP's statistical_testing told the a-priori range [−B, B]
-  (:func:`pgmath.check.dkwm_sample_size`), the best a sampling test knowing only B does;
+* the DKWM design of TFP's statistical_testing (:func:`pgmath.check.dkwm_sample_size`)
+  told the same range pgmath proves, [−B_j, B_j] (:func:`pgmath.check_routes.step_weights_range`),
+  and told the cruder a-priori range [−B, B], B = T max|ψ| Σ γ^t max|r|;
 * pgmath's empirical-Bernstein N knowing only B (what a black box gets).
 
 Run:  PYTHONPATH=. python bench/bench_check_recursion.py
@@ -56,8 +57,8 @@ def part1() -> None:
 
 def part2() -> None:
     print("\nPart 2: N for δ = 0.1‖∇J‖∞, α = 1e-6, β = 1e-3 (reward_to_go)")
-    print(f"{'problem':18s} {'Bernstein+rec':>13s} {'DKWM(±B)':>12s} {'emp-Bern(B)':>12s} "
-          f"{'ratio':>8s}")
+    print(f"{'problem':18s} {'Bernstein+rec':>13s} {'DKWM(±B_j)':>12s} {'DKWM(±B)':>10s} "
+          f"{'emp-Bern(B)':>12s} {'ratio to DKWM(±B_j)':>20s}")
     for name, T in (("chain", 20), ("gridworld", 20), ("gridworld", 50)):
         mdp = environments.make(name).with_horizon(T)
         pol = environments.default_policy(mdp)
@@ -69,8 +70,11 @@ def part2() -> None:
                                        alpha=ALPHA, beta=BETA)
         B = pc.score_return_bound(mdp, pol, th)
         n_d = pc.dkwm_sample_size(2 * B, delta, pol.n_params, alpha=ALPHA, beta=BETA)
+        n_j = pc.dkwm_sample_size(2 * float(rm.bound.max()), delta, pol.n_params, alpha=ALPHA,
+                                  beta=BETA)
         n_e = pc.empirical_bernstein_sample_size(B, delta, pol.n_params, alpha=ALPHA, beta=BETA)
-        print(f"{name + f' (T={T})':18s} {n_b:13,d} {n_d:12.3g} {n_e:12.3g} {n_b / n_d:8.2g}")
+        print(f"{name + f' (T={T})':18s} {n_b:13,d} {n_j:12.3g} {n_d:10.3g} {n_e:12.3g} "
+              f"{n_b / n_j:20.2g}")
 
 
 if __name__ == "__main__":
