@@ -603,23 +603,24 @@ class _Context:
 def _draw(ctx: _Context, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
     """``[n, d]`` i.i.d. estimates (rows, or batch means) and ``[n, d]`` reference scales."""
     bt = ctx.theta if ctx.behaviour_theta is None else ctx.behaviour_theta
-    if not ctx.coupled:
-        batch = sample(ctx.mdp, ctx.policy, bt, n, rng)
-        step = max(1, CHUNK_ENTRIES // (ctx.T * ctx.target.size))
-        parts = []
-        for lo in range(0, n, step):
-            sub = batch[slice(lo, min(n, lo + step))]
-            g = call_estimator(ctx.estimator, sub, ctx.policy, ctx.theta)
-            parts.append((g, _ref_scale(sub, ctx.policy, ctx.theta, g)))
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    b = int(ctx.batch_size)
+    b = 1 if not ctx.coupled else int(ctx.batch_size)
     if b < 1:
         raise PgmathError(f"batch_size must be ≥ 1, got {ctx.batch_size!r}")
     batch = sample(ctx.mdp, ctx.policy, bt, n * b, rng)
-    rows = np.concatenate([call_estimator(ctx.estimator, batch[slice(k * b, (k + 1) * b)],
-                                          ctx.policy, ctx.theta) for k in range(n)])
-    ref = _ref_scale(batch, ctx.policy, ctx.theta, rows)
-    return rows.reshape(n, b, -1).mean(axis=1), ref.reshape(n, b, -1).mean(axis=1)
+    # chunks of whole batches, at most CHUNK_ENTRIES entries of [N, T, d] at a time
+    step = b * max(1, CHUNK_ENTRIES // (ctx.T * ctx.target.size * b))
+    gs, refs = [], []
+    for lo in range(0, n * b, step):
+        sub = batch[slice(lo, min(n * b, lo + step))]
+        if ctx.coupled:
+            g = np.concatenate([call_estimator(ctx.estimator, sub[slice(k, k + b)], ctx.policy,
+                                               ctx.theta) for k in range(0, sub.n, b)])
+        else:
+            g = call_estimator(ctx.estimator, sub, ctx.policy, ctx.theta)
+        gs.append(g)
+        refs.append(_ref_scale(sub, ctx.policy, ctx.theta, g))
+    g, ref = np.concatenate(gs), np.concatenate(refs)
+    return g.reshape(n, b, -1).mean(axis=1), ref.reshape(n, b, -1).mean(axis=1)
 
 
 def _header(ctx: _Context, method: str) -> list[str]:

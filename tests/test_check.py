@@ -427,3 +427,17 @@ def test_pg9_batch_mean_baseline_shrinks_the_gradient():
                                        batch_size=2)
     assert res.method == "exact"
     assert claim_checks._pg9().verdict == "false as written"
+
+
+@pytest.mark.parametrize("est,kw", [(reward_to_go, {}), (leave_one_out_baseline, dict(batch_size=3))])
+def test_sampling_in_chunks_changes_nothing(monkeypatch, est, kw):
+    """_draw evaluates the estimator in memory-capped chunks of whole batches: the draws,
+    hence the estimate and the verdict, equal those of one call (same seed)."""
+    mdp, pol, th = problem(21, T=2)
+    one = pgmath.check_unbiased(est, mdp, pol, th, method="asymptotic", n=200,
+                                rng=np.random.default_rng(22), **kw)
+    monkeypatch.setattr(pc, "CHUNK_ENTRIES", 7)  # a few trajectories per chunk
+    many = pgmath.check_unbiased(est, mdp, pol, th, method="asymptotic", n=200,
+                                 rng=np.random.default_rng(22), **kw)
+    np.testing.assert_array_equal(one.estimate, many.estimate)
+    assert one.passed == many.passed
