@@ -12,9 +12,10 @@ result when it holds. They work inside Hypothesis tests::
         mdp, policy, theta = problem
         pgmath.testing.assert_unbiased(my_estimator, mdp, policy, theta)
 
-On a problem small enough to enumerate the decision is exact (no sampling, no
-flakiness); otherwise it is a test whose false-failure probability is ≤ ``alpha``
-(see :func:`pgmath.check_unbiased`).
+On a problem small enough to enumerate, and for a built-in estimator (a linear
+recursion) at any size, the decision is exact (no sampling, no flakiness); otherwise it
+is a test whose false-failure probability is ≤ ``alpha`` (see
+:func:`pgmath.check_unbiased`).
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def assert_biased(estimator, mdp, policy, theta, **kwargs) -> CheckResult:
 
 def assert_variance_leq(est_a, est_b, mdp, policy, theta, *, per_coordinate: bool = False,
                         **kwargs) -> VarianceComparison:
-    """Assert tr Cov[g_a] ≤ tr Cov[g_b] (exact, by enumeration), up to rounding.
+    """Assert tr Cov[g_a] ≤ tr Cov[g_b] (exact: moment recursion or enumeration), up to rounding.
 
     With ``per_coordinate=True`` assert Var g_a,j ≤ Var g_b,j for every j.
 

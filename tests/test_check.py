@@ -264,16 +264,24 @@ def test_dkwm_sample_size_formula():
     assert det(n) <= 0.1 < det(n - 1)
 
 
+def black_box_rtg(batch, policy, theta):
+    """reward_to_go seen as a user's black box (no step_weights: no recursion applies)."""
+    return reward_to_go(batch, policy, theta)
+
+
 def test_asymptotic_is_labelled():
     """Without a bound or exact moments the check says plainly that it is asymptotic."""
     mdp, pol, th = problem(10, S=4, A=3, T=9)  # (4·3)^9 trajectories: not enumerable
-    res = pgmath.check_unbiased(reward_to_go, mdp, pol, th, n=3000)
+    res = pgmath.check_unbiased(black_box_rtg, mdp, pol, th, n=3000)
     assert res.method == "asymptotic" and not res.guaranteed
     assert "Bahadur" in res.report and "ASYMPTOTIC" in res.report
     assert res.passed, res.report
     B = pc.score_return_bound(mdp, pol, th)
-    res = pgmath.check_unbiased(reward_to_go, mdp, pol, th, n=3000, bound=B)
+    res = pgmath.check_unbiased(black_box_rtg, mdp, pol, th, n=3000, bound=B)
     assert res.method == "empirical-bernstein" and res.guaranteed and res.passed, res.report
+    # the built-in carries a moment recursion: the same request gets Bernstein, exact variance
+    res = pgmath.check_unbiased(reward_to_go, mdp, pol, th, n=3000)
+    assert res.method == "bernstein" and res.guaranteed and res.passed, res.report
 
 
 def test_chi2_with_exact_covariance():
@@ -419,3 +427,17 @@ def test_pg9_batch_mean_baseline_shrinks_the_gradient():
                                        batch_size=2)
     assert res.method == "exact"
     assert claim_checks._pg9().verdict == "false as written"
+
+
+@pytest.mark.parametrize("est,kw", [(reward_to_go, {}), (leave_one_out_baseline, dict(batch_size=3))])
+def test_sampling_in_chunks_changes_nothing(monkeypatch, est, kw):
+    """_draw evaluates the estimator in memory-capped chunks of whole batches: the draws,
+    hence the estimate and the verdict, equal those of one call (same seed)."""
+    mdp, pol, th = problem(21, T=2)
+    one = pgmath.check_unbiased(est, mdp, pol, th, method="asymptotic", n=200,
+                                rng=np.random.default_rng(22), **kw)
+    monkeypatch.setattr(pc, "CHUNK_ENTRIES", 7)  # a few trajectories per chunk
+    many = pgmath.check_unbiased(est, mdp, pol, th, method="asymptotic", n=200,
+                                 rng=np.random.default_rng(22), **kw)
+    np.testing.assert_array_equal(one.estimate, many.estimate)
+    assert one.passed == many.passed

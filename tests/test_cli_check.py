@@ -41,7 +41,8 @@ def test_correct_estimator_passes(user_file, capsys):
     out = capsys.readouterr().out
     assert "environment" in out and "detectable" in out
     assert "gridworld" in out and "random-1" in out
-    assert "all 7 checks passed" in out and "FAIL" not in out
+    assert "all 10 checks passed" in out and "FAIL" not in out  # 5 named + 2 random + 3 large
+    assert "gridworld (T=50)" in out and "asymptotic:" in out
 
 
 def test_biased_estimator_fails_with_nonzero_status(user_file, capsys):

@@ -1,0 +1,82 @@
+"""check_unbiased by the moment recursion: time against enumeration, and sample sizes at
+horizons no enumeration reaches.
+
+Part 1 (time). reward-to-go on a random 2-state, 2-action MDP: the exact decision by
+enumeration (method="exact") and by the recursion (method="exact-recursion") at the
+same T, their ratio, then the recursion alone at T where enumeration is impossible.
+
+Part 2 (sample size at large T). For reward-to-go on the gridworld (T = 20, 50) and the
+chain (T = 20), a detectable bias δ = 10% of ‖∇J‖∞, α = 1e-6, β = 1e-3:
+* pgmath's Bernstein N with the recursion's exact variance and its proven range bound;
+* the DKWM design of TFP's statistical_testing (:func:`pgmath.check.dkwm_sample_size`)
+  told the same range pgmath proves, [−B_j, B_j] (:func:`pgmath.check_routes.step_weights_range`),
+  and told the cruder a-priori range [−B, B], B = T max|ψ| Σ γ^t max|r|;
+* pgmath's empirical-Bernstein N knowing only B (what a black box gets).
+
+Run:  PYTHONPATH=. python bench/bench_check_recursion.py
+"""
+import pathlib
+import sys
+
+import numpy as np
+
+import pgmath
+from pgmath import check as pc
+from pgmath import check_routes as cr
+from pgmath import environments
+from pgmath.estimators import reward_to_go
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from timing import best_time  # noqa: E402
+
+ALPHA, BETA = 1e-6, 1e-3
+
+
+def random_problem(T):
+    rng = np.random.default_rng(0)
+    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(2), size=(2, 2)), rng.normal(size=(2, 2)),
+                            rng.dirichlet(np.ones(2)), horizon=T, discount=0.9)
+    return mdp, pgmath.SoftmaxPolicy(2, 2), rng.normal(size=4)
+
+
+def part1() -> None:
+    print("Part 1: exact decision of reward_to_go, enumeration vs moment recursion")
+    print(f"{'T':>4s} {'trajectories':>14s} {'enumeration':>12s} {'recursion':>10s} {'ratio':>8s}")
+    for T in (6, 8, 10, 30, 100):
+        mdp, pol, th = random_problem(T)
+        m = pgmath.count_trajectories(mdp, pol, th)
+        t_rec = best_time(lambda: pc.check_unbiased(reward_to_go, mdp, pol, th,
+                                                    method="exact-recursion"), repeat=3)
+        if pc._enumerable(reward_to_go, mdp, pol, th, None):
+            t_enu = best_time(lambda: pc.check_unbiased(reward_to_go, mdp, pol, th,
+                                                        method="exact"), repeat=1)
+            print(f"{T:4d} {m:14.3g} {t_enu:11.4f}s {t_rec:9.4f}s {t_enu / t_rec:8.1f}")
+        else:
+            print(f"{T:4d} {m:14.3g} {'impossible':>12s} {t_rec:9.4f}s {'-':>8s}")
+
+
+def part2() -> None:
+    print("\nPart 2: N for δ = 0.1‖∇J‖∞, α = 1e-6, β = 1e-3 (reward_to_go)")
+    print(f"{'problem':18s} {'Bernstein+rec':>13s} {'DKWM(±B_j)':>12s} {'DKWM(±B)':>10s} "
+          f"{'emp-Bern(B)':>12s} {'ratio to DKWM(±B_j)':>20s}")
+    for name, T in (("chain", 20), ("gridworld", 20), ("gridworld", 50)):
+        mdp = environments.make(name).with_horizon(T)
+        pol = environments.default_policy(mdp)
+        th = np.random.default_rng(1).normal(size=pol.n_params)
+        rm = cr.recursion_moments(reward_to_go, mdp, pol, th)
+        target = pgmath.exact.gradient(mdp, pol, th)
+        delta = 0.1 * float(np.abs(target).max())
+        n_b = pc.bernstein_sample_size(pc._variance(rm), np.maximum(rm.radius, rm.spread), delta,
+                                       alpha=ALPHA, beta=BETA)
+        B = pc.score_return_bound(mdp, pol, th)
+        n_d = pc.dkwm_sample_size(2 * B, delta, pol.n_params, alpha=ALPHA, beta=BETA)
+        n_j = pc.dkwm_sample_size(2 * float(rm.bound.max()), delta, pol.n_params, alpha=ALPHA,
+                                  beta=BETA)
+        n_e = pc.empirical_bernstein_sample_size(B, delta, pol.n_params, alpha=ALPHA, beta=BETA)
+        print(f"{name + f' (T={T})':18s} {n_b:13,d} {n_j:12.3g} {n_d:10.3g} {n_e:12.3g} "
+              f"{n_b / n_j:20.2g}")
+
+
+if __name__ == "__main__":
+    part1()
+    part2()
