@@ -240,7 +240,7 @@ def is_zero(expr) -> bool:
             return True
         if e.is_rational_function():  # cancel is a canonical form: its verdict is final
             return sp.cancel(sp.together(e)) == 0
-        for f in (sp.cancel, sp.simplify, lambda z: sp.simplify(sp.expand(sp.powsimp(z))),
+        for f in (sp.cancel, lambda z: sp.cancel(sp.expand_log(sp.expand(z), force=True)), sp.simplify, lambda z: sp.simplify(sp.expand(sp.powsimp(z))),
                   lambda z: sp.simplify(sp.expand_log(sp.expand(z), force=True))):
             try:
                 if f(e) == 0:
@@ -289,7 +289,8 @@ def counterexample(step: Step, *, tries: int = 12, seed: int = 0) -> dict | None
     digits), or None. Returns ``{"point": {name: value}, "lhs": …, "rhs": …}`` with
     values as strings."""
     d = step.difference()
-    syms = sorted(set().union(*(sp.sympify(e).free_symbols for e in _elements(d))), key=str)
+    syms = sorted(set().union(*(sp.sympify(e).free_symbols for e in _elements(d)),
+                              *(sp.sympify(f).free_symbols for f in step.facts.values())), key=str)
     rng = random.Random(seed)
     points = []
     if step.counter:
@@ -300,6 +301,9 @@ def counterexample(step: Step, *, tries: int = 12, seed: int = 0) -> dict | None
     for pt in points:
         pt = {s: pt.get(s, pt.get(sp.Symbol(s.name), None)) for s in syms}
         if any(v is None for v in pt.values()):
+            continue
+        # the step's facts (domain conditions such as 1 − εT ≥ 0) restrict the search
+        if any(sp.N(sp.sympify(f).subs(pt).doit()) < 0 for f in step.facts.values()):
             continue
         try:
             vals = [sp.N(sp.sympify(e).subs(pt).doit(), 30) for e in _elements(d)]
