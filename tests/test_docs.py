@@ -1,0 +1,138 @@
+"""`pgmath docs`: the generated pages are current (a fresh generation equals the committed
+files), carry the generated header, list every mistake on the errata page; the MathML
+hook; `mkdocs build --strict`; and the built site in headless Chromium."""
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from pgmath import docsite
+from pgmath.claims import CLAIMS
+from pgmath.derivation import checked, proof_files
+from pgmath.mkdocs_hook import MathError, latex_to_mathml, render_math
+from pgmath.paths import docs_dir, repo_root
+from pgmath.verification import load_expected
+
+
+@pytest.fixture(scope="module")
+def pages():
+    return docsite.generate_pages()
+
+
+def test_committed_docs_are_current(pages):
+    stale = [rel for rel, text in pages.items()
+             if not (docs_dir() / rel).exists() or (docs_dir() / rel).read_text(encoding="utf-8") != text]
+    assert stale == [], f"stale generated docs {stale}: run `pgmath docs`"
+
+
+def test_generated_pages_carry_the_header_and_the_guide_is_hand_written(pages):
+    assert all(text.startswith(docsite.HEADER) for text in pages.values())
+    assert {f"derivations/{p.stem}.md" for p in proof_files()} <= set(pages)
+    assert {"index.md", "claims.md", "errata.md", "figures.md", "derivations/index.md"} <= set(pages)
+    guide = (docs_dir() / "guide" / "index.md").read_text(encoding="utf-8")
+    assert not guide.startswith(docsite.HEADER)
+
+
+def test_claims_page_has_every_claim_and_errata_every_mistake(pages):
+    claims = pages["claims.md"]
+    for cid in CLAIMS:
+        assert f"| [{cid}](#{cid.lower()}) |" in claims and f"## {cid}\n" in claims
+    errata = pages["errata.md"]
+    for c in load_expected()["claims"]:
+        if c["verdict"] == "false as written":
+            assert f"### {c['id']} " in errata and c["correction"] in errata
+    for p in proof_files():
+        d, results = checked(p.stem)
+        for r in results:
+            if r.status == "false" and r.step.notes:
+                assert f"[{d.title}, step {r.number}](derivations/{d.name}.md)" in errata
+
+
+def test_write_site_into_a_fresh_directory(tmp_path):
+    written = docsite.write_site(tmp_path, with_figures=True)
+    assert (tmp_path / "claims.md").read_text() == (docs_dir() / "claims.md").read_text()
+    assert (tmp_path / "figures" / "manifest.json").exists()
+    assert len(written) == len(proof_files()) + 5
+
+
+def test_hook_renders_inline_and_display_maths_and_leaves_code_alone():
+    md = "Inline $x_t^2$ and\n\n$$\n\\frac{a}{b}\n$$\n\n`$not maths$` and\n```\n$$ code $$\n```\n"
+    text, stash = render_math(md)
+    assert len(stash) == 2
+    display, inline = stash  # display maths is converted first
+    assert 'display="inline"' in inline and "<msubsup>" in inline
+    assert 'display="block"' in display and "<mfrac>" in display
+    assert "`$not maths$`" in text and "$$ code $$" in text
+
+
+def test_hook_refuses_latex_it_cannot_render():
+    with pytest.raises(MathError, match="cannot render LaTeX"):
+        latex_to_mathml(r"\frac{a}{")
+
+
+def _formulas(markdown: str) -> int:
+    text, stash = render_math(markdown)
+    return len(stash)
+
+
+@pytest.fixture(scope="module")
+def site():
+    if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("latex2mathml") is None:
+        pytest.skip("mkdocs or latex2mathml not installed")
+    out = Path(tempfile.mkdtemp(prefix="pgmath-site-"))
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],
+                          cwd=repo_root(), capture_output=True, text=True,
+                          env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin",
+                               "PYTHONPATH": str(repo_root())})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    yield out
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def _html_pages(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("index.html") if "search" not in p.parts)
+
+
+def test_mkdocs_build_strict_renders_every_formula_to_mathml(site):
+    pages = _html_pages(site)
+    assert len(pages) >= len(proof_files()) + 5
+    for md in docs_dir().rglob("*.md"):
+        rel = md.relative_to(docs_dir()).with_suffix("")
+        html_path = site / (rel.parent if rel.name == "index" else rel) / "index.html"
+        html = html_path.read_text(encoding="utf-8")
+        assert html.count("<math ") == _formulas(md.read_text(encoding="utf-8")), md
+        assert "PGMATHMATH" not in html and "$$" not in html
+    assert not re.search(r"https?://cdn", "".join(p.read_text() for p in pages))
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def _chromium(*args, profile):
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={profile}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+def test_site_renders_in_headless_chromium(site, tmp_path):
+    """Chromium parses every page's MathML (no <merror>, no raw TeX left) — the maths
+    renders natively, offline; a screenshot of a derivation page is non-trivial."""
+    for page in _html_pages(site):
+        built = page.read_text(encoding="utf-8")
+        dom = _chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile").stdout
+        assert "<body" in dom, page
+        assert dom.count("<math") == built.count("<math "), page
+        assert "<merror" not in dom and "$$" not in dom, page
+    shot = tmp_path / "causality.png"
+    _chromium("--window-size=1200,1600", f"--screenshot={shot}",
+              (site / "derivations" / "pg05_causality" / "index.html").as_uri(),
+              profile=tmp_path / "profile")
+    assert shot.exists() and shot.stat().st_size > 20_000
