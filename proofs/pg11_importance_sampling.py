@@ -1,20 +1,19 @@
 """PG-11: the importance-sampling identity as derived step by step in the notes' §4.4,
 each line checked literally against the previous one, on a distribution with three
-outcomes (symbolic probabilities p, q and values f)."""
+two outcomes (symbolic probabilities p, q and values f)."""
 import sympy as sp
 
 from pgmath.derivation import Derivation, Step
 
-p = sp.symbols("p_1:4", positive=True)
-q = sp.symbols("q_1:4", positive=True)
-f = sp.symbols("f_1:4", real=True)
-K = range(3)
+p = sp.symbols("p_1:3", positive=True)
+q = sp.symbols("q_1:3", positive=True)
+f = sp.symbols("f_1:3", real=True)
+K = range(2)
 line1 = sum(p[i] * f[i] for i in K)
 line2_notes = sum(q[i] / p[i] * p[i] * f[i] for i in K)
 line3 = sum(q[i] * (p[i] / q[i]) * f[i] for i in K)
-SIMPLE = {"p_1": sp.Rational(1, 2), "p_2": sp.Rational(1, 2), "p_3": sp.Rational(1, 10**6),
-          "q_1": sp.Rational(1, 4), "q_2": sp.Rational(3, 4), "q_3": sp.Rational(1, 10**6),
-          "f_1": 1, "f_2": 0, "f_3": 0}
+SIMPLE = {"p_1": sp.Rational(1, 2), "p_2": sp.Rational(1, 2),
+          "q_1": sp.Rational(1, 4), "q_2": sp.Rational(3, 4), "f_1": 1, "f_2": 0}
 
 DERIVATION = Derivation(
     name="pg11_importance_sampling",
@@ -22,7 +21,7 @@ DERIVATION = Derivation(
     claims={"PG-11": ["line2", "line3"]},
     intro=r"""
 The notes' §4.4 derivation of $\mathbb{E}_{x\sim p}[f(x)] = \mathbb{E}_{x\sim q}[\frac{p(x)}{q(x)} f(x)]$,
-with the integral over a three-point space ($\int \to \sum_{x=1}^3$), so that each line
+with the integral over a two-point space ($\int \to \sum_{x=1}^2$), so that each line
 is an exact expression in $p_x, q_x, f_x$. Each line is compared with the line before it.
 """,
     steps=[

@@ -26,10 +26,31 @@ def proof_claims() -> dict[str, list[str]]:
     return out
 
 
+#: The pytest nodes that confirm a proof's finding by an independent numeric route.
+_T = "tests/proofs/test_proofs.py::"
+TESTS = {
+    "PG-5": _T + "test_pg5_same_step_pairs_do_not_vanish_past_pairs_do",
+    "PG-9": _T + "test_pg9_batch_average_baseline_expectation_is_one_minus_one_over_n",
+    "PG-11": _T + "test_pg11_notes_line_two_changes_the_value",
+    "PG-12": _T + "test_pg12_notes_per_decision_form_is_biased_corrected_one_is_not",
+    "PG-14": _T + "test_pg14_weight_second_moment_is_a_power",
+    "PG-17": _T + "test_pg17_notes_kl_is_negative_pg18_curvature_has_a_half",
+    "PG-18": _T + "test_pg17_notes_kl_is_negative_pg18_curvature_has_a_half",
+    "PG-20": _T + "test_pg20_step_size_meets_the_constraint_and_beats_feasible_steps",
+    "PG-10": _T + "test_pg22_optimal_baseline_minimises_the_variance_on_a_grid",
+    "PG-22": _T + "test_pg22_optimal_baseline_minimises_the_variance_on_a_grid",
+    "RL-3": _T + "test_rl3_two_state_chain_converges_to_the_eigenvector",
+    "IL-1": _T + "test_il1_tightrope_cost_closed_form_and_bounds",
+    "IL-3": _T + "test_il3_sum_closed_form",
+}
+
+
 def _make_check(name: str, cid: str):
     def check() -> Verdict:
         derivation, results = checked(name)
         v = derivation.claim_verdicts(results)[cid]
+        if cid in TESTS:
+            v["check"] += f" (numeric: {TESTS[cid]})"
         return Verdict(**{k: val for k, val in v.items() if val is not None})
     check.__qualname__ = check.__name__ = f"proof_{name}_{cid.replace('-', '_')}"
     check.__doc__ = f"Claim {cid} decided by the SymPy derivation proofs/{name}.py."
