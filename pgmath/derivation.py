@@ -325,9 +325,14 @@ def counterexample(step: Step, *, tries: int = 8, seed: int = 0) -> dict | None:
             def show(e):
                 return _short(e.applyfunc(lambda x: _at(x, pt)) if isinstance(e, sp.MatrixBase)
                               else _at(e, pt))
-            return {"point": {str(s): str(v) for s, v in pt.items()},
+            return {"point": {_name(s): str(v) for s, v in pt.items()},
                     "lhs": show(_sympify(step.lhs)), "rhs": show(_sympify(step.rhs))}
     return None
+
+
+def _name(s: sp.Symbol) -> str:
+    """A symbol's Unicode name for reports (``epsilon`` → ``ε``, ``theta_1`` → ``θ₁``)."""
+    return sp.pretty(s, use_unicode=True) if "\n" not in sp.pretty(s, use_unicode=True) else str(s)
 
 
 def _short(v) -> str:

@@ -20,7 +20,7 @@ grad_J = M.grad(M.J())
 DERIVATION = Derivation(
     name="pg01_score_function",
     title="Score-function identity; the dynamics drop out of ∇log p_θ(τ)",
-    claims={"PG-1": ["identity", "grad_J"], "PG-2": ["dynamics"]},
+    claims={"PG-1": ["identity", "grad_J"], "PG-2": ["dynamics"], "RL-1": ["normalised"]},
     intro=r"""
 The setting is the notes' §4.1 on a concrete but fully symbolic problem: two states,
 two actions, horizon $T = 2$, start distribution $(p, 1-p)$, transitions
@@ -32,7 +32,7 @@ them as an exact rational function.
 """,
     steps=[
         Step("Trajectory distribution", tex=r"p_\theta(\tau) = p(s_1)\prod_{t=1}^{T}\pi_\theta(a_t|s_t)\,p(s_{t+1}|s_t,a_t),\qquad \sum_\tau p_\theta(\tau) = 1",
-             lhs=sum(p_tau), rhs=1, label="normalised", domain=DOM,
+             lhs=sum(p_tau), rhs=1, label="normalised", notes="§3.1", domain=DOM,
              why="The 16 trajectory probabilities sum to one (the last transition sums out)."),
         Step("Score-function identity", lemma="Lemma (score function)",
              tex=r"p_\theta(\tau)\,\nabla_\theta \log p_\theta(\tau) = \nabla_\theta p_\theta(\tau)",

@@ -21,7 +21,7 @@ def test_there_is_a_proof_per_listed_derivation():
                 "pg12_offpolicy_gradient", "pg14_importance_weight_growth",
                 "pg16_regularised_argmax", "pg17_kl_definition", "pg18_kl_second_order",
                 "pg20_natural_gradient_step", "pg22_optimal_baseline",
-                "rl03_stationary_distribution", "il1_bc_series", "il2_distribution_drift",
+                "rl03_stationary_distribution", "rl05_value_functions", "il1_bc_series", "il2_distribution_drift",
                 "il3_bc_cost_sum"}
     assert expected <= set(NAMES)
 
