@@ -49,7 +49,7 @@ __all__ = ["Step", "Derivation", "StepResult", "check", "render", "is_zero", "is
 
 #: Step statuses, from best to worst.
 STATUSES = ("verified", "unverified", "false")
-_RELS = {"=": r"=", "<=": r"\le", ">=": r"\ge", "<": r"<", ">": r">"}
+_RELS = {"=": r"=", "!=": r"\neq", "<=": r"\le", ">=": r"\ge", "<": r"<", ">": r">"}
 _NUMERIC_TOL = 1e-9
 
 
@@ -64,7 +64,8 @@ class Step:
     Attributes:
       title: a short title ("Score-function identity").
       lhs, rhs: SymPy expressions (or matrices for ``rel="="``) that SymPy checks.
-      rel: ``"="``, ``"<="``, ``">="``, ``"<"`` or ``">"``.
+      rel: ``"="``, ``"!="`` (not identically equal: verified by a witness point),
+        ``"<="``, ``">="``, ``"<"`` or ``">"``.
       why: the justification (Markdown with ``$…$`` maths).
       tex: LaTeX shown for the step in the notes' notation (default: ``latex(lhs) rel
         latex(rhs)``) when the checked expressions are a concrete instance.
@@ -121,8 +122,9 @@ class Step:
                                   "unless the step follows from by_steps")
 
     def difference(self):
-        """The quantity that must be 0 (``=``) or ≥ 0 (inequalities)."""
-        if self.rel == "=":
+        """The quantity that must be 0 (``=``), not identically 0 (``!=``) or ≥ 0
+        (inequalities)."""
+        if self.rel in ("=", "!="):
             return _sympify(self.lhs) - _sympify(self.rhs)
         if self.rel in ("<=", "<"):
             return _sympify(self.rhs) - _sympify(self.lhs)
@@ -251,9 +253,9 @@ def is_zero(expr) -> bool:
     return all(zero(e) for e in _elements(expr))
 
 
-def is_nonnegative(expr, subs: Mapping | None = None) -> bool:
-    """True when SymPy proves ``expr ≥ 0`` from its symbols' assumptions, possibly after
-    factoring, simplifying, or the reparametrisation ``subs``."""
+def is_nonnegative(expr, subs: Mapping | None = None, *, strict: bool = False) -> bool:
+    """True when SymPy proves ``expr ≥ 0`` (``> 0`` when ``strict``) from its symbols'
+    assumptions, possibly after factoring, simplifying, or the reparametrisation ``subs``."""
     exprs = [sp.sympify(expr).doit()]
     if subs:
         exprs.append(exprs[0].subs(subs))
@@ -261,7 +263,7 @@ def is_nonnegative(expr, subs: Mapping | None = None) -> bool:
         for f in (lambda z: z, sp.factor, sp.simplify, lambda z: sp.factor(sp.simplify(z)),
                   sp.expand):
             try:
-                if f(e).is_nonnegative:
+                if (f(e).is_positive if strict else f(e).is_nonnegative):
                     return True
             except (TypeError, ValueError, NotImplementedError):  # pragma: no cover
                 continue
@@ -360,21 +362,23 @@ def format_counterexample(r: StepResult) -> str:
 
 def _prove_inequality(step: Step) -> str | None:
     d = step.difference()
+    strict = step.rel in ("<", ">")
     if step.certificate is not None:
         cert = sp.sympify(step.certificate)
-        if is_zero(d - cert.subs(dict(step.facts))) and is_nonnegative(cert, step.subs):
+        if is_zero(d - cert.subs(dict(step.facts))) and is_nonnegative(cert, step.subs, strict=strict):
             return "certificate: difference = " + ("a sum of nonnegative terms" if step.facts
                                                    else "a manifestly nonnegative expression")
         return None
-    if step.monotone is not None:
+    if step.monotone is not None and not strict:
         x, x0 = step.monotone
         at0 = d.subs(x, x0)
         deriv = sp.diff(d, x)
         if (is_zero(at0) or is_nonnegative(at0, step.subs)) and is_nonnegative(deriv, step.subs):
             return f"monotonicity: difference ≥ 0 at {x} = {x0} and its {x}-derivative ≥ 0"
         return None
-    if is_nonnegative(d, step.subs):
-        return "sign: SymPy proves the difference nonnegative" + (
+    if is_nonnegative(d, step.subs, strict=step.rel in ("<", ">")):
+        return "sign: SymPy proves the difference " + (
+            "positive" if step.rel in ("<", ">") else "nonnegative") + (
             " after reparametrising" if step.subs else "")
     return None
 
@@ -385,6 +389,16 @@ def _check_step(number: int, step: Step, done: dict[str, StepResult]) -> StepRes
         nums = ", ".join(str(done[label].number) for label in step.by_steps)
         return StepResult(number, step, "verified" if ok else "unverified",
                           f"follows from steps {nums}")
+    if step.rel == "!=":
+        # "not identically equal": a witness point proves it; SymPy's 0 refutes it
+        witness = counterexample(Step(step.title, step.lhs, step.rhs, domain=step.domain,
+                                      counter=step.counter, facts=step.facts))
+        if witness:
+            return StepResult(number, step, "verified", "witness: the sides differ at a point",
+                              witness)
+        if is_zero(step.difference()):
+            return StepResult(number, step, "false", "SymPy simplifies lhs − rhs to 0")
+        return StepResult(number, step, "unverified", "no witness found; SymPy cannot decide")
     # a refutation at exact rational points is cheap; try it before simplifying
     cx = counterexample(step)
     if cx:
@@ -452,6 +466,8 @@ def render(derivation: Derivation, results: Sequence[StepResult]) -> str:
         if s.why:
             lines += [s.why.strip(), ""]
         status = f"SymPy: {_BADGE[r.status]} — {r.method}."
+        if r.status == "verified" and r.counterexample:
+            status += f" Witness: {format_counterexample(r)}."
         if r.status == "false":
             status += f" Counterexample: {format_counterexample(r)}."
             if s.correction:

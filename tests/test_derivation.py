@@ -159,3 +159,16 @@ def test_load_checks_the_file(tmp_path):
     empty.write_text("x = 1\n")
     with pytest.raises(DerivationError, match="defines no DERIVATION"):
         load(empty)
+
+
+def test_not_identically_equal_needs_a_witness():
+    # x² ≠ x as functions (they differ at x = 2); (x+1)² − 2x ≡ x² + 1 so "≠" is false
+    (r,) = check(Derivation("t", "T", steps=[Step("differ", x**2, x, rel="!=", counter={"x": 2})]))
+    assert r.status == "verified" and r.counterexample["point"] == {"x": "2"}
+    assert statuses(Step("same", (x + 1)**2 - 2 * x, x**2 + 1, rel="!=")) == ["false"]
+
+
+def test_strict_inequalities_need_a_strict_sign():
+    # x² + 1 > 0 for real x (SymPy: positive); x² > 0 fails at x = 0 (the hint point)
+    assert statuses(Step("pos", y**2 + 1, 0, rel=">")) == ["verified"]
+    assert statuses(Step("zero", y**2, 0, rel=">", counter={"y": 0})) == ["false"]

@@ -34,6 +34,7 @@ TESTS = {
     "PG-11": _T + "test_pg11_notes_line_two_changes_the_value",
     "PG-12": _T + "test_pg12_notes_per_decision_form_is_biased_corrected_one_is_not",
     "PG-14": _T + "test_pg14_weight_second_moment_is_a_power",
+    "PG-15": _T + "test_pg15_dropped_state_ratio_bias_is_first_order_in_the_step",
     "PG-17": _T + "test_pg17_notes_kl_is_negative_pg18_curvature_has_a_half",
     "PG-18": _T + "test_pg17_notes_kl_is_negative_pg18_curvature_has_a_half",
     "PG-20": _T + "test_pg20_step_size_meets_the_constraint_and_beats_feasible_steps",

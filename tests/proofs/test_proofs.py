@@ -16,7 +16,8 @@ NAMES = [p.stem for p in proof_files()]
 
 
 def test_there_is_a_proof_per_listed_derivation():
-    expected = {"pg01_score_function", "pg03_reinforce_unbiased", "pg05_causality",
+    expected = {"pg01_score_function", "pg03_reinforce_unbiased", "pg04_pomdp_reinforce",
+                "pg05_causality", "pg15_dropped_state_ratio",
                 "pg08_baseline", "pg09_batch_average_baseline", "pg11_importance_sampling",
                 "pg12_offpolicy_gradient", "pg14_importance_weight_growth",
                 "pg16_regularised_argmax", "pg17_kl_definition", "pg18_kl_second_order",
@@ -187,3 +188,24 @@ def test_il3_sum_closed_form():
     for T in (1, 2, 10, 50):
         eps = 0.03
         assert abs(sum(eps + 2 * eps * t for t in range(1, T + 1)) - eps * T * (T + 2)) < 1e-9
+
+
+def test_pg15_dropped_state_ratio_bias_is_first_order_in_the_step():
+    # exact enumeration with pgmath's engine: bias(θ + hδ) / h tends to a non-zero limit
+    mdp, policy, theta = _chain()
+    batch, prob = pgmath.enumerate_trajectories(mdp, policy, theta)
+    delta = np.random.default_rng(8).normal(size=theta.size)
+    r = batch.rewards
+    q_hat = np.cumsum(r[:, ::-1], axis=1)[:, ::-1]
+
+    def bias(h):
+        new = theta + h * delta
+        rho = np.exp(trajectory_log_probs(batch, policy, new) - trajectory_log_probs(batch, policy, theta))
+        psi = step_scores(batch, policy, new)
+        g = np.einsum("ntd,nt->nd", psi, rho * q_hat)
+        return prob @ g - exact.gradient(mdp, policy, new)
+
+    b1, b2 = bias(1e-2), bias(1e-3)
+    assert np.abs(bias(0.0)).max() < 1e-12
+    assert np.abs(b1).max() > 1e-5                           # biased off-policy
+    np.testing.assert_allclose(b1 / 1e-2, b2 / 1e-3, rtol=0.05, atol=1e-6)  # O(h)
