@@ -1,6 +1,7 @@
 """`pgmath docs`: the generated pages are current (a fresh generation equals the committed
 files), carry the generated header, list every mistake on the errata page; the MathML
 hook; `mkdocs build --strict`; and the built site in headless Chromium."""
+import html
 import importlib.util
 import json
 import re
@@ -122,11 +123,26 @@ def _chromium(*args, profile):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
 
 
-#: Appended to a copy of each page: records whether every <math> element is a MathML
-#: element that Chromium laid out with a non-empty box.
-_PROBE = ("<script>document.body.setAttribute('data-math', [...document.querySelectorAll('math')]"
-          ".map(m => (m instanceof MathMLElement && m.getBoundingClientRect().width > 0 "
-          "&& m.getBoundingClientRect().height > 0) ? 'ok' : 'bad').join(','));</script>")
+#: A probe page that loads every page of the site in an iframe and records, per page,
+#: whether each <math> element is a MathML element Chromium laid out with a non-empty box
+#: ("ok"/"bad", comma-separated) and whether an <merror> or raw "$$" is present.
+_PROBE = """<!doctype html><html><body><script>
+const pages = %s; const results = {}; let pending = pages.length;
+for (const p of pages) {
+  const f = document.createElement('iframe');
+  f.style.width = '1000px'; f.style.height = '700px'; f.src = p;
+  f.onload = () => {
+    const d = f.contentDocument, W = f.contentWindow;
+    const marks = [...d.querySelectorAll('math')].map(m => {
+      const r = m.getBoundingClientRect();
+      return (m instanceof W.MathMLElement && r.width > 0 && r.height > 0) ? 'ok' : 'bad'; });
+    results[p] = {math: marks.join(','), merror: !!d.querySelector('merror'),
+                  raw: d.body.innerText.includes('$$')};
+    if (--pending === 0) document.body.setAttribute('data-results', JSON.stringify(results));
+  };
+  document.body.appendChild(f);
+}
+</script></body></html>"""
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
@@ -134,22 +150,25 @@ def test_site_renders_in_headless_chromium(site, tmp_path):
     """Chromium lays out every formula of every page as MathML (native rendering, offline):
     each <math> is a MathMLElement with a non-empty box, there is no <merror> and no raw
     TeX; a screenshot of a derivation page is non-trivial."""
-    for page in _html_pages(site):
-        built = page.read_text(encoding="utf-8")
-        probe = page.with_name("probe.html")
-        probe.write_text(built.replace("</body>", _PROBE + "</body>"), encoding="utf-8")
-        dom = _chromium("--dump-dom", probe.as_uri(), profile=tmp_path / "profile").stdout
-        n = built.count("<math ")
-        marks = re.search(r'data-math="([^"]*)"', dom)
-        assert marks is not None, page
-        assert marks.group(1) == ",".join(["ok"] * n), (page, marks.group(1))
-        assert "<merror" not in dom and "$$" not in dom, page
+    pages = [p.relative_to(site).as_posix() for p in _html_pages(site)]
+    probe = site / "probe.html"
+    probe.write_text(_PROBE % json.dumps(pages), encoding="utf-8")
+    dom = _chromium("--allow-file-access-from-files", "--dump-dom", probe.as_uri(),
+                    profile=tmp_path / "profile").stdout
+    found = re.search(r'data-results="([^"]*)"', dom)
+    assert found is not None, dom[-2000:]
+    results = json.loads(html.unescape(found.group(1)))
+    assert sorted(results) == sorted(pages)
+    for rel, res in results.items():
+        n = (site / rel).read_text(encoding="utf-8").count("<math ")
+        assert res["math"] == ",".join(["ok"] * n), (rel, res)
+        assert not res["merror"] and not res["raw"], (rel, res)
+    assert sum(len(r["math"].split(",")) for r in results.values() if r["math"]) > 200
     shot = tmp_path / "causality.png"
     _chromium("--window-size=1200,1600", f"--screenshot={shot}",
               (site / "derivations" / "pg05_causality" / "index.html").as_uri(),
               profile=tmp_path / "profile")
     assert shot.exists() and shot.stat().st_size > 20_000
-
 
 def test_user_guide_examples_run_and_show_what_they_claim(capsys):
     """The guide's worked example: the off-by-one estimator is biased (exact bias clearly
