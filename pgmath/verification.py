@@ -18,7 +18,7 @@ from .claims import registered, run_claim
 from .derivation import checked, proof_files
 from .paths import docs_dir
 
-__all__ = ["run_all", "compare", "expected_path", "load_expected", "save_expected",
+__all__ = ["run_all", "compare", "new_results", "expected_path", "load_expected", "save_expected",
            "claims_table", "CLAIM_KEYS"]
 
 #: The fields of a claim's result kept in the expected file (no timings).
@@ -95,7 +95,8 @@ def load_expected(path: Path | None = None) -> dict:
 
 def compare(result: dict, expected: dict) -> list[str]:
     """Human-readable differences that make ``pgmath verify`` fail: a check or proof
-    that errors, a claim whose verdict differs from the expected one, a proof step whose
+    that errors, a claim whose verdict differs from the expected one (a claim that had no
+    check is not a change: see :func:`new_results`), a proof step whose
     status changed, a proof that appeared or disappeared."""
     problems = []
     for name, p in result["proofs"].items():
@@ -107,7 +108,7 @@ def compare(result: dict, expected: dict) -> list[str]:
     exp_claims = {c["id"]: c for c in expected.get("claims", [])}
     for c in result["claims"]:
         e = exp_claims.get(c["id"])
-        if e is not None and e["verdict"] != c["verdict"]:
+        if e is not None and e["verdict"] != c["verdict"] and e.get("check") != "none registered":
             problems.append(f"claim {c['id']}: verdict changed from {e['verdict']!r} "
                             f"to {c['verdict']!r}")
     exp_proofs = expected.get("proofs", {})
@@ -127,6 +128,16 @@ def compare(result: dict, expected: dict) -> list[str]:
         if name not in result["proofs"]:
             problems.append(f"proof {name} disappeared")
     return problems
+
+
+def new_results(result: dict, expected: dict) -> list[str]:
+    """Claims that had no check in the expected results and have one now (reported, not a
+    failure: accept them with ``pgmath verify --update``)."""
+    exp_claims = {c["id"]: c for c in expected.get("claims", [])}
+    return [f"claim {c['id']}: new result {c['verdict']!r} from {c['check']}"
+            for c in result["claims"]
+            if c["id"] in exp_claims and exp_claims[c["id"]].get("check") == "none registered"
+            and c["check"] != "none registered"]
 
 
 def claims_table(claims: list[dict], *, width: int = 60) -> str:

@@ -62,6 +62,12 @@ def test_compare_reports_changed_verdicts_steps_and_errors(result):
     changed = copy.deepcopy(expected)
     del changed["proofs"]["pg05_causality"]
     assert any("pg05_causality is new" in p for p in verification.compare(result, changed))
+    fresh = copy.deepcopy(expected)
+    pg5 = next(c for c in fresh["claims"] if c["id"] == "PG-5")
+    pg5.update(verdict="undecided", check="none registered")
+    assert not any("PG-5" in p for p in verification.compare(result, fresh))  # a new result...
+    assert any(n.startswith("claim PG-5: new result 'false as written'")
+               for n in verification.new_results(result, fresh))           # ...is reported
     broken = copy.deepcopy(result)
     broken["claims"][0]["error"] = "ValueError: boom"
     assert any("a check errors: ValueError: boom" in p

@@ -44,6 +44,9 @@ def _verify(args) -> int:
             path = verification.save_expected(result)
             print(f"wrote {path}", file=sys.stderr)
             problems = []
+    if not args.update:
+        for note in verification.new_results(result, expected):
+            print(f"pgmath verify: {note} (accept with --update)", file=sys.stderr)
     for p in problems:
         print(f"pgmath verify: {p}", file=sys.stderr)
     return 1 if problems else 0
