@@ -56,10 +56,25 @@ def test_claims_page_has_every_claim_and_errata_every_mistake(pages):
 
 
 def test_write_site_into_a_fresh_directory(tmp_path):
-    written = docsite.write_site(tmp_path, with_figures=True)
+    written = docsite.write_site(tmp_path, with_figures=False)  # figures: next test
     assert (tmp_path / "claims.md").read_text() == (docs_dir() / "claims.md").read_text()
-    assert (tmp_path / "figures" / "manifest.json").exists()
     assert len(written) == len(proof_files()) + 5
+
+
+def test_figures_are_drawn_listed_and_recorded(tmp_path, monkeypatch):
+    from pgmath.claims import Figure
+
+    def draw(outdir):
+        path = outdir / "demo_curve.png"
+        path.write_bytes(b"\x89PNG fake")
+        return [path]
+    monkeypatch.setattr(docsite, "figures", lambda: [Figure("demo", "A demo curve", draw)])
+    figdir = docsite.write_figures(tmp_path)
+    listing = docsite._figure_listing(figdir)
+    assert listing == [("demo", "A demo curve", ["demo_curve.png"])]
+    assert json.loads((figdir / "manifest.json").read_text()) == {"demo": ["demo_curve.png"]}
+    page = docsite._figures_page(listing)
+    assert "## A demo curve" in page and "![A demo curve](figures/demo_curve.png)" in page
 
 
 def test_hook_renders_inline_and_display_maths_and_leaves_code_alone():
