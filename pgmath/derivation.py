@@ -448,6 +448,9 @@ def render(derivation: Derivation, results: Sequence[StepResult]) -> str:
     if derivation.claims:
         lines += ["Claims decided here: " + ", ".join(
             f"[{c}](../claims.md#{c.lower()})" for c in derivation.claims) + ".", ""]
+    counts = {st: sum(r.status == st for r in results) for st in STATUSES}
+    lines += [f"Source: `proofs/{derivation.name}.py`. {len(results)} steps: "
+              + ", ".join(f"{n} {st}" for st, n in counts.items() if n) + ".", ""]
     if derivation.intro:
         lines += [derivation.intro.strip(), ""]
     for r in results:
