@@ -242,8 +242,10 @@ def is_zero(expr) -> bool:
             return True
         if e.is_rational_function():  # cancel is a canonical form: its verdict is final
             return sp.cancel(sp.together(e)) == 0
-        for f in (sp.cancel, lambda z: sp.cancel(sp.expand_log(sp.expand(z), force=True)), sp.simplify, lambda z: sp.simplify(sp.expand(sp.powsimp(z))),
-                  lambda z: sp.simplify(sp.expand_log(sp.expand(z), force=True))):
+        # expand_log without force: log(ab) = log a + log b only where SymPy knows a, b > 0
+        for f in (sp.cancel, lambda z: sp.cancel(sp.expand_log(sp.expand(z))), sp.simplify,
+                  lambda z: sp.simplify(sp.expand(sp.powsimp(z))),
+                  lambda z: sp.simplify(sp.expand_log(sp.expand(z)))):
             try:
                 if f(e) == 0:
                     return True

@@ -172,3 +172,12 @@ def test_strict_inequalities_need_a_strict_sign():
     # x² + 1 > 0 for real x (SymPy: positive); x² > 0 fails at x = 0 (the hint point)
     assert statuses(Step("pos", y**2 + 1, 0, rel=">")) == ["verified"]
     assert statuses(Step("zero", y**2, 0, rel=">", counter={"y": 0})) == ["false"]
+
+
+def test_log_rules_are_used_only_where_they_are_valid():
+    # log(ab) = log a + log b needs a, b > 0: with real (possibly negative) a, b it is not
+    # an identity (a = b = −1: log 1 = 0 vs 2iπ), so it must not be verified
+    a, b = sp.symbols("a b", real=True)
+    assert statuses(Step("log rule", sp.log(a * b), sp.log(a) + sp.log(b))) != ["verified"]
+    p, q = sp.symbols("p q", positive=True)
+    assert statuses(Step("log rule", sp.log(p * q), sp.log(p) + sp.log(q))) == ["verified"]
