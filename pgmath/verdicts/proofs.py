@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 
-from ..claims import CLAIMS, Verdict, claim
+from ..claims import CLAIMS, Verdict, claim, new_claim
 from ..derivation import checked, proof_files
 
 __all__ = ["proof_claims"]
@@ -35,6 +35,7 @@ TESTS = {
     "PG-12": _T + "test_pg12_notes_per_decision_form_is_biased_corrected_one_is_not",
     "PG-14": _T + "test_pg14_weight_second_moment_is_a_power",
     "PG-15": _T + "test_pg15_dropped_state_ratio_bias_is_first_order_in_the_step",
+    "PG-23": _T + "test_pg23_marginal_ratio_form_needs_the_future_ratios",
     "PG-17": _T + "test_pg17_notes_kl_is_negative_pg18_curvature_has_a_half",
     "PG-18": _T + "test_pg17_notes_kl_is_negative_pg18_curvature_has_a_half",
     "PG-20": _T + "test_pg20_step_size_meets_the_constraint_and_beats_feasible_steps",
@@ -58,7 +59,17 @@ def _make_check(name: str, cid: str):
     return check
 
 
+#: Claims the notes make that CLAIMS.md does not list, decided by a proof here.
+NEW_CLAIMS = {
+    "PG-23": ("4.4", "The state-action-marginal form E_θ[Σ_t p_θ'(s_t,a_t)/p_θ(s_t,a_t) "
+                     "∇log π_θ'(a_t|s_t) Q̂_t] of the off-policy gradient is exact; only "
+                     "dropping the state ratio makes it biased."),
+}
+
+
 def _register() -> None:
+    for cid, (section, statement) in NEW_CLAIMS.items():
+        new_claim(cid, section=section, statement=statement)
     for cid, names in proof_claims().items():
         if cid not in CLAIMS:
             continue

@@ -17,7 +17,7 @@ NAMES = [p.stem for p in proof_files()]
 
 def test_there_is_a_proof_per_listed_derivation():
     expected = {"pg01_score_function", "pg03_reinforce_unbiased", "pg04_pomdp_reinforce",
-                "pg05_causality", "pg15_dropped_state_ratio",
+                "pg05_causality", "pg15_dropped_state_ratio", "pg23_marginal_ratio",
                 "pg08_baseline", "pg09_batch_average_baseline", "pg11_importance_sampling",
                 "pg12_offpolicy_gradient", "pg14_importance_weight_growth",
                 "pg16_regularised_argmax", "pg17_kl_definition", "pg18_kl_second_order",
@@ -209,3 +209,28 @@ def test_pg15_dropped_state_ratio_bias_is_first_order_in_the_step():
     assert np.abs(bias(0.0)).max() < 1e-12
     assert np.abs(b1).max() > 1e-5                           # biased off-policy
     np.testing.assert_allclose(b1 / 1e-2, b2 / 1e-3, rtol=0.05, atol=1e-6)  # O(h)
+
+
+def test_pg23_marginal_ratio_form_needs_the_future_ratios():
+    # exact marginals and gradient from pgmath's engine (numpy), enumeration under θ
+    mdp, policy, theta = _chain()
+    theta_new = theta + np.random.default_rng(9).normal(size=theta.size)
+    batch, prob = pgmath.enumerate_trajectories(mdp, policy, theta)
+    T = batch.rewards.shape[1]
+    m_old = exact.state_action_marginals(mdp, policy, theta)[:T]
+    m_new = exact.state_action_marginals(mdp, policy, theta_new)[:T]
+    t_idx = np.arange(T)[None, :]
+    w = m_new[t_idx, batch.states, batch.actions] / m_old[t_idx, batch.states, batch.actions]
+    rho = np.exp(trajectory_log_probs(batch, policy, theta_new) - trajectory_log_probs(batch, policy, theta))
+    psi, r = step_scores(batch, policy, theta_new), batch.rewards
+
+    def mean(future_ratios):
+        q = np.zeros_like(r)
+        for t in range(T):
+            for tp in range(t, T):
+                q[:, t] += r[:, tp] * (rho[:, t + 1:tp + 1].prod(axis=1) if future_ratios else 1)
+        return prob @ np.einsum("ntd,nt->nd", psi, w * q)
+
+    truth = exact.gradient(mdp, policy, theta_new)
+    assert np.abs(mean(False) - truth).max() > 1e-3
+    np.testing.assert_allclose(mean(True), truth, atol=1e-10)
