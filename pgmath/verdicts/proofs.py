@@ -30,6 +30,7 @@ def proof_claims() -> dict[str, list[str]]:
 _T = "tests/proofs/test_proofs.py::"
 TESTS = {
     "PG-5": _T + "test_pg5_same_step_pairs_do_not_vanish_past_pairs_do",
+    "PG-7": _T + "test_pg7_reward_to_go_can_have_larger_variance",
     "PG-9": _T + "test_pg9_batch_average_baseline_expectation_is_one_minus_one_over_n",
     "PG-11": _T + "test_pg11_notes_line_two_changes_the_value",
     "PG-12": _T + "test_pg12_notes_per_decision_form_is_biased_corrected_one_is_not",

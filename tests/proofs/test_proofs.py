@@ -17,6 +17,7 @@ NAMES = [p.stem for p in proof_files()]
 
 def test_there_is_a_proof_per_listed_derivation():
     expected = {"pg01_score_function", "pg03_reinforce_unbiased", "pg04_pomdp_reinforce",
+                "pg07_reward_to_go_variance",
                 "pg05_causality", "pg15_dropped_state_ratio", "pg23_marginal_ratio",
                 "pg08_baseline", "pg09_batch_average_baseline", "pg11_importance_sampling",
                 "pg12_offpolicy_gradient", "pg14_importance_weight_growth",
@@ -234,3 +235,17 @@ def test_pg23_marginal_ratio_form_needs_the_future_ratios():
     truth = exact.gradient(mdp, policy, theta_new)
     assert np.abs(mean(False) - truth).max() > 1e-3
     np.testing.assert_allclose(mean(True), truth, atol=1e-10)
+
+
+def test_pg7_reward_to_go_can_have_larger_variance():
+    # the proof's counterexample MDP, evaluated by pgmath's numeric engine (enumeration)
+    q = np.array([[0.1, 0.9], [0.9, 0.9]])                    # p(s' = 0 | s, a)
+    P = np.stack([q, 1 - q], axis=-1)
+    R = np.array([[-2.0, 0.0], [2.0, 2.0]])
+    mdp = pgmath.TabularMDP(P, R, np.array([0.9, 0.1]), horizon=2)
+    policy = pgmath.SoftmaxPolicy(2, 2)
+    theta = np.log([4.0, 0.25, 1.0, 1.0])
+    _, c_reinforce = exact.estimator_moments(pgmath.estimators.reinforce, mdp, policy, theta)
+    _, c_rtg = exact.estimator_moments(pgmath.estimators.reward_to_go, mdp, policy, theta)
+    assert np.trace(c_rtg) > 3 * np.trace(c_reinforce)     # 1.983 vs 0.600 (exact rationals)
+    assert abs(np.trace(c_rtg) - 59836802831 / 30171961250) < 1e-12
