@@ -47,6 +47,8 @@ def trace_var(name):
 a, x, mAA, mXA, mXX = sp.symbols(r"\mathbb{E}[A] \mathbb{E}[X] \mathbb{E}[A^2] \mathbb{E}[XA] \mathbb{E}[X^2]",
                                  real=True)
 
+C, Q2 = sp.symbols("C Q", nonnegative=True)  # facts: E[XA] ≥ 0 (condition), E[X²] ≥ 0
+
 POINT = {"p": sp.Rational(9, 10), "q_00": sp.Rational(1, 10), "q_01": sp.Rational(9, 10),
          "q_10": sp.Rational(9, 10), "q_11": sp.Rational(9, 10), "r_00": -2, "r_01": 0,
          "r_10": 2, "r_11": 2, "u_00": 4, "u_01": sp.Rational(1, 4), "u_10": 1, "u_11": 1}
@@ -87,4 +89,16 @@ which pays $+2$: the past reward is anticorrelated with the future one.
                         "tr Var[REINFORCE] − tr Var[reward-to-go] = E|X|² + 2E[Xᵀ g_rtg] with "
                         "X = Σ_t ∇log π(a_t|s_t) Σ_{t'<t} r_t', which is negative when past and "
                         "future rewards are strongly anticorrelated."),
+        Step("The cross term at the counterexample",
+             tex=r"\mathbb{E}|X|^2 + 2\,\mathbb{E}[X^T g_{\mathrm{rtg}}] < 0\quad\text{at the point above}",
+             lhs=(M.expect(dot(x_past, x_past)) + 2 * M.expect(dot(x_past, g_rtg))).xreplace(
+                 {sp.Symbol(k, **({"real": True} if k[0] == "r" else {"positive": True})): v
+                  for k, v in POINT.items()}), rhs=0, rel="<"),
+        Step("Corrected: a sufficient condition", fixes="notes_variance",
+             tex=r"\mathrm{tr}\,\mathrm{Var}[g_{\mathrm{R}}] - \mathrm{tr}\,\mathrm{Var}[g_{\mathrm{rtg}}] = \mathbb{E}|X|^2 + 2\,\mathbb{E}[X^T g_{\mathrm{rtg}}] \ge 0\quad\text{when}\quad \mathbb{E}[X^T g_{\mathrm{rtg}}] \ge 0",
+             lhs=mXX + 2 * mXA, rhs=0, rel=">=", facts={C: mXA, Q2: mXX},
+             certificate=Q2 + 2 * C,
+             why="With the facts $\mathbb{E}|X|^2 \ge 0$ and the condition "
+                 "$\mathbb{E}[X^T g_{\mathrm{rtg}}] \ge 0$ (past rewards not anticorrelated "
+                 "with the reward-to-go term)."),
     ])
