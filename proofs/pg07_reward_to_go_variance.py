@@ -75,10 +75,10 @@ which pays $+2$: the past reward is anticorrelated with the future one.
         Step("Variance difference (per component, by linearity)",
              tex=r"\mathrm{Var}[A + X] - \mathrm{Var}[A] = \mathbb{E}[X^2] + 2\,\mathbb{E}[XA]\quad\text{when }\mathbb{E}[X] = 0",
              lhs=(mAA + 2 * mXA + mXX - (a + x)**2 - (mAA - a**2)).subs(x, 0), rhs=mXX + 2 * mXA,
-             why="Expand $\mathbb{E}[(A+X)^2] - (\mathbb{E}A + \mathbb{E}X)^2$ and use step 2; "
-                 "summed over components: $\mathrm{tr}\,\mathrm{Var}[g_{\mathrm{R}}] - "
-                 "\mathrm{tr}\,\mathrm{Var}[g_{\mathrm{rtg}}] = \mathbb{E}|X|^2 + "
-                 "2\,\mathbb{E}[X^T g_{\mathrm{rtg}}]$."),
+             why=r"Expand $\mathbb{E}[(A+X)^2] - (\mathbb{E}A + \mathbb{E}X)^2$ and use step 2; "
+                 r"summed over components: $\mathrm{tr}\,\mathrm{Var}[g_{\mathrm{R}}] - "
+                 r"\mathrm{tr}\,\mathrm{Var}[g_{\mathrm{rtg}}] = \mathbb{E}|X|^2 + "
+                 r"2\,\mathbb{E}[X^T g_{\mathrm{rtg}}]$."),
         Step("Notes: reward-to-go has smaller variance",
              tex=r"\mathrm{tr}\,\mathrm{Var}[g_{\mathrm{rtg}}] \le \mathrm{tr}\,\mathrm{Var}[g_{\mathrm{R}}]",
              lhs=trace_var("rtg"), rhs=trace_var("reinforce"), rel="<=", label="notes_variance",
@@ -98,7 +98,7 @@ which pays $+2$: the past reward is anticorrelated with the future one.
              tex=r"\mathrm{tr}\,\mathrm{Var}[g_{\mathrm{R}}] - \mathrm{tr}\,\mathrm{Var}[g_{\mathrm{rtg}}] = \mathbb{E}|X|^2 + 2\,\mathbb{E}[X^T g_{\mathrm{rtg}}] \ge 0\quad\text{when}\quad \mathbb{E}[X^T g_{\mathrm{rtg}}] \ge 0",
              lhs=mXX + 2 * mXA, rhs=0, rel=">=", facts={C: mXA, Q2: mXX},
              certificate=Q2 + 2 * C,
-             why="With the facts $\mathbb{E}|X|^2 \ge 0$ and the condition "
-                 "$\mathbb{E}[X^T g_{\mathrm{rtg}}] \ge 0$ (past rewards not anticorrelated "
+             why=r"With the facts $\mathbb{E}|X|^2 \ge 0$ and the condition "
+                 r"$\mathbb{E}[X^T g_{\mathrm{rtg}}] \ge 0$ (past rewards not anticorrelated "
                  "with the reward-to-go term)."),
     ])
