@@ -324,13 +324,13 @@ def _pg21() -> Verdict:
                     "sampled) surrogate and KL."))
 
 
-new_claim("PG-30", section="4.4",
+new_claim("PG-24", section="4.4",
           statement=("Ignoring the ratio of the state marginals (keeping only the action ratio "
                      "at t) gets rid of the exponentially growing variance."))
 
 
-@claim("PG-30")
-def _pg30() -> Verdict:
+@claim("PG-24")
+def _pg24() -> Verdict:
     mdp, pol, th, th2 = random_offpolicy_problem(3, scale=1.0)
     rho_max = float(np.max(pol.probs(th2) / pol.probs(th)))
     r_max = float(np.abs(mdp.r).max())

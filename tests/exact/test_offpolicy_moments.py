@@ -137,7 +137,7 @@ def test_moment_recursion_refuses_unknown_estimators_and_takes_next_state_reward
 
 
 def test_action_ratio_variance_grows_polynomially():
-    """Dropping the state-marginal ratio removes the exponential growth (PG-30): with
+    """Dropping the state-marginal ratio removes the exponential growth (PG-24): with
     ρ_max = max π'/π, |ψ| ≤ 1 (tabular softmax) and |r| ≤ r_max, every component of g is
     bounded by ρ_max r_max T(T+1)/2, so Var ≤ (ρ_max r_max T(T+1)/2)² = O(T⁴). Exact
     variances (recursion) for T up to 200 stay below it, while the full-trajectory form's

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from pgmath.claims import figures, registered, run_claim
+from pgmath.claims import ClaimCheck, figures, registered, run_claim
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXPECTED = {
@@ -22,7 +22,12 @@ EXPECTED = {
 
 @pytest.mark.parametrize("cid", sorted(EXPECTED))
 def test_il_claim_verdict(cid):
-    entry = next(e for e in registered() if e.id == cid)
+    full = next(e for e in registered() if e.id == cid)
+    # only the checks of pgmath.verdicts.il (other modules' checks of the same claim,
+    # e.g. SymPy proofs, are combined by the registry and tested in their own modules)
+    entry = ClaimCheck(full.id, full.section, full.statement,
+                       [f for f in full.funcs if f.__module__ == "pgmath.verdicts.il"])
+    assert entry.funcs, cid
     t0 = time.perf_counter()
     out = run_claim(entry)
     assert time.perf_counter() - t0 < 5.0

@@ -13,7 +13,7 @@ EXPECTED = {
     "PG-14": "holds under conditions", "PG-15": "holds under conditions", "PG-16": "holds",
     "PG-17": "false as written", "PG-18": "false as written", "PG-19": "holds",
     "PG-20": "holds under conditions", "PG-21": "holds under conditions",
-    "PG-30": "holds under conditions",
+    "PG-24": "holds under conditions",
 }
 
 
