@@ -328,7 +328,10 @@ def gae(values, lam: float, policy=None, theta=None, *, discounting: str = "step
       lam: λ ∈ [0, 1].
     """
     _check_discounting(discounting)
-    lam = float(lam)
+    try:
+        lam = float(lam)
+    except (TypeError, ValueError):
+        raise EstimatorError(f"lam (λ) must be a number in [0, 1], got {lam!r}") from None
     if not 0.0 <= lam <= 1.0:
         raise EstimatorError(f"lam (λ) must lie in [0, 1], got {lam!r}")
     V = _source(values, policy, theta, "V")
