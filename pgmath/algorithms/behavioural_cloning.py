@@ -257,7 +257,7 @@ def pooled(d: np.ndarray) -> np.ndarray:
 
 
 def total_variation(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """TV(p, q) = ½ Σ_s |p(s) − q(s)| over the last axis."""
+    """TV(p, q) = ½ Σ_s |p(s) − q(s)| over the last axis: ``[..., S]`` → ``[...]``."""
     return 0.5 * np.abs(np.asarray(p) - np.asarray(q)).sum(axis=-1)
 
 
