@@ -16,6 +16,7 @@ __all__ = [
     "NotErgodicError",
     "TooManyTrajectoriesError",
     "EstimatorError",
+    "InvalidArgumentError",
 ]
 
 
@@ -53,3 +54,7 @@ class TooManyTrajectoriesError(PgmathError):
 
 class EstimatorError(PgmathError):
     """A user's estimator returned the wrong shape, NaN, or raised."""
+
+
+class InvalidArgumentError(PgmathError):
+    """A scalar option out of range or not one of the allowed choices (names it and its value)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .errors import InvalidMDPError, ShapeError, TooManyTrajectoriesError
+from .errors import InvalidArgumentError, InvalidMDPError, ShapeError, TooManyTrajectoriesError
 from .exact._policy import policy_at
 
 __all__ = ["Trajectories", "sample", "enumerate_trajectories", "count_trajectories",
@@ -221,9 +221,10 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
     only), so the result for a given ``rng`` state depends on N but not on anything else.
     """
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+                        f"got {type(rng).__name__} {rng!r}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+        raise InvalidArgumentError(f"n must be a positive int (the number of trajectories N), got {n!r}")
     T = _steps(mdp, n_steps)
     pi, obs = acting_table(mdp, policy, theta)
     S, A = mdp.n_states, mdp.n_actions

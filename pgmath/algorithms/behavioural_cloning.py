@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidMDPError, InvalidPolicyError, ShapeError
+from ..errors import InvalidArgumentError, InvalidMDPError, InvalidPolicyError, ShapeError
 from ..exact import optimal_policy, state_marginals
 from ..exact._policy import policy_table
 from ..trajectories import sample
@@ -257,7 +257,7 @@ def pooled(d: np.ndarray) -> np.ndarray:
 
 
 def total_variation(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """TV(p, q) = ½ Σ_s |p(s) − q(s)| over the last axis."""
+    """TV(p, q) = ½ Σ_s |p(s) − q(s)| over the last axis: ``[..., S]`` → ``[...]``."""
     return 0.5 * np.abs(np.asarray(p) - np.asarray(q)).sum(axis=-1)
 
 
@@ -286,9 +286,12 @@ def epsilon_average(mdp, expert, learner, *, per_step: bool = False):
 # -- bounds -----------------------------------------------------------------------------------
 def _eps_T(eps, T):
     eps = np.asarray(eps, dtype=float)
-    if np.any((eps < 0) | (eps > 1)):
+    if not np.all((eps >= 0) & (eps <= 1)):   # also rejects NaN
         raise InvalidPolicyError(f"ε must lie in [0, 1], got {eps}")
-    return eps, np.asarray(T, dtype=float)
+    T = np.asarray(T, dtype=float)
+    if not np.all((T >= 0) & (T == np.round(T))):
+        raise InvalidArgumentError(f"the horizon / step count must be a non-negative int, got {T}")
+    return eps, T
 
 
 def _one_minus_power(eps, t):
@@ -361,5 +364,9 @@ def average_error_cost_bound(eps_t) -> float:
     gives εT², attained by a learner that spends all its error at t = 0.
     """
     e = np.asarray(eps_t, dtype=float)
+    if e.ndim == 0 or e.shape[-1] == 0:
+        raise ShapeError(f"eps_t must be a non-empty [T] array of per-step error rates, got shape {e.shape}")
+    if not np.all((e >= 0) & (e <= 1)):
+        raise InvalidPolicyError(f"every ε_k must lie in [0, 1], got {e.tolist()}")
     T = e.shape[-1]
     return float(np.sum((T - np.arange(T)) * e, axis=-1))

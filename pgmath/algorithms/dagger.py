@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidMDPError
+from ..errors import InvalidArgumentError, InvalidMDPError
 from ..exact import state_marginals
 from .behavioural_cloning import (error_rates, expected_cost, fit_tabular, labelled_dataset,
                                   pooled, total_variation)
@@ -90,10 +90,10 @@ def dagger(mdp, expert, *, n_iterations: int, n_trajectories: int,
     if mdp.horizon is None:
         raise InvalidMDPError("DAgger here needs a finite-horizon MDP (T = horizon)")
     if isinstance(n_iterations, bool) or not isinstance(n_iterations, (int, np.integer)) or n_iterations < 1:
-        raise ValueError(f"n_iterations must be a positive int, got {n_iterations!r}")
+        raise InvalidArgumentError(f"n_iterations must be a positive int, got {n_iterations!r}")
     if isinstance(n_trajectories, bool) or not isinstance(n_trajectories, (int, np.integer)) \
             or n_trajectories < 1:
-        raise ValueError(f"n_trajectories must be a positive int, got {n_trajectories!r}")
+        raise InvalidArgumentError(f"n_trajectories must be a positive int, got {n_trajectories!r}")
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
     S, A = mdp.n_states, mdp.n_actions

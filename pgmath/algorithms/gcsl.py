@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidMDPError, ShapeError
+from ..errors import InvalidArgumentError, InvalidMDPError, ShapeError
 from ..exact import state_marginals
 from ..policies import log_softmax
 from ..trajectories import sample
@@ -153,12 +153,12 @@ def gcsl(mdp, goals, *, n_iterations: int, n_trajectories: int,
     """
     goals = _check(mdp, goals)
     if not (np.isfinite(smoothing) and smoothing > 0):
-        raise ValueError(f"smoothing α must be > 0, got {smoothing}")
+        raise InvalidArgumentError(f"smoothing α must be > 0, got {smoothing}")
     if isinstance(n_iterations, bool) or not isinstance(n_iterations, (int, np.integer)) or n_iterations < 1:
-        raise ValueError(f"n_iterations must be a positive int, got {n_iterations!r}")
+        raise InvalidArgumentError(f"n_iterations must be a positive int, got {n_iterations!r}")
     if isinstance(n_trajectories, bool) or not isinstance(n_trajectories, (int, np.integer)) \
             or n_trajectories < 1:
-        raise ValueError(f"n_trajectories must be a positive int, got {n_trajectories!r}")
+        raise InvalidArgumentError(f"n_trajectories must be a positive int, got {n_trajectories!r}")
     G, S, A = goals.size, mdp.n_states, mdp.n_actions
     logits = np.zeros((G, S, A))
     counts = np.zeros((G, S, A))

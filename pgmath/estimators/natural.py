@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import PgmathError, ShapeError
+from ..errors import InvalidArgumentError, PgmathError, ShapeError
 from ..exact.fisher import fisher, fisher_vector_product, input_weights
 from ..exact.kl import policy_kl
 from ..exact.objective import gradient
@@ -110,7 +110,7 @@ def natural_gradient(mdp, policy, theta, *, method: str = "pinv", weighting: str
         w = input_weights(mdp, policy, theta, weighting)
         fvp = lambda v: fisher_vector_product(mdp, policy, theta, v, weights=w)  # noqa: E731
         return conjugate_gradient(fvp, g, damping=damping)
-    raise ValueError(f"method must be 'pinv' or 'cg', got {method!r}")
+    raise InvalidArgumentError(f"method must be 'pinv' or 'cg', got {method!r}")
 
 
 def _advantage_estimates(batch) -> np.ndarray:

@@ -55,9 +55,13 @@ def _with_weights(fn: Callable, build: Callable[[int, float], StepWeights], name
     return fn
 
 
-def _linear(build: Callable[[int, float], StepWeights], name: str, doc: str) -> Callable:
-    """An estimator evaluated from its :class:`StepWeights` on the batch."""
+def _linear(build: Callable[[int, float], StepWeights], name: str, doc: str,
+            check: Callable | None = None) -> Callable:
+    """An estimator evaluated from its :class:`StepWeights` on the batch (``check(batch,
+    policy)`` first validates a user table against what the policy reads)."""
     def est(batch, policy, theta):
+        if check is not None:
+            check(batch, policy)
         spec = build(batch.horizon, batch.discount)
         return spec.evaluate(batch, step_scores(batch, policy, theta))
     return _with_weights(est, build, name, doc)
@@ -229,6 +233,23 @@ def _over_time(tab: np.ndarray, T: int, ndim: int, kind: str, allow_extra: bool 
                      f"T={T}{extra}")
 
 
+def _table_check(tab: np.ndarray, ndim: int, kind: str, over: str) -> Callable:
+    """A check that the table's input axis (and action axis) match what the policy reads:
+    a table over states when the policy reads states, over observations when it reads
+    observations. (A state table with an observation policy cannot be checked here.)"""
+    def check(batch, policy) -> None:
+        if tab.ndim < ndim:
+            return   # the wrong rank is reported by _over_time
+        reads = getattr(policy, "over", "states")
+        if reads == over and tab.shape[-ndim] != policy.n_inputs:
+            raise ShapeError(f"{kind} table has {tab.shape[-ndim]} {over} (shape {tab.shape}) "
+                             f"but {policy!r} reads {policy.n_inputs}")
+        if ndim == 2 and tab.shape[-1] != policy.n_actions:
+            raise ShapeError(f"{kind} table has {tab.shape[-1]} actions (shape {tab.shape}) "
+                             f"but {policy!r} has {policy.n_actions}")
+    return check
+
+
 def _check_over(over: str, values, kind: str) -> None:
     if over not in ("states", "observations"):
         raise EstimatorError(f"over must be 'states' or 'observations', got {over!r}")
@@ -265,7 +286,7 @@ def state_baseline(values, policy=None, theta=None, *, discounting: str = "start
         return StepWeights.make(T, kappa=1.0, rho=1.0 if discounting == "start" else g,
                                 alpha=w if discounting == "start" else 1.0, **kw)
     return _linear(build, f"state_baseline(discounting={discounting!r}, over={over!r})",
-                   state_baseline.__doc__)
+                   state_baseline.__doc__, check=_table_check(V, 1, "V", over))
 
 
 def _critic(kind: str, table, policy, theta, discounting: str, over: str) -> Callable:
@@ -295,8 +316,9 @@ def q_critic(q_values, policy=None, theta=None, *, discounting: str = "start",
       over: ``"states"`` or ``"observations"`` (a table Q(o, a) ``[n_obs, A]`` or
         ``[T, n_obs, A]`` on a POMDP).
     """
-    _, build = _critic("Q", q_values, policy, theta, discounting, over)
-    return _linear(build, f"q_critic(discounting={discounting!r}, over={over!r})", q_critic.__doc__)
+    Q, build = _critic("Q", q_values, policy, theta, discounting, over)
+    return _linear(build, f"q_critic(discounting={discounting!r}, over={over!r})", q_critic.__doc__,
+                   check=_table_check(Q, 2, "Q", over))
 
 
 def advantage_critic(advantages, policy=None, theta=None, *, discounting: str = "start",
@@ -308,9 +330,9 @@ def advantage_critic(advantages, policy=None, theta=None, *, discounting: str = 
         or an MDP followed by ``policy, theta`` for the exact A^π.
       over: ``"states"`` or ``"observations"`` (as for :func:`q_critic`).
     """
-    _, build = _critic("A", advantages, policy, theta, discounting, over)
+    A, build = _critic("A", advantages, policy, theta, discounting, over)
     return _linear(build, f"advantage_critic(discounting={discounting!r}, over={over!r})",
-                   advantage_critic.__doc__)
+                   advantage_critic.__doc__, check=_table_check(A, 2, "A", over))
 
 
 def gae(values, lam: float, policy=None, theta=None, *, discounting: str = "step") -> Callable:
@@ -328,7 +350,10 @@ def gae(values, lam: float, policy=None, theta=None, *, discounting: str = "step
       lam: λ ∈ [0, 1].
     """
     _check_discounting(discounting)
-    lam = float(lam)
+    try:
+        lam = float(lam)
+    except (TypeError, ValueError):
+        raise EstimatorError(f"lam (λ) must be a number in [0, 1], got {lam!r}") from None
     if not 0.0 <= lam <= 1.0:
         raise EstimatorError(f"lam (λ) must lie in [0, 1], got {lam!r}")
     V = _source(values, policy, theta, "V")
@@ -340,7 +365,8 @@ def gae(values, lam: float, policy=None, theta=None, *, discounting: str = "step
         y = g * Vt[1:, None, None, :] - Vt[:-1, :, None, None]   # [T, S, 1, S']
         kappa = _powers(g, T) if discounting == "start" else 1.0
         return StepWeights.make(T, kappa=kappa, rho=g * lam, alpha=1.0, y=y)
-    return _linear(build, f"gae(lam={lam}, discounting={discounting!r})", gae.__doc__)
+    return _linear(build, f"gae(lam={lam}, discounting={discounting!r})", gae.__doc__,
+                   check=_table_check(V, 1, "V", "states"))
 
 
 # -- batch-coupled estimators ----------------------------------------------------------------

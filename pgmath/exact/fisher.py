@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidMDPError, InvalidPolicyError, ShapeError
+from ..errors import InvalidArgumentError, InvalidMDPError, InvalidPolicyError, ShapeError
 from ._policy import policy_table
 from .marginals import discounted_state_visitation, state_marginals
 
@@ -47,7 +47,7 @@ WEIGHTINGS = ("trajectory", "average", "discounted")
 def _state_weights(mdp, pi, weighting: str) -> np.ndarray:
     """``[S]`` weights over hidden states for a probability table π."""
     if weighting not in WEIGHTINGS:
-        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+        raise InvalidArgumentError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
     if weighting == "discounted":
         w = discounted_state_visitation(mdp, pi)
     elif mdp.horizon is not None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import InvalidArgumentError, ShapeError
 from .fisher import input_weights
 
 __all__ = ["policy_kl", "kl", "trajectory_kl", "kl_quadratic"]
@@ -44,7 +44,7 @@ def kl(mdp, policy, theta_p, theta_q, weighting: str = "average",
         weights_from="p")``.
     """
     if weights_from not in ("p", "q"):
-        raise ValueError(f"weights_from must be 'p' or 'q', got {weights_from!r}")
+        raise InvalidArgumentError(f"weights_from must be 'p' or 'q', got {weights_from!r}")
     th = theta_p if weights_from == "p" else theta_q
     w = input_weights(mdp, policy, th, weighting)
     return float(w @ policy_kl(policy, theta_p, theta_q))

@@ -16,7 +16,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import grad as _ag_grad
 
-from ..errors import InvalidPolicyError
+from ..errors import InvalidArgumentError, InvalidPolicyError
 from ._policy import policy_at, policy_table
 from ._system import active_states, policy_reward, state_transition
 from .marginals import discounted_state_visitation
@@ -68,7 +68,7 @@ def gradient(mdp, policy, theta, method: str = "pg_theorem") -> np.ndarray:
         f = lambda th: objective_from_table(mdp, policy.state_probs(mdp, th))  # noqa: E731
         return np.asarray(_ag_grad(f)(theta), dtype=float)
     if method != "pg_theorem":
-        raise ValueError(f"method must be 'pg_theorem' or 'autograd', got {method!r}")
+        raise InvalidArgumentError(f"method must be 'pg_theorem' or 'autograd', got {method!r}")
     pi = np.asarray(policy.state_probs(mdp, theta))
     _, Q = evaluate(mdp, pi)
     if mdp.horizon is not None:

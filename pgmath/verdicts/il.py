@@ -68,7 +68,7 @@ def tightrope_learners(eps: float, T: int, *, length: int | None = None, n_actio
 
 
 def fitted_slope(T, cost) -> float:
-    """Least-squares slope of log cost against log T."""
+    """Least-squares slope k of log C(T) = k log T + c over ``[n]`` horizons T and costs C."""
     return float(np.polyfit(np.log(T), np.log(cost), 1)[0])
 
 
@@ -422,6 +422,8 @@ def _save(plt, fig, outdir, name: str) -> list[pathlib.Path]:
 
 @figure("il_tightrope_cost", title="Tightrope: exact cost of behavioural cloning and DAgger against T")
 def tightrope_cost_figure(outdir: pathlib.Path) -> list[pathlib.Path]:
+    """Plot exact BC and DAgger cost E[Σ_t c] against T on the tightrope (log-log, fitted slopes,
+    the closed form Σ_t (1 − (1−ε)^t)); writes one PNG."""
     plt = _plt()
     eps, n = 1e-3, 50
     alpha = eps * n / (1 - 2 * eps)  # the trained learner's error on the rope is then ε
@@ -451,6 +453,7 @@ def tightrope_cost_figure(outdir: pathlib.Path) -> list[pathlib.Path]:
 
 @figure("il_dagger", title="DAgger: TV(p_train, p_θ) and exact cost per iteration")
 def dagger_figure(outdir: pathlib.Path) -> list[pathlib.Path]:
+    """Plot TV(p_train, p_θ) and exact cost per DAgger iteration; writes one PNG."""
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     mdp, ex = dagger_gridworld()
@@ -482,6 +485,7 @@ def dagger_figure(outdir: pathlib.Path) -> list[pathlib.Path]:
 
 @figure("il_gcsl", title="GCSL: exact probability of reaching each goal per iteration")
 def gcsl_figure(outdir: pathlib.Path) -> list[pathlib.Path]:
+    """Plot the exact probability of reaching each goal per GCSL iteration; writes one PNG."""
     plt = _plt()
     grid = gridworld(GCSL_LAYOUT, horizon=6, discount=1.0, off_grid_penalty=0.0)
     goals = np.arange(grid.n_states)

@@ -429,6 +429,7 @@ def fig_learning(outdir: pathlib.Path) -> list[pathlib.Path]:
 
 @figure("short_corridor_J_of_p", title="Short corridor: exact J(p) and where each algorithm ends")
 def fig_corridor(outdir: pathlib.Path) -> list[pathlib.Path]:
+    """Plot the short corridor's closed-form J(p) (p = π(right)), p* = 2 − √2 and each algorithm's final p; writes one PNG."""
     from ..algorithms.policy_gradient import run
     plt = _plt()
     p = np.linspace(0.02, 0.98, 400)

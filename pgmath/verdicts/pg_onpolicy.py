@@ -78,6 +78,7 @@ def trajectory_score_gap(mdp, policy, theta) -> float:
 
 @claim("PG-1")
 def score_function_identity() -> Verdict:
+    """PG-1: E_τ[∇log p_θ(τ) r(τ)] = ∇J(θ), exact mean (enumeration) against autograd ∇J."""
     gap = _max_gap(E.reinforce, _problems())
     ok = gap < TOL
     return Verdict("holds" if ok else "false as written",
@@ -89,6 +90,7 @@ def score_function_identity() -> Verdict:
 
 @claim("PG-2")
 def dynamics_drop_out() -> Verdict:
+    """PG-2: ∇log p_θ(τ) = Σ_t ∇log π_θ(a_t|x_t) (start, dynamics, emissions drop out), per trajectory."""
     probs = [random_problem(seed, S=2, A=2, T=2, discount=g, pomdp=pomdp)
              for seed, g in ((21, 1.0), (22, 0.7)) for pomdp in (False, True)]
     gap = max(trajectory_score_gap(*p) for p in probs)
@@ -101,6 +103,7 @@ def dynamics_drop_out() -> Verdict:
 
 @claim("PG-3")
 def reinforce_unbiased() -> Verdict:
+    """PG-3: E[(Σ_t ψ_t)(Σ_t γ^t r_t)] = ∇J_γ, against the PG theorem and autograd."""
     gap = max(_max_gap(E.reinforce, _problems()),
               _max_gap(E.reinforce, _problems(), target=lambda m, p, t: X.gradient(m, p, t)))
     ok = gap < TOL
@@ -112,6 +115,7 @@ def reinforce_unbiased() -> Verdict:
 
 @claim("PG-4")
 def observation_reinforce_unbiased() -> Verdict:
+    """PG-4: REINFORCE with ψ_t = ∇log π_θ(a_t|o_t) is unbiased on POMDPs for memoryless policies."""
     gap = _max_gap(E.reinforce, _problems(pomdp=True))
     ok = gap < TOL
     return Verdict("holds under conditions" if ok else "false as written",
@@ -125,6 +129,7 @@ def observation_reinforce_unbiased() -> Verdict:
 
 @claim("PG-5")
 def causality_as_written() -> Verdict:
+    """PG-5: E[Σ_t ψ_t Σ_{t'≤t} r_{t'}] ≠ 0 (as written, t' = t included); the strict past t' < t has mean 0."""
     mdp, pol, th = RG.two_armed_bandit()
     m_incl, _ = X.estimator_moments(E.causality_term(inclusive=True), mdp, pol, th,
                                     method="enumeration")
@@ -146,6 +151,7 @@ def causality_as_written() -> Verdict:
 
 @claim("PG-6")
 def reward_to_go_unbiased() -> Verdict:
+    """PG-6: E[Σ_t ψ_t Σ_{t'≥t} γ^{t'} r_{t'}] = ∇J_γ; the γ^{t'−t} form is biased (exact bias)."""
     gap = _max_gap(E.reward_to_go, _problems())
     mdp, pol, th = RG.step_discount_bandit()
     bias = X.discount_bias(mdp, pol, th)
@@ -170,6 +176,7 @@ def _pg7_frequency(n: int = 60) -> tuple[int, int]:
 
 @claim("PG-7")
 def reward_to_go_variance() -> Verdict:
+    """PG-7: Var[reward-to-go] ≤ Var[REINFORCE] per component fails on a named MDP (exact moments)."""
     mdp, pol, th = RG.past_reward_as_baseline()
     _, c1 = X.estimator_moments(E.reinforce, mdp, pol, th, method="enumeration")
     _, c2 = X.estimator_moments(E.reward_to_go, mdp, pol, th, method="enumeration")
@@ -193,6 +200,7 @@ def reward_to_go_variance() -> Verdict:
 
 @claim("PG-8")
 def constant_baseline_unbiased() -> Verdict:
+    """PG-8: E[(Σ_t ψ_t)(r(τ) − b)] = ∇J for constant scalar and per-component b."""
     gap = 0.0
     for k, b in enumerate((-3.0, 0.5, 7.0)):
         gap = max(gap, _max_gap(E.constant_baseline(b), _problems()[k:k + 1]))
@@ -208,6 +216,7 @@ def constant_baseline_unbiased() -> Verdict:
 
 @claim("PG-9")
 def batch_average_baseline_bias() -> Verdict:
+    """PG-9: the batch-average baseline has mean (1 − 1/N)∇J (exact over N-tuples); leave-one-out is unbiased."""
     mdp, pol, th = RG.two_armed_bandit()
     grad = X.gradient(mdp, pol, th)
     m2, _ = X.coupled_moments(E.batch_average_baseline, mdp, pol, th, 2)
@@ -230,6 +239,7 @@ def batch_average_baseline_bias() -> Verdict:
 
 @claim("PG-10")
 def optimal_baseline_claim() -> Verdict:
+    """PG-10: the notes' optimal baseline b = E[g² r]/E[g²] against the exact per-component minimiser."""
     worst = 0.0
     for mdp, pol, th in _problems():
         b = X.optimal_baseline(mdp, pol, th)
@@ -266,6 +276,7 @@ def optimal_baseline_claim() -> Verdict:
 
 @claim("PG-22")
 def optimal_baseline_derivation() -> Verdict:
+    """PG-22: d Var[g(r − b)]/db = 0 gives b_k = E[g_k² r]/E[g_k²] per component (exact moments)."""
     worst = 0.0
     for mdp, pol, th in _problems():
         psi2 = np.diag(X.estimator_moments(E.score_sum, mdp, pol, th)[1])     # E[Ψ_k²]

@@ -124,15 +124,18 @@ def test_trpo_sampled_step_is_deterministic_and_respects_sampled_kl():
 
 
 def test_sampled_natural_gradient_converges_to_exact_with_many_samples():
-    """With N = 20 000 and small damping the sampled direction has cosine > 0.95 with the
-    exact one (deterministic seed; a sanity check of the sampled route)."""
+    """With N = 20 000 and small damping the sampled direction has cosine > 0.999 with the
+    exact one. Not a bounded-probability test: a fixed-seed regression of the sampled route
+    (a ratio estimator, no simple concentration bound). Seeds 0..5 give 1 − cos ≤ 4.3e-5,
+    a 20× margin; the old threshold 0.95 let a sampler that permutes alias outcomes pass
+    on the margin (cos 0.93)."""
     mdp, policy, theta = _chain_problem(8, horizon=5)
     batch = pgmath.sample(mdp, policy, theta, 20_000, np.random.default_rng(0))
     x, _ = es.natural_gradient_estimate(batch, policy, theta, damping=1e-4)
     x_exact = es.natural_gradient(mdp, policy, theta, weighting="average")
     dx, dxe = es.policy_change(policy, theta, x), es.policy_change(policy, theta, x_exact)
     cos = np.sum(dx * dxe) / np.linalg.norm(dx) / np.linalg.norm(dxe)
-    assert cos > 0.95
+    assert cos > 0.999
 
 
 def test_errors():

@@ -241,3 +241,21 @@ def test_state_marginal_ratio_form_has_the_truncated_mean(problem):
     est = es.state_marginal_ratio_is(mdp, theta)
     mean, _ = exact.offpolicy_moments(est, mdp, policy, theta, target, method="enumeration")
     np.testing.assert_allclose(mean, exact.truncated_is_mean(mdp, policy, theta, target), atol=1e-9)
+
+
+def test_is_surrogate_follows_its_formula_with_a_baseline():
+    """L̂_i(θ') = Σ_t ρ_t (Σ_{t'≥t} γ^{t'} r_{t'} − b_t), with ρ_t = π_θ'(a_t|s_t)/μ(a_t|s_t)
+    and G_t by explicit loops (independent of the estimator's cumulative sums); the
+    baseline enters with a minus sign."""
+    mdp, policy, theta, target = _random_problem(3)
+    batch = pgmath.sample(mdp, policy, theta, 6, np.random.default_rng(13))
+    T, g = batch.horizon, batch.discount
+    b = np.linspace(-1.0, 2.0, T)
+    pt, pb = np.asarray(policy.probs(target)), np.asarray(policy.probs(theta))
+    expected = np.zeros(batch.n)
+    for i in range(batch.n):
+        for t in range(T):
+            s, a = batch.states[i, t], batch.actions[i, t]
+            G = sum(g ** u * batch.rewards[i, u] for u in range(t, T))
+            expected[i] += pt[s, a] / pb[s, a] * (G - b[t])
+    np.testing.assert_allclose(es.is_surrogate(batch, policy, target, b), expected, rtol=1e-12)

@@ -81,6 +81,20 @@ def test_discounted_visitation_is_the_limit_of_truncated_sums(problem):
     assert rho.sum() == pytest.approx(1 / (1 - g), rel=1e-12)
 
 
+@given(pst.problems(max_states=3, max_actions=2, horizon=(1, 3), discount=st.floats(0.1, 0.9)))
+@settings(max_examples=20)
+def test_finite_horizon_discounted_visitation_by_enumeration(problem):
+    """ρ(s) = Σ_τ p_θ(τ) Σ_{t<T} γ^t 1[s_t = s], every trajectory enumerated (independent of
+    the marginal recursion; catches a γ^{t+1} off-by-one)."""
+    mdp, policy, theta = problem
+    batch, probs = pgmath.enumerate_trajectories(mdp, policy, theta)
+    w = mdp.discount ** np.arange(mdp.horizon)
+    expected = np.zeros(mdp.n_states)
+    np.add.at(expected, batch.states, probs[:, None] * w[None, :])
+    np.testing.assert_allclose(exact.discounted_state_visitation(mdp, policy, theta), expected,
+                               atol=1e-12)
+
+
 def test_marginals_errors_name_the_problem():
     mdp = pgmath.environments.chain(horizon=None, discount=0.9)
     pol = pgmath.SoftmaxPolicy(mdp.n_states, 2)
