@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import InvalidDistributionError, InvalidMDPError, ShapeError
 
-__all__ = ["TabularMDP", "POMDP", "check_distribution"]
+__all__ = ["TabularMDP", "POMDP", "check_distribution", "horizon_steps"]
 
 #: Tolerance on |Σ p − 1| for a probability vector.
 SUM_TOL = 1e-8
@@ -57,6 +57,21 @@ def check_distribution(p: np.ndarray, name: str, index_names: tuple[str, ...] = 
         s = float(sums[idx]) if p.ndim > 1 else float(sums)
         raise InvalidDistributionError(f"{where(idx)} sums to {s!r}, not 1")
     return p
+
+
+def horizon_steps(mdp, n_steps: int | None) -> int:
+    """T: ``n_steps`` when given (a positive int), else the MDP's finite horizon.
+
+    Raises :class:`InvalidMDPError` for an infinite-horizon MDP without ``n_steps`` and for
+    an ``n_steps`` that is not a positive int.
+    """
+    if n_steps is None:
+        if mdp.horizon is None:
+            raise InvalidMDPError(f"{mdp!r} has an infinite horizon: pass n_steps")
+        return mdp.horizon
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise InvalidMDPError(f"n_steps must be a positive int, got {n_steps!r}")
+    return int(n_steps)
 
 
 def _check_horizon_discount(horizon, discount) -> tuple[int | None, float]:

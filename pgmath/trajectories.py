@@ -14,7 +14,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .errors import InvalidArgumentError, InvalidMDPError, ShapeError, TooManyTrajectoriesError
+from .errors import InvalidArgumentError, ShapeError, TooManyTrajectoriesError
+from .mdp import horizon_steps as _steps
 from .exact._policy import policy_at
 
 __all__ = ["Trajectories", "sample", "enumerate_trajectories", "count_trajectories",
@@ -113,16 +114,6 @@ def acting_table(mdp, policy, theta=None) -> tuple[np.ndarray, bool]:
         return np.asarray(policy.probs(theta)), policy.over == "observations"
     from .exact._policy import policy_table
     return np.asarray(policy_table(mdp, policy, theta)), False
-
-
-def _steps(mdp, n_steps) -> int:
-    if n_steps is None:
-        if mdp.horizon is None:
-            raise InvalidMDPError(f"{mdp!r} has an infinite horizon: pass n_steps")
-        return mdp.horizon
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-        raise InvalidMDPError(f"n_steps must be a positive int, got {n_steps!r}")
-    return int(n_steps)
 
 
 # -- sampling -------------------------------------------------------------------------------

@@ -59,7 +59,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import EstimatorError, InvalidMDPError, InvalidPolicyError, ShapeError
+from ..errors import EstimatorError, InvalidPolicyError, ShapeError
+from ..mdp import horizon_steps as _steps
 
 __all__ = ["StepWeights", "recursive_moments", "accumulator_moments", "step_weights_of"]
 
@@ -324,16 +325,6 @@ def _einsum(expr, *ops):
     if path is None:
         path = _PATHS[key] = np.einsum_path(expr, *ops, optimize="optimal")[0]
     return np.einsum(expr, *ops, optimize=path)
-
-
-def _steps(mdp, n_steps) -> int:
-    if n_steps is None:
-        if mdp.horizon is None:
-            raise InvalidMDPError(f"{mdp!r} has an infinite horizon: pass n_steps")
-        return mdp.horizon
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-        raise InvalidMDPError(f"n_steps must be a positive int, got {n_steps!r}")
-    return int(n_steps)
 
 
 def _spec(estimator, mdp, T: int) -> StepWeights:
