@@ -8,16 +8,25 @@ input made non-negative and the score ψ(x, a) replaced by m(x, a) ≥ |ψ(x, a)
   weight and table replaced by its absolute value (:func:`abs_step_weights`), evaluated on
   the batch with |r| and m: exact.
 * ``"score probe"``: a black box that reads the score through ``policy.score`` (directly
-  or via :func:`pgmath.estimators.step_scores`) and uses it linearly, g(τ) =
-  Σ_{x,a} ψ(x, a) ω(x, a; τ): evaluated once with one-hot scores (a policy whose
-  ``score`` is the identity over the X·A pairs) it returns ω itself. The probe is
-  accepted only when Σ_{x,a} ψ(x, a) ω(x, a; τ) reproduces g(τ). Then
-  a_j(τ) = Σ_{x,a} m_j(x, a) |ω(x, a; τ)| + 2 R̄ Σ_t m_j(x_t, a_t), R̄ = T max|r|
-  (the second term covers a cancellation inside a weight, as in G_t − b(s_t)).
+  or via :func:`pgmath.estimators.step_scores`) and uses it linearly,
+  g(τ) = Σ_{x,a} ψ(x, a) ω(x, a; τ). Evaluated with one-hot scores (:class:`_OneHotScores`)
+  it returns the weights ω themselves; they are accepted only when Σ ψ ω reproduces g.
+  A weight is typically a reward part minus a part that does not depend on the rewards
+  (G_t − b(s_t), r_t + γV(s') − V(s)), and its rounding follows the magnitudes of both
+  parts, not of their difference (issue 11: R = 0 and b ≠ 0). So the weights are probed
+  twice more, with the rewards set to 0 (ω₀, the reward-free part) and to |r| (ω₊), and
+
+      a_j(τ) = Σ_{x,a} m_j(x, a) (|ω₀(x, a; τ)| + |ω₊(x, a; τ) − ω₀(x, a; τ)|).
+
 * ``"least squares"``: any other black box (for instance one that differentiates its own
   log-probabilities with PyTorch): per trajectory, the weights w_t of the minimum-norm
-  solution of Σ_t ψ_t w_t = g(τ), and a_j(τ) = Σ_t m_j(x_t, a_t)(|w_t| + 2 R̄). An
-  estimate, not a bound; the report says so.
+  solution of Σ_t ψ_t w_t = g(τ), for the rows with rewards 0 and |r| likewise, and
+  a_j(τ) = Σ_t m_j(x_t, a_t)(|w₀,t| + |w₊,t − w₀,t|). An estimate, not a bound; the report
+  says which source was used.
+
+When an estimator cannot be evaluated with rewards 0 or |r| (it normalises by the
+rewards' spread, say), the reward-free part is bounded instead by 2 R̄ per step,
+R̄ = Σ_t γ^t max|r| ≥ any return or value (|b| ≤ |G_t| + |G_t − b|).
 """
 from __future__ import annotations
 
@@ -48,8 +57,9 @@ def abs_step_weights(spec: StepWeights) -> StepWeights:
 
 
 def reward_scale(mdp) -> float:
-    """R̄ = T max|r| ≥ |Σ_{t'≥t} γ^{t'−t} r_{t'}| for either discounting."""
-    return float(mdp.horizon) * float(np.max(np.abs(mdp.R), initial=0.0))
+    """R̄ = Σ_t γ^t max|r| ≥ |Σ_{t'≥t} γ^{t'−t} r_{t'}| and ≥ |V_t(s)|, either discounting."""
+    return float(np.max(np.abs(mdp.R), initial=0.0)) * float(
+        np.sum(mdp.discount ** np.arange(mdp.horizon)))
 
 
 def described_magnitudes(spec: StepWeights, batch, policy, theta) -> np.ndarray:
@@ -61,15 +71,20 @@ def described_magnitudes(spec: StepWeights, batch, policy, theta) -> np.ndarray:
 
 
 class _OneHotScores:
-    """A policy whose score table is the identity over the X·A pairs (``[X, A, X·A]``)
-    and everything else the wrapped policy's: an estimator linear in the score returns
-    its weights ω(x, a; τ)."""
+    """A policy whose score table is the identity over the X·A pairs followed by one
+    column of zeros (``[X, A, X·A + 1]``) and everything else the wrapped policy's: an
+    estimator linear in the score returns its weights ω(x, a; τ) and a zero column. The
+    extra column makes the width differ from d, so an estimator that ignores this score
+    (and returns its usual ``[N, d]``) is refused instead of mistaken for weights (for a
+    tabular policy the score table is a projection, so g itself would pass the check
+    Σ ψ ω = g)."""
 
     def __init__(self, policy) -> None:
         self._policy = policy
         X, A = policy.n_inputs, policy.n_actions
-        self.n_params = X * A
-        self._score = np.eye(X * A).reshape(X, A, X * A)
+        self.n_params = X * A + 1
+        self._score = np.concatenate([np.eye(X * A), np.zeros((X * A, 1))], axis=1
+                                     ).reshape(X, A, X * A + 1)
 
     def score(self, theta) -> np.ndarray:
         return self._score
@@ -81,13 +96,28 @@ class _OneHotScores:
         return repr(self._policy)
 
 
-def _probe_weights(estimator, batch, policy, theta) -> np.ndarray | None:
-    """``[N, X·A]`` ω(x, a; τ) from one call with one-hot scores, or ``None`` when the
-    estimator cannot be called that way."""
+def _try(estimator, batch, policy, theta) -> np.ndarray | None:
     try:
-        return evaluate_estimator(estimator, batch, _OneHotScores(policy), theta).values
+        return evaluate_estimator(estimator, batch, policy, theta).values
     except EstimatorError:
         return None
+
+
+def _probe_weights(estimator, batch, policy, theta) -> np.ndarray | None:
+    """``[N, X·A]`` ω(x, a; τ) from one call with one-hot scores, or ``None`` when the
+    estimator cannot be called that way (or does not read the score through it)."""
+    out = _try(estimator, batch, _OneHotScores(policy), theta)
+    return None if out is None or np.any(out[:, -1] != 0.0) else out[:, :-1]
+
+
+def _split(weights_of, batch):
+    """|reward-free part| + |reward part at |r||, from ``weights_of(batch)`` at rewards 0
+    and |r|; ``None`` when the estimator cannot be evaluated there."""
+    w0 = weights_of(replace(batch, rewards=np.zeros_like(batch.rewards)))
+    wp = weights_of(replace(batch, rewards=np.abs(batch.rewards)))
+    if w0 is None or wp is None:
+        return None
+    return np.abs(w0) + np.abs(wp - w0)
 
 
 def black_box_magnitudes(estimator, batch, g: np.ndarray, policy, theta, *, r_bar: float,
@@ -97,14 +127,28 @@ def black_box_magnitudes(estimator, batch, g: np.ndarray, policy, theta, *, r_ba
     weights are checked against g."""
     m = score_magnitude(policy, theta)                       # [X, A, d]
     X, A, d = m.shape
-    steps = m[batch.inputs, batch.actions]                   # [N, T, d]
-    base = 2.0 * r_bar * steps.sum(axis=1)
+    mflat = m.reshape(X * A, d)
+    pair = batch.inputs * A + batch.actions                  # [N, T] the (x, a) of each step
+    visits = np.zeros((batch.n, X * A))
+    np.add.at(visits, (np.arange(batch.n)[:, None], pair), 1.0)
     omega = _probe_weights(estimator, batch, policy, theta)
     if omega is not None:
         psi = np.asarray(policy.score(theta)).reshape(X * A, d)
-        mag = np.abs(omega) @ m.reshape(X * A, d)
+        mag = np.abs(omega) @ mflat
         if np.all(np.abs(omega @ psi - g) <= tol * (mag + np.abs(g)) + 1e-300):
-            return mag + base, "score probe"
+            parts = _split(lambda b: _probe_weights(estimator, b, policy, theta), batch)
+            if parts is None:
+                parts = np.abs(omega) + 2.0 * r_bar * visits
+            return parts @ mflat, "score probe"
     psi_steps = np.asarray(policy.score(theta))[batch.inputs, batch.actions]  # [N, T, d]
-    w = np.einsum("ntd,nd->nt", np.linalg.pinv(np.swapaxes(psi_steps, 1, 2)), g)
-    return np.einsum("ntd,nt->nd", steps, np.abs(w) + 2.0 * r_bar), "least squares"
+    pinv = np.linalg.pinv(np.swapaxes(psi_steps, 1, 2))                       # [N, T, d]
+
+    def fitted(b):
+        rows = _try(estimator, b, policy, theta)
+        return None if rows is None else np.einsum("ntd,nd->nt", pinv, rows)
+
+    parts = _split(fitted, batch)
+    if parts is None:
+        parts = np.abs(np.einsum("ntd,nd->nt", pinv, g)) + 2.0 * r_bar
+    steps = m[batch.inputs, batch.actions]                                   # [N, T, d]
+    return np.einsum("ntd,nt->nd", steps, parts), "least squares"

@@ -31,13 +31,12 @@ inputs):
 Where a_j(τ) comes from (:mod:`pgmath.check.magnitudes`): for an estimator that
 describes itself (``step_weights``), exactly, from the description run on absolute values
 (on each enumerated trajectory, or by the moment recursion, whose mean is A_j); for a
-black box, from the weights ω(x, a; τ) = ∂g(τ)/∂ψ(x, a) with which it uses the score,
-found by evaluating it once with one-hot scores, so that
-a_j(τ) = Σ_{x,a} m_j(x, a) |ω(x, a; τ)| + 2 R̄ Σ_t m_j(x_t, a_t), R̄ = T max|r|, where the
-second term covers the cancellation inside a weight such as G_t − b(s_t) (|b| ≤ |G_t| +
-|G_t − b|). The per-step count in K_w includes the relative error of a probability formed
-from logits of size Λ in precision u_w (2Λ, the logits being rounded to the working
-precision) and from log-probabilities of size L (2(L + A)).
+black box, from the weights ω(x, a; τ) = ∂g(τ)/∂ψ(x, a) with which it uses the score
+(found by evaluating it with one-hot scores), split into their reward-free part and their
+reward part at |r|, so that a cancellation inside a weight such as G_t − b(s_t) is
+counted at the size of its terms. K_w counts the roundings along a path of one row
+(:func:`row_depth`): sums over T, the score, and the relative error of a probability
+formed from logits of size Λ rounded to the working precision.
 """
 from __future__ import annotations
 
@@ -111,15 +110,23 @@ def max_logit(policy, theta) -> float:
 
 
 def row_depth(policy, theta, horizon: int, *, theta_behaviour=None) -> int:
-    """K_w = T (2 (L + A + Λ) + 32) + 32: roundings along a path of one row g(τ) computed
-    by the estimator (per step: the probability or ratio formed from logits and
-    log-probabilities, and the products and sums of the step)."""
+    """K_w: roundings along a path of one row g(τ) computed by the estimator,
+
+        K_w = 4T + 2A + 16 + 2(Λ + L)            (+ T (2(Λ + L_b) + 2A + 4) off-policy):
+
+    two sums over the T steps (a return and the score sum, 2T each, generously), the
+    score ψ = Φ − Σ_b π(b|x)Φ[x, b] (a sum over A), 16 for the products and elementwise
+    functions, and the relative error of a probability formed from logits of size Λ
+    rounded to the working precision and log-probabilities of size L, 2(Λ + L). Off-policy
+    rows multiply up to T importance ratios, each adding the relative error of two
+    probabilities."""
     L = max_log_prob(policy, theta)
     lam = max_logit(policy, theta)
-    if theta_behaviour is not None:
-        L += max_log_prob(policy, theta_behaviour)
-        lam = max(lam, max_logit(policy, theta_behaviour))
-    return int(horizon * (2 * (L + policy.n_actions + lam) + PER_STEP) + PER_STEP)
+    k = 4 * horizon + 2 * policy.n_actions + 16 + 2 * (lam + L)
+    if theta_behaviour is not None and not np.array_equal(theta_behaviour, theta):
+        lb = max_log_prob(policy, theta_behaviour) + max_logit(policy, theta_behaviour)
+        k += horizon * (2 * (lam + L + lb) + 2 * policy.n_actions + 4)
+    return int(k)
 
 
 def sum_depth(policy, theta, horizon: int, n_terms: int, *, theta_behaviour=None) -> int:
