@@ -75,6 +75,22 @@ def test_issue11_routes_derive_the_same_tolerance():
     assert 0.25 < a.detectable_bias / b.detectable_bias < 4
 
 
+def test_subnormal_probabilities_get_the_underflow_floor():
+    """A start state of probability 1.1e-308: its trajectories' probabilities are
+    subnormal (relative precision ~1e-2), so E g is off by ~η |g| (here 1.8e-321 with R = 0,
+    ∇J = 0); the floor F = η (M + K_s Σ|g|) covers it (found by Hypothesis)."""
+    P = np.array([[[1.0, 0, 0], [1, 0, 0]], [[1, 0, 0], [0.5, 0.5, 0]],
+                  [[1 / 3, 1 / 3, 1 / 3], [1, 0, 0]]])
+    mdp = pgmath.TabularMDP(P, np.zeros((3, 2)), np.array([1.0, 1.11253693e-308, 0.0]),
+                            horizon=2)
+    pol, th = pgmath.SoftmaxPolicy(3, 2), np.array([0, 0, -30.0, 0, 0, 0])
+    V = np.array([[0, 0, 0], [0, 1000.0, 0]])
+    user = own_score(lambda b: -V[np.arange(2)[None, :], b.states])
+    res = pgmath.check_unbiased(user, mdp, pol, th)
+    assert res.passed and 0 < res.max_abs_bias < 1e-318, res.report
+    assert np.all(res.rounding.underflow >= rounding.UNDERFLOW)
+
+
 # -- adversarial property test -----------------------------------------------------------
 def _to_go(batch, start: bool):
     w = batch.rewards * (batch.discount ** np.arange(batch.horizon) if start else 1.0)

@@ -38,8 +38,8 @@ from ..exact.recursion import StepWeights, recursive_moments, step_weights_of
 from ..trajectories import sample
 from .magnitudes import abs_step_weights
 from .moments import Moments
-from .rounding import (RoundingBound, UNIT_ROUNDOFF, gamma, max_log_prob, score_magnitude,
-                       target_depth, target_terms)
+from .rounding import (UNDERFLOW, UNIT_ROUNDOFF, RoundingBound, gamma, max_log_prob,
+                       score_magnitude, target_depth, target_terms)
 
 __all__ = ["recursion_moments", "rounding_depth", "step_weights_range", "DESCRIPTION_SEED"]
 
@@ -187,10 +187,11 @@ def recursion_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, ta
     B = step_weights_range(spec, mdp, policy, theta, tb)
     gam = gamma(K)
     B = B * (1.0 + gam)  # the bound may be attained: cover the rounding of g and of B
+    floor = UNDERFLOW * K * T * mdp.n_states * mdp.n_actions * (1.0 + B)
     rounding = RoundingBound("float64", UNIT_ROUNDOFF, K, 0, np.zeros_like(mean),
                              target_depth(mdp, policy, theta), target_terms(mdp, policy, theta),
-                             lambda: (np.abs(m_abs), "description run on absolute values "
-                                      "by the recursion"))
+                             floor, lambda: (np.abs(m_abs), "description run on absolute "
+                                             "values by the recursion"))
     second_abs = np.diag(c_abs) + m_abs ** 2
     var_slack = gamma(2 * K) * 2.0 * (second_abs + m_abs ** 2)
     return Moments(mean=mean, cov=cov, radius=B + np.abs(target), spread=B + np.abs(mean),

@@ -31,8 +31,8 @@ from .context import CheckContext
 from .outcome import outcome
 from .planning import plan_units, z_detectable_factor
 from .results import CheckResult, Thresholds
-from .rounding import (RoundingBound, resolve_precision, row_depth, sum_depth, target_depth,
-                       target_terms, unit_roundoff)
+from .rounding import (UNDERFLOW, RoundingBound, resolve_precision, row_depth, sum_depth,
+                       target_depth, target_terms, unit_roundoff)
 from .sampling import Draws
 
 __all__ = ["decide_statistically"]
@@ -55,12 +55,12 @@ def _rounding(ctx: CheckContext, draws: Draws) -> RoundingBound:
         a, source = draws.magnitudes()
         return a.mean(axis=0), source
 
-    return RoundingBound(prec, unit_roundoff(prec),
-                         row_depth(ctx.policy, ctx.theta, T, theta_behaviour=tb),
-                         sum_depth(ctx.policy, ctx.theta, ctx.batch_size * T, n,
-                                   theta_behaviour=tb),
-                         np.abs(draws.g).mean(axis=0), target_depth(ctx.mdp, ctx.policy, ctx.theta),
-                         target_terms(ctx.mdp, ctx.policy, ctx.theta), magnitude)
+    k_w = row_depth(ctx.policy, ctx.theta, T, theta_behaviour=tb)
+    k_s = sum_depth(ctx.policy, ctx.theta, ctx.batch_size * T, n, theta_behaviour=tb)
+    return RoundingBound(prec, unit_roundoff(prec), k_w, k_s, np.abs(draws.g).mean(axis=0),
+                         target_depth(ctx.mdp, ctx.policy, ctx.theta),
+                         target_terms(ctx.mdp, ctx.policy, ctx.theta),
+                         np.full(ctx.d, UNDERFLOW * (k_w + k_s)), magnitude)
 
 
 def _statistical_part(ctx: CheckContext, g: np.ndarray):
