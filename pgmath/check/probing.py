@@ -36,7 +36,8 @@ import numpy as np
 
 from ..errors import EstimatorError
 from ..estimators._protocol import EstimatorOutput, evaluate_estimator, is_batch_coupled
-from ..trajectories import concatenate, count_trajectories, enumerate_trajectories, sample
+from ..trajectories import (acting_table, concatenate, count_trajectories,
+                            enumerate_trajectories, sample)
 from .rounding import unit_roundoff
 
 __all__ = ["Probe", "probe_estimator", "PROBE_SEED", "PROBE_ROWS", "POOL_ENUMERATION",
@@ -87,9 +88,22 @@ def _try(estimator, batch, policy, theta) -> EstimatorOutput | None:
         return None
 
 
+def _few_trajectories(mdp, policy, bt) -> bool:
+    """Cheaply, whether the problem has at most :data:`POOL_ENUMERATION` trajectories
+    (with s_T): an upper bound (start states) × (largest branching of a step)^T first."""
+    pi = np.asarray(acting_table(mdp, policy, bt)[0])
+    branch = int(np.max((pi > 0).sum(axis=-1))) * int(np.max((np.asarray(mdp.P) > 0).sum(axis=-1)))
+    if getattr(mdp, "is_pomdp", False):
+        branch *= int(np.max((np.asarray(mdp.O) > 0).sum(axis=-1)))
+    if np.count_nonzero(mdp.p0) * float(branch) ** mdp.horizon <= POOL_ENUMERATION:
+        return True
+    return count_trajectories(mdp, policy, bt, final_states=True) <= POOL_ENUMERATION \
+        if mdp.horizon * np.log(max(branch, 1)) < 60 else False
+
+
 def _pool(mdp, policy, bt, k: int):
     """Trajectories to probe with (with s_T): every one when there are few, else sampled."""
-    if count_trajectories(mdp, policy, bt, final_states=True) <= POOL_ENUMERATION:
+    if _few_trajectories(mdp, policy, bt):
         return enumerate_trajectories(mdp, policy, bt, final_states=True)[0]
     return sample(mdp, policy, bt, POOL_FACTOR * k, np.random.default_rng(PROBE_SEED))
 

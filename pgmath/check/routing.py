@@ -55,7 +55,7 @@ METHODS = ("auto", "enumeration", "recursion", "bernstein", "empirical-bernstein
 DEPRECATED_METHODS = {"exact": "enumeration", "exact-recursion": "recursion"}
 #: A statistical check must see a bias of this fraction of ‖∇J‖∞ to call an estimator unbiased.
 DEFAULT_RELATIVE_RESOLUTION = 0.1
-#: Largest N a check samples when it plans N itself.
+#: Most trajectories a check samples when it plans N itself.
 DEFAULT_MAX_N = 200_000
 #: N when nothing can plan it (∇J = 0 and no detectable_bias given).
 FALLBACK_N = 10_000
@@ -243,7 +243,8 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
         get their own unit roundoff, anything else float64), ``"float64"``, ``"float32"``.
       relative_resolution: without ``detectable_bias``, a statistical check must see a
         bias of this fraction of ‖∇J‖∞ (default 10%) to call the estimator unbiased.
-      max_n: the largest N a check plans for itself.
+      max_n: the most trajectories a check samples when it plans N itself (N units of
+        ``batch_size`` for a coupled estimator count N × batch_size).
 
     Returns:
       :class:`CheckResult` with ``verdict`` ``"unbiased"``, ``"biased"`` or
@@ -272,10 +273,17 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
     if ctx.method in ("enumeration", "recursion"):
         return decide_exactly(ctx)
     rng = np.random.default_rng(0) if rng is None else rng
-    if n is None:
-        planned = _planned_n(ctx, ctx.resolution, rng)
-        n = FALLBACK_N if planned is None else min(max(int(planned), 2), int(max_n))
-    return decide_statistically(ctx, _draw(ctx, int(n), rng))
+    if n is not None:
+        return decide_statistically(ctx, _draw(ctx, int(n), rng))
+    planned = _planned_n(ctx, ctx.resolution, rng)
+    cap = max(2, int(max_n) // ctx.batch_size)  # max_n counts trajectories
+    n = min(FALLBACK_N, cap) if planned is None else min(max(int(planned), 2), cap)
+    res = decide_statistically(ctx, _draw(ctx, n, rng))
+    if ctx.method == "asymptotic" and res.verdict == "inconclusive" and res.n_needed \
+            and n < min(res.n_needed, cap):
+        # the pilot's variance was an estimate: one more round at the N this sample asks for
+        res = decide_statistically(ctx, _draw(ctx, min(res.n_needed, cap), rng))
+    return res
 
 
 def plan_sample_size(estimator, mdp, policy, theta, *, detectable_bias: float,

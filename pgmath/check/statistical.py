@@ -7,7 +7,9 @@
   2B_j): Maurer & Pontil's bound at α/d per coordinate, each tail at α/(2d).
 * ``"asymptotic"``: Bonferroni z-test with the sample variance, labelled: by Bahadur &
   Savage (1956) no test bounds the false-failure rate of a mean from samples when the
-  range is unknown.
+  range is unknown. A coordinate that varied in fewer than :data:`MIN_SUPPORT` units (a
+  rarely visited state) has no usable sample variance: there the test only rejects a
+  deviation above the required resolution.
 * ``"chi2"``: χ² = N bᵀ Σ⁺ b with the exact covariance (asymptotic).
 
 slack_j is the rounding bound of :mod:`pgmath.check.rounding` for the sample mean (its
@@ -28,6 +30,7 @@ from ..errors import EstimatorError
 from ..estimators._protocol import _name
 from .bounds import bernstein_eps, empirical_bernstein_threshold, min_detectable_bias_by_bernstein
 from .context import CheckContext
+from .diagnosis import coordinate_labels
 from .outcome import outcome
 from .planning import plan_units, z_detectable_factor
 from .results import CheckResult, Thresholds
@@ -98,11 +101,35 @@ def _statistical_part(ctx: CheckContext, g: np.ndarray):
     z = float(stats.norm.isf(ctx.alpha / (2 * d)))
     v = g.var(axis=0, ddof=1)
     se = np.sqrt(v / n)
-    note = ("  ASYMPTOTIC: Bonferroni z-test with the sample variance (CLT). No bound on |g| "
-            "was given, and for an estimator of unknown range no test can bound the "
-            "false-failure rate from samples (Bahadur & Savage 1956); pass bound= for a "
-            "guarantee")
-    return "z", z * se, z_detectable_factor(ctx.alpha, ctx.beta, d) * se, v, None, z, False, [note]
+    notes = ["  ASYMPTOTIC: Bonferroni z-test with the sample variance (CLT). No bound on |g| "
+             "was given, and for an estimator of unknown range no test can bound the "
+             "false-failure rate from samples (Bahadur & Savage 1956); pass bound= for a "
+             "guarantee"]
+    eps = z * se
+    rare = _support(g) < MIN_SUPPORT
+    if rare.any():
+        eps = np.where(rare, np.maximum(eps, ctx.resolution), eps)
+        notes.append(f"  {int(rare.sum())} coordinate(s) varied in fewer than {MIN_SUPPORT} of "
+                     f"the {n:,} units (e.g. {_name_coordinates(ctx, rare)}): a sample "
+                     "variance says nothing about rare values, so there the test only rejects "
+                     f"a deviation above the required {ctx.resolution:.3e}")
+    return "z", eps, z_detectable_factor(ctx.alpha, ctx.beta, d) * se, v, None, z, False, notes
+
+
+#: A coordinate must vary in at least this many units for the z-test to reject on its
+#: sample variance alone (a rarely visited state: the CLT has not set in).
+MIN_SUPPORT = 30
+
+
+def _support(g: np.ndarray) -> np.ndarray:
+    """``[d]`` how many units differ from the coordinate's median."""
+    return np.count_nonzero(g != np.median(g, axis=0), axis=0)
+
+
+def _name_coordinates(ctx: CheckContext, mask: np.ndarray, k: int = 3) -> str:
+    labels = coordinate_labels(ctx.policy)
+    idx = np.flatnonzero(mask)
+    return ", ".join(labels[j] for j in idx[:k]) + (", …" if idx.size > k else "")
 
 
 def _verdict(rejected: bool, det: float, ctx: CheckContext) -> str:
