@@ -192,3 +192,33 @@ def test_builtin_gae_bootstrapping_from_V_T_reads_final_states():
     by_rec = pgmath.check_unbiased(est, mdp, pol, th, method="recursion")
     np.testing.assert_allclose(by_enum.estimate, by_rec.estimate, atol=1e-13)
     assert by_enum.verdict == by_rec.verdict == "biased"
+
+
+@pytest.mark.parametrize("est", [E.standardised_advantages, E.leave_one_out_baseline,
+                                 E.batch_average_baseline, E.sample_optimal_baseline()])
+def test_builtin_coupled_estimators_get_a_guaranteed_test_beyond_enumeration(est):
+    """Their batch_range description bounds every batch mean (the empirical-Bernstein
+    check raises if a sampled batch breaks it), so on the chain at T = 20 the test is
+    non-asymptotic; the biased ones are biased, the leave-one-out one is not failed."""
+    mdp = pgmath.environments.make("chain")
+    pol = pgmath.environments.default_policy(mdp)
+    th = np.random.default_rng(6).normal(size=pol.n_params)
+    res = pgmath.check_unbiased(est, mdp, pol, th, n=3000, rng=np.random.default_rng(7))
+    assert res.method == "empirical-bernstein" and res.guaranteed and res.coupled, res.report
+    if est is E.leave_one_out_baseline:
+        assert res.verdict != "biased", res.report
+
+
+@given(pst.problems(max_states=3, max_actions=2, horizon=(1, 3), allow_extreme=False),
+       st.sampled_from([E.standardised_advantages, E.leave_one_out_baseline,
+                        E.batch_average_baseline, E.sample_optimal_baseline()]),
+       st.integers(2, 6))
+def test_batch_range_bounds_every_batch_mean(problem, est, b):
+    """|batch mean_j| ≤ batch_range_j on 50 sampled batches (every batch, by construction
+    of the bound)."""
+    mdp, pol, th = problem
+    B = est.batch_range(mdp, pol, th, b)
+    batch = pgmath.sample(mdp, pol, th, 50 * b, np.random.default_rng(0))
+    for k in range(50):
+        g = E.call_estimator(est, batch[slice(k * b, (k + 1) * b)], pol, th).mean(axis=0)
+        assert np.all(np.abs(g) <= B * (1 + 1e-12) + 1e-300), (g, B)

@@ -115,6 +115,42 @@ def _interleave(a, b):
     return both[np.array(idx + list(range(2 * a.n, both.n)))]
 
 
+def _coupling(estimator, policy, theta, R, low, gx, tol) -> tuple[bool, str]:
+    """Evaluate R (reversed) at the odd positions of a batch of low-return companions and
+    compare with its rows ``gx[::2]`` beside high-return ones: (coupled, evidence)."""
+    k = R.n
+    flipped = R[np.arange(k)[::-1]]
+    second = _interleave(low[np.arange(k)], concatenate([flipped, low[np.array([k])]]))
+    # second = l₀, r_{k−1}, l₁, r_{k−2}, …: R reversed at odd positions, size 2k + 1
+    gy = evaluate_estimator(estimator, second, policy, theta).values[1:2 * k:2][::-1]
+    gr = gx[0:2 * k:2]
+    scale = np.maximum(np.abs(gx).max(axis=0), np.abs(gy).max(axis=0))
+    moved = ~_close(gr, gy, scale, tol)
+    if not moved.any():
+        return False, (f"found by probing: {k} rows unchanged beside other companions, "
+                       "positions and batch sizes (per-trajectory)")
+    i, j = (int(v) for v in np.argwhere(moved)[0])
+    return True, (f"found by probing: row {i} component {j} is {gr[i, j]:.6g} beside "
+                  f"high-return trajectories and {gy[i, j]:.6g} beside low-return ones, so "
+                  "rows depend on the batch")
+
+
+def _reads_final_states(estimator, policy, theta, batch, gx, tol) -> bool:
+    bare = _try(estimator, replace(batch, final_states=None), policy, theta)
+    return bare is None or not bool(np.all(_close(bare.values, gx, np.abs(gx).max(axis=0), tol)))
+
+
+def _symmetric(estimator, policy, theta, batch, gx, tol) -> tuple[bool, int]:
+    """(permuting the batch permutes the rows, calls made) for two fixed permutations."""
+    scale = np.abs(gx).max(axis=0)
+    for k, seed in enumerate((PROBE_SEED, PROBE_SEED + 1), start=1):
+        perm = np.random.default_rng(seed).permutation(batch.n)
+        moved = _try(estimator, batch[perm], policy, theta)
+        if moved is None or not np.all(_close(moved.values, gx[perm], scale, tol)):
+            return False, k
+    return True, 2
+
+
 def probe_estimator(estimator, mdp, policy, theta, *, theta_behaviour=None,
                     rows: int = PROBE_ROWS) -> Probe:
     """Probe ``estimator`` on trajectories of (``mdp``, π_{theta_behaviour or theta}).
@@ -124,8 +160,7 @@ def probe_estimator(estimator, mdp, policy, theta, *, theta_behaviour=None,
         message is the same as a check would give).
     """
     k = int(rows)
-    bt = theta if theta_behaviour is None else theta_behaviour
-    pool = _pool(mdp, policy, bt, k)
+    pool = _pool(mdp, policy, theta if theta_behaviour is None else theta_behaviour, k)
     order = np.argsort(pool.returns(), kind="stable")
     third = max(1, pool.n // 3)
     low = pool[np.resize(order[:third], k + 1)]
@@ -133,45 +168,19 @@ def probe_estimator(estimator, mdp, policy, theta, *, theta_behaviour=None,
     R = pool[order[np.linspace(0, pool.n - 1, k).round().astype(int)]]
     first = _interleave(R, high)                              # R at even positions
     out = evaluate_estimator(estimator, first, policy, theta)
-    gx = out.values
     tol = 2.0 ** 12 * unit_roundoff(out.dtype)
     marked = is_batch_coupled(estimator)
     calls = 1
     if marked:
         coupled, evidence = True, "marked with @batch_coupled"
     else:
-        flipped = R[np.arange(k)[::-1]]
-        second = _interleave(low[np.arange(k)], concatenate([flipped, low[np.array([k])]]))
-        # second = l₀, r_{k−1}, l₁, r_{k−2}, …: R reversed at odd positions, size 2k + 1
-        gy = evaluate_estimator(estimator, second, policy, theta).values[1:2 * k:2][::-1]
+        coupled, evidence = _coupling(estimator, policy, theta, R, low, out.values, tol)
         calls += 1
-        gr = gx[0:2 * k:2]
-        scale = np.maximum(np.abs(gx).max(axis=0), np.abs(gy).max(axis=0))
-        moved = ~_close(gr, gy, scale, tol)
-        coupled = bool(moved.any())
-        if coupled:
-            i, j = (int(v) for v in np.argwhere(moved)[0])
-            evidence = (f"found by probing: row {i} component {j} is {gr[i, j]:.6g} beside "
-                        f"high-return trajectories and {gy[i, j]:.6g} beside low-return ones, "
-                        "so rows depend on the batch")
-        else:
-            evidence = (f"found by probing: {k} rows unchanged beside other companions, "
-                        "positions and batch sizes (per-trajectory)")
-    reads_final = False
-    if mdp.R.ndim == 2:
-        bare = _try(estimator, replace(first, final_states=None), policy, theta)
-        calls += 1
-        scale = np.abs(gx).max(axis=0)
-        reads_final = bare is None or not bool(np.all(_close(bare.values, gx, scale, tol)))
+    reads_final = mdp.R.ndim == 2 and _reads_final_states(estimator, policy, theta, first,
+                                                          out.values, tol)
+    calls += mdp.R.ndim == 2
     symmetric = None
     if coupled:
-        symmetric = True
-        scale = np.abs(gx).max(axis=0)
-        for seed in (PROBE_SEED, PROBE_SEED + 1):
-            perm = np.random.default_rng(seed).permutation(first.n)
-            moved = _try(estimator, first[perm], policy, theta)
-            calls += 1
-            if moved is None or not np.all(_close(moved.values, gx[perm], scale, tol)):
-                symmetric = False
-                break
-    return Probe(coupled, marked, evidence, reads_final, symmetric, out.dtype, calls)
+        symmetric, made = _symmetric(estimator, policy, theta, first, out.values, tol)
+        calls += made
+    return Probe(coupled, marked, evidence, bool(reads_final), symmetric, out.dtype, int(calls))

@@ -13,8 +13,9 @@ units, :func:`~pgmath.check.statistical.decide_statistically`.
    **recursion** when the estimator describes itself (``step_weights``,
    :func:`pgmath.check_routes.recursion_route`), else a statistical test with N planned;
 2. with ``n`` or ``detectable_bias``: **bernstein** when the exact variance is known
-   (enumeration or recursion), **empirical-bernstein** when ``bound`` is given, else
-   **asymptotic** (labelled).
+   (enumeration or recursion), **empirical-bernstein** when ``bound`` is given (or a
+   batch-coupled estimator describes its range, ``batch_range``), else **asymptotic**
+   (labelled).
 
 Problems other than tabular MDPs/POMDPs (Gaussian/LQR, …) plug in with
 :func:`register_problem_type`: ``check_unbiased`` dispatches on the problem's type.
@@ -27,12 +28,12 @@ from typing import Callable
 import numpy as np
 
 from ..check_routes import recursion_route
-from ..errors import InvalidArgumentError, InvalidMDPError, PgmathError, TooManyTrajectoriesError
+from ..errors import InvalidArgumentError, PgmathError, TooManyTrajectoriesError
 from ..estimators._protocol import _name
 from ..exact import gradient
 from ..trajectories import count_trajectories
 from .bounds import DEFAULT_BETA, check_rate
-from .context import CheckContext
+from .context import CheckContext, require_finite_horizon
 from .exact_check import decide_exactly
 from .moments import (MAX_BATCHES, MAX_ENUMERATION, Moments, batch_count,
                       batch_enumeration_moments, enumeration_moments, probe_tolerance,
@@ -79,14 +80,6 @@ def _method(method: str) -> str:
     if method not in METHODS:
         raise InvalidArgumentError(f"method must be one of {METHODS}, got {method!r}")
     return method
-
-
-def _horizon(mdp) -> int:
-    if mdp.horizon is None:
-        raise InvalidMDPError(
-            f"{mdp!r} has an infinite horizon; checking an estimator needs a finite horizon T "
-            "(use mdp.with_horizon(T))")
-    return mdp.horizon
 
 
 def _validate(*, alpha, beta, n, detectable_bias, batch_size, precision, relative_resolution,
@@ -165,13 +158,15 @@ def _moments(method, estimator, mdp, policy, theta, bt, target, probe, b, enumer
 def _context(estimator, mdp, policy, theta, *, behaviour_theta, method, bound, batch_size,
              alpha, beta, precision, detectable_bias, relative_resolution, sampling
              ) -> CheckContext:
-    _horizon(mdp)
+    require_finite_horizon(mdp)
     theta = policy.check_theta(theta)
     bt = None if behaviour_theta is None else policy.check_theta(behaviour_theta)
     target = gradient(mdp, policy, theta)
     probe = probe_estimator(estimator, mdp, policy, theta, theta_behaviour=bt)
     b = int(batch_size) if probe.coupled else 1
     route = None if probe.coupled else recursion_route(estimator, mdp, policy, theta, bt)
+    if bound is None and probe.coupled and callable(getattr(estimator, "batch_range", None)):
+        bound = np.asarray(estimator.batch_range(mdp, policy, theta, b), dtype=float)
     enumerable = _enumerable(mdp, policy, theta if bt is None else bt, probe, b)
     method = _resolve(method, enumerable=enumerable, route=route, bound=bound,
                       sampling=sampling, coupled=probe.coupled, estimator=estimator, b=b)
@@ -315,7 +310,7 @@ def exact_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, target
     estimator (marked, or found by probing) the mean of a batch of ``batch_size``
     trajectories, over every batch (multisets when the estimator is symmetric).
     """
-    _horizon(mdp)
+    require_finite_horizon(mdp)
     theta = policy.check_theta(theta)
     bt = None if behaviour_theta is None else policy.check_theta(behaviour_theta)
     target = gradient(mdp, policy, theta) if target is None else target

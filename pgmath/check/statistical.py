@@ -66,38 +66,43 @@ def _rounding(ctx: CheckContext, draws: Draws) -> RoundingBound:
                          np.full(ctx.d, UNDERFLOW * (k_w + k_s)), magnitude)
 
 
-def _statistical_part(ctx: CheckContext, g: np.ndarray):
-    """(kind, ε ``[d]``, detectable ``[d]``, variance, range, L, guaranteed, notes)."""
+def _bernstein(ctx: CheckContext, g: np.ndarray):
     n, d = g.shape
-    if ctx.method == "bernstein":
-        mom = ctx.moments
-        var = mom.variance
-        L = float(np.log(2.0 * d / ctx.alpha))
-        eps = bernstein_eps(var, mom.radius, n, L)
-        det = min_detectable_bias_by_bernstein(var, np.maximum(mom.radius, mom.spread), n,
-                                               alpha=ctx.alpha, beta=ctx.beta)
-        note = ("  Bernstein's inequality with the exact variance and range "
-                f"({_moments_source(ctx)}), union bound over {d} coordinates × 2 tails: "
-                "P(false failure) ≤ α")
-        return "bernstein", eps, det, var, mom.radius, L, True, [note]
-    if ctx.method == "empirical-bernstein":
-        B = np.broadcast_to(np.asarray(ctx.bound, dtype=float), (d,))
-        over = np.abs(g) > B * (1 + 1e-12)
-        if over.any():
-            i, j = (int(v) for v in np.argwhere(over)[0])
-            raise EstimatorError(
-                f"{_name(ctx.estimator)} broke the declared bound |g_j| ≤ {B[j]:g}: estimate "
-                f"{i}, component {j} is {g[i, j]!r}; the empirical-Bernstein guarantee needs a "
-                "true bound")
-        v = g.var(axis=0, ddof=1)
-        eps = empirical_bernstein_threshold(v, 2.0 * B, n, ctx.alpha / d)
-        det = eps + bernstein_eps(v, 2.0 * B, n, np.log(1.0 / ctx.beta))
-        what = f"|g_j| ≤ {B[0]:g}" if np.all(B == B[0]) else "|g_j| ≤ B_j (per coordinate)"
-        note = (f"  empirical Bernstein (Maurer & Pontil 2009) with the declared bound {what}, "
-                f"union bound over {d} coordinates × 2 tails: P(false failure) ≤ α (the "
-                "detectable bias uses the sample variance)")
-        return ("empirical-bernstein", eps, det, v, 2.0 * B, float(np.log(4.0 * d / ctx.alpha)),
-                True, [note])
+    mom = ctx.moments
+    var = mom.variance
+    L = float(np.log(2.0 * d / ctx.alpha))
+    eps = bernstein_eps(var, mom.radius, n, L)
+    det = min_detectable_bias_by_bernstein(var, np.maximum(mom.radius, mom.spread), n,
+                                           alpha=ctx.alpha, beta=ctx.beta)
+    note = ("  Bernstein's inequality with the exact variance and range "
+            f"({_moments_source(ctx)}), union bound over {d} coordinates × 2 tails: "
+            "P(false failure) ≤ α")
+    return "bernstein", eps, det, var, mom.radius, L, True, [note]
+
+
+def _empirical_bernstein(ctx: CheckContext, g: np.ndarray):
+    n, d = g.shape
+    B = np.broadcast_to(np.asarray(ctx.bound, dtype=float), (d,))
+    over = np.abs(g) > B * (1 + 1e-12)
+    if over.any():
+        i, j = (int(v) for v in np.argwhere(over)[0])
+        raise EstimatorError(
+            f"{_name(ctx.estimator)} broke the declared bound |g_j| ≤ {B[j]:g}: estimate "
+            f"{i}, component {j} is {g[i, j]!r}; the empirical-Bernstein guarantee needs a "
+            "true bound")
+    v = g.var(axis=0, ddof=1)
+    eps = empirical_bernstein_threshold(v, 2.0 * B, n, ctx.alpha / d)
+    det = eps + bernstein_eps(v, 2.0 * B, n, np.log(1.0 / ctx.beta))
+    what = f"|g_j| ≤ {B[0]:g}" if np.all(B == B[0]) else "|g_j| ≤ B_j (per coordinate)"
+    note = (f"  empirical Bernstein (Maurer & Pontil 2009) with the declared bound {what}, "
+            f"union bound over {d} coordinates × 2 tails: P(false failure) ≤ α (the "
+            "detectable bias uses the sample variance)")
+    return ("empirical-bernstein", eps, det, v, 2.0 * B, float(np.log(4.0 * d / ctx.alpha)),
+            True, [note])
+
+
+def _z_test(ctx: CheckContext, g: np.ndarray):
+    n, d = g.shape
     z = float(stats.norm.isf(ctx.alpha / (2 * d)))
     v = g.var(axis=0, ddof=1)
     se = np.sqrt(v / n)
@@ -114,6 +119,10 @@ def _statistical_part(ctx: CheckContext, g: np.ndarray):
                      "variance says nothing about rare values, so there the test only rejects "
                      f"a deviation above the required {ctx.resolution:.3e}")
     return "z", eps, z_detectable_factor(ctx.alpha, ctx.beta, d) * se, v, None, z, False, notes
+
+
+_TESTS = {"bernstein": _bernstein, "empirical-bernstein": _empirical_bernstein,
+          "asymptotic": _z_test}
 
 
 #: A coordinate must vary in at least this many units for the z-test to reject on its
@@ -157,7 +166,7 @@ def decide_statistically(ctx: CheckContext, draws: Draws) -> CheckResult:
     bias = mean - ctx.target
     if ctx.method == "chi2":
         return _chi2(ctx, g, rb)
-    kind, eps, det, var, rng_, L, guaranteed, notes = _statistical_part(ctx, g)
+    kind, eps, det, var, rng_, L, guaranteed, notes = _TESTS[ctx.method](ctx, g)
     slack = rb.fixed_part()
     if np.any(np.abs(bias) > eps + slack):
         slack = rb.slack()  # the magnitude term only when the decision depends on it
