@@ -200,7 +200,7 @@ class Derivation:
             rs = [by_label[ref] for ref in refs]
             false = [r for r in rs if r.status == "false"]
             unver = [r for r in rs if r.status == "unverified"]
-            check = f"proofs/{self.name}.py"
+            check = f"pgmath/proofs/{self.name}.py"
             steps = ", ".join(f"step {r.number}" for r in rs)
             if false:
                 out[cid] = dict(
@@ -484,16 +484,22 @@ def render(derivation: Derivation, results: Sequence[StepResult]) -> str:
 
 
 def load(path) -> Derivation:
-    """The ``DERIVATION`` of a proof file (``proofs/<name>.py``, loaded by path: proofs/ is
-    a folder of the checkout, not a package)."""
+    """The ``DERIVATION`` of a proof module: ``pgmath/proofs/<name>.py`` imported as
+    ``pgmath.proofs.<name>`` (the proofs ship inside the package), or any other file by path."""
+    import importlib
     import importlib.util
     from pathlib import Path
+
+    from .paths import proofs_dir
     path = Path(path)
-    spec = importlib.util.spec_from_file_location(f"pgmath_proofs.{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise DerivationError(f"cannot load proof file {path}")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    if path.parent.resolve() == proofs_dir():
+        mod = importlib.import_module(f"pgmath.proofs.{path.stem}")
+    else:
+        spec = importlib.util.spec_from_file_location(f"pgmath_proofs.{path.stem}", path)
+        if spec is None or spec.loader is None:
+            raise DerivationError(f"cannot load proof file {path}")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
     d = getattr(mod, "DERIVATION", None)
     if not isinstance(d, Derivation):
         raise DerivationError(f"proof file {path} defines no DERIVATION")
@@ -504,7 +510,7 @@ def load(path) -> Derivation:
 
 
 def proof_files(directory=None) -> list:
-    """The proof files ``proofs/*.py`` (sorted), from :func:`pgmath.paths.proofs_dir`."""
+    """The proof modules ``pgmath/proofs/*.py`` (sorted; package files, no ``__init__``)."""
     from .paths import proofs_dir
     directory = proofs_dir() if directory is None else directory
     return sorted(p for p in directory.glob("*.py") if not p.name.startswith("_"))
@@ -512,7 +518,7 @@ def proof_files(directory=None) -> list:
 
 @functools.lru_cache(maxsize=None)
 def checked(name: str) -> tuple[Derivation, tuple[StepResult, ...]]:
-    """The derivation ``proofs/<name>.py`` and its step results, computed once per process."""
+    """The derivation ``pgmath/proofs/<name>.py`` and its step results, computed once per process."""
     from .paths import proofs_dir
     d = load(proofs_dir() / f"{name}.py")
     return d, tuple(check(d))

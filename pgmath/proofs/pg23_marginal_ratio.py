@@ -1,9 +1,9 @@
-"""PG-23 (a claim the notes imply, not in CLAIMS.md): the state-action-marginal form of the
-off-policy gradient (notes §4.4, the first "≈" line, with weights
-p_θ'(s_t, a_t)/p_θ(s_t, a_t)) is presented as exact, and only dropping the state ratio is
-said to make it biased ("This is no longer unbiased"). With the reward-to-go Q̂_t sampled
-under θ it is already biased: its mean uses Q^{π_θ}, not Q^{π_θ'}. Exactly on the
-two-state, two-action, two-step MDP with symbolic behaviour (u) and target (v) logits."""
+"""PG-23 (a claim pgmath found): the state-action-marginal form of the off-policy gradient
+(notes §4.4, the first "≈" line, with weights p_θ'(s_t, a_t)/p_θ(s_t, a_t)). With the
+reward-to-go Q̂_t sampled under θ its mean uses Q^{π_θ}, not Q^{π_θ'}: an approximation of
+∇J(θ') that is exact at θ' = θ (the same mean as PG-13's truncated form), and exact for
+every θ' once the future rewards are reweighted. Exactly on the two-state, two-action,
+two-step MDP with symbolic behaviour (u) and target (v) logits."""
 import functools
 
 import sympy as sp
@@ -53,6 +53,8 @@ def q_behaviour(t, s, a):
 
 
 grad_target = Mt.grad(Mt.J())
+#: θ' = θ: each target logit v_sa replaced by the behaviour's u_sa
+SAME = {Mt.u[s][a]: M.u[s][a] for s in S for a in A}
 mean_notes = M.expect(estimator(False))
 WITNESS = {**{f"u_{s}{a}": 1 for s in S for a in A}, **{f"v_{s}{a}": 1 for s in S for a in A},
            "v_00": 3}
@@ -60,28 +62,28 @@ WITNESS = {**{f"u_{s}{a}": 1 for s in S for a in A}, **{f"v_{s}{a}": 1 for s in 
 DERIVATION = Derivation(
     name="pg23_marginal_ratio",
     title="Off-policy gradient with state-action marginal ratios",
-    claims={"PG-23": ["notes_marginal"]},
+    claims={"PG-23": ["mean", "at_theta"]},
     intro=r"""
 Samples from $\pi_\theta$ ($u = e^\theta$), gradient of $J(\theta')$ ($v = e^{\theta'}$),
 $w_t = p_{\theta'}(s_t,a_t)/p_\theta(s_t,a_t)$ the exact marginal ratio, $\rho_t$ the
 per-step action ratio, $\hat Q_t = \sum_{t'\ge t} r_{t'}$ from the behaviour samples.
 """,
     steps=[
-        Step("Notes: the marginal-ratio form is exact",
-             tex=r"\nabla_{\theta'}J(\theta') = \mathbb{E}_{\tau\sim p_\theta}\Big[\sum_{t=1}^{T}\frac{p_{\theta'}(s_t,a_t)}{p_\theta(s_t,a_t)}\nabla_{\theta'}\log\pi_{\theta'}(a_t|s_t)\,\hat Q_t\Big]",
-             lhs=grad_target, rhs=mean_notes, label="notes_marginal", notes="§4.4", counter=WITNESS,
-             why="The notes drop the state ratio next and only then say the estimator is no "
-                 "longer unbiased.",
-             correction="With Q̂_t sampled under θ the marginal-ratio form has mean "
-                        "Σ_t E_{p_θ'(s_t,a_t)}[∇log π_θ'(a_t|s_t) Q^{π_θ}(s_t,a_t)] ≠ ∇J(θ'); it is "
-                        "unbiased when each future reward r_t' is also weighted by "
-                        "Π_{t''=t+1}^{t'} ρ_t'' (so that Q̂_t estimates Q^{π_θ'})."),
-        Step("What it estimates",
+        Step("What it estimates", label="mean",
              tex=r"\mathbb{E}_{\tau\sim p_\theta}\Big[\sum_t w_t\,\nabla_{\theta'}\log\pi_{\theta'}(a_t|s_t)\,\hat Q_t\Big] = \sum_t\sum_{s,a} p_{\theta'}(s_t{=}s,a_t{=}a)\,\nabla_{\theta'}\log\pi_{\theta'}(a|s)\,Q^{\pi_\theta}_t(s,a)",
              lhs=mean_notes,
              rhs=sum((marginal(Mt, t, s, a) * Mt.score(a, s) * q_behaviour(t, s, a)
                       for t in range(T) for s in S for a in A), sp.zeros(4, 1))),
-        Step("Corrected: future rewards reweighted", fixes="notes_marginal",
+        Step("It is not the gradient at θ' ≠ θ", rel="!=", counter=WITNESS,
+             tex=r"\sum_t\sum_{s,a} p_{\theta'}(s_t{=}s,a_t{=}a)\,\nabla_{\theta'}\log\pi_{\theta'}(a|s)\,Q^{\pi_\theta}_t(s,a) \ne \nabla_{\theta'}J(\theta')",
+             lhs=mean_notes, rhs=grad_target,
+             why="A witness point (all logits 0 except $\\theta'_{00} = \\log 3$) where the two "
+                 "differ: the form approximates $\\nabla J(\\theta')$; it is not equal to it."),
+        Step("Exact at θ' = θ", label="at_theta",
+             tex=r"\mathbb{E}_{\tau\sim p_\theta}\Big[\sum_t w_t\,\nabla_{\theta'}\log\pi_{\theta'}(a_t|s_t)\,\hat Q_t\Big]\Big|_{\theta'=\theta} = \nabla_\theta J(\theta)",
+             lhs=mean_notes.xreplace(SAME), rhs=grad_target.xreplace(SAME),
+             why="With $\\theta' = \\theta$ every weight is 1 and the form is reward-to-go (PG-6)."),
+        Step("Corrected: future rewards reweighted",
              tex=r"\nabla_{\theta'}J(\theta') = \mathbb{E}_{\tau\sim p_\theta}\Big[\sum_{t=1}^{T} w_t\,\nabla_{\theta'}\log\pi_{\theta'}(a_t|s_t)\sum_{t'=t}^{T} r_{t'}\prod_{t''=t+1}^{t'}\rho_{t''}\Big]",
              lhs=grad_target, rhs=M.expect(estimator(True)),
              why="The reweighted reward-to-go has conditional mean $Q^{\\pi_{\\theta'}}_t$; the "

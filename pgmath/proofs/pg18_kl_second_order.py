@@ -35,9 +35,6 @@ DERIVATION = Derivation(
     name="pg18_kl_second_order",
     title="Second-order expansion of the KL divergence and the Fisher matrix",
     claims={"PG-18": ["notes_quadratic"], "PG-19": ["fisher_outer", "fisher_hessian"]},
-    conditions={"PG-19": "the sample average of ∇log π ∇log πᵀ over states and actions drawn "
-                         "from π_θ is an unbiased estimate of F; for a softmax F is singular "
-                         "(F·1 = 0), so F⁻¹ means a pseudo-inverse or a damped inverse."},
     intro=r"""
 One state, three actions, $\pi_\theta(a) = u_a/\sum_b u_b$ with $u_a = e^{\theta_a}$
 (and $v_a = e^{\theta'_a}$; $\partial/\partial\theta_a = u_a\partial/\partial u_a$), and the
