@@ -1,5 +1,5 @@
 """Run every SymPy proof and every registered claim check, and compare with the committed
-expected results (``docs/verdicts.json``): the engine of ``pgmath verify``.
+expected results (``pgmath/claims/verdicts.json``): the engine of ``pgmath verify``.
 
 The expected file (``pgmath/claims/verdicts.json``, shipped with the package) records, per
 claim, the verdict and its texts and, per derivation, the status of each step. :func:`compare` lists what changed; a claim of the notes being false is a

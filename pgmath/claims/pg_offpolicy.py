@@ -95,10 +95,10 @@ def _pg11() -> Verdict:
        \frac{\pi_{\theta'}(a_t | s_t)}{\pi_{\theta}(a_t | s_t)} \right) \left( \sum_{t=1}^T
        \nabla_{\theta'} \log \pi_{\theta'}(a_t | s_t) \right) \left( \sum_{t=1}^T r(s_t, a_t)
        \right) \right] \\ &= \mathbb{E}_{\tau \sim p_{\theta}(\tau)} \left[ \sum_{t=1}^T
-       \nabla_{\theta'} \log \pi_{\theta'}(a_t | s_t) \left( \prod_{t'=1}^t \frac{\pi_{\theta'}
-       (a_{t'} | s_{t'})}{\pi_{\theta}(a_{t'} | s_{t'})} \right) \left( \sum_{t'=t}^T r(s_{t'},
-       a_{t'}) \left( \prod_{t''=t}^{t'} \frac{\pi_{\theta'}(a_{t''} | s_{t''})}{\pi_{\theta}
-       (a_{t''} | s_{t''})} \right) \right) \right]\end{aligned}$$
+       \nabla_{\theta'} \log \pi_{\theta'}(a_t | s_t) \left( \prod_{t'=1}^t \frac{\pi_{\theta'}(a_{t'}
+       | s_{t'})}{\pi_{\theta}(a_{t'} | s_{t'})} \right) \left( \sum_{t'=t}^T r(s_{t'},
+       a_{t'}) \left( \prod_{t''=t}^{t'} \frac{\pi_{\theta'}(a_{t''} | s_{t''})}{\pi_{\theta}(a_{t''}
+       | s_{t''})} \right) \right) \right]\end{aligned}$$
        """, proofs=("pg12_offpolicy_gradient",))
 def _pg12() -> Verdict:
     mdp, policy, th, th2 = random_offpolicy_problem(0)
@@ -146,7 +146,7 @@ def _pg13() -> Verdict:
         conditions=(r"$\theta'$ close to $\theta$: with the future ratios ignored, the expectation "
                     r"is $\sum_t\mathbb{E}_{p_{\theta'}(s_t,a_t)}[\nabla\log\pi_{\theta'}(a_t|s_t)"
                     r"\,Q^{\pi_\theta}_t(s_t,a_t)]$, the gradient of a policy-iteration surrogate, "
-                    r"which is $\nabla J(\theta')$ only at $\theta' = \theta$ (the \"=\" is an "
+                    r"which is $\nabla J(\theta')$ only at $\theta' = \theta$ (the “=” is an "
                     r"approximation, with an error first order in $\theta' - \theta$)."),
         counterexample=(r"a seeded 3-state, 2-action, $T = 4$ MDP, $\theta' = \theta + h u$: the "
                         rf"exact error is {b1:.4f} at $h = {h1:g}$."),
@@ -277,7 +277,7 @@ def _pg16() -> Verdict:
                   r"$10^{-6}$); on $\|\Delta\| \le \epsilon$ the linear objective is maximal at "
                   r"$\epsilon\nabla J/\|\nabla J\|$ (Cauchy–Schwarz; also against 200 random "
                   r"directions). The two forms are the same step when $\epsilon = "
-                  r"\alpha\|\nabla J\|$, which is what \"Lagrangian form\" means."))
+                  r"\alpha\|\nabla J\|$, which is what “Lagrangian form” means."))
 
 
 @claim("PG-17", section="4.5.1", title="The KL divergence's definition",
@@ -300,7 +300,7 @@ def _pg17() -> Verdict:
                    r"\mathbb{E}_{\pi_{\theta'}}[\log\pi_{\theta'} - \log\pi_\theta] \ge 0$.",
         counterexample=(r"one state, two actions, $\pi_{\theta'} = (0.2689, 0.7311)$ (logits "
                         rf"$(0, 1)$), $\pi_\theta = (\frac12, \frac12)$: the notes' expression is "
-                        rf"{notes:.5f}, a negative \"divergence\"."),
+                        rf"{notes:.5f}, a negative “divergence”."),
         evidence=r"Exact KL of the two softmax policies against the notes' expression; SymPy refutes the definition's sign.")
 
 
@@ -442,7 +442,7 @@ def _pg23() -> Verdict:
                   r"$\sum_t\sum_{s,a}p_{\theta'}(s_t,a_t)\nabla\log\pi_{\theta'}(a|s)"
                   r"Q^{\pi_\theta}_t(s,a)$, which differs from $\nabla J(\theta')$ and equals it "
                   r"at $\theta' = \theta$. The notes write \"$\approx$\" here; their next "
-                  r"sentence (\"no longer unbiased\") suggests this form was unbiased, which it "
+                  r"sentence (“no longer unbiased”) suggests this form was unbiased, which it "
                   r"is not. A claim pgmath found; not in the claims list."))
 
 

@@ -223,7 +223,7 @@ def reward_to_go_unbiased() -> Verdict:
 
 
 @claim("PG-7", section="4.3.1", title="Reward-to-go has smaller variance",
-       statement="… \"and now has smaller variance\".",
+       statement="… “and now has smaller variance”.",
        quote=r"""
        is the same as our original approximation in expectation and now has smaller variance.
        """, proofs=("pg07_reward_to_go_variance",))
@@ -235,7 +235,7 @@ def reward_to_go_variance() -> Verdict:
     comp, trace = _pg7_frequency()
     false = np.any(v1 < v2 - 1e-12)
     return Verdict("false as written" if false else "undecided",
-                   wrong=r"\"now has smaller variance\" does not follow from dropping terms of "
+                   wrong=r"“now has smaller variance” does not follow from dropping terms of "
                          r"mean zero: the dropped past-reward terms are correlated with the rest.",
                    correction=r"reward-to-go is unbiased, and its variance is smaller exactly when "
                               r"$\mathbb{E}|X|^2 + 2\,\mathbb{E}[X^\top g_{\mathrm{rtg}}] \ge 0$, "
@@ -417,7 +417,7 @@ def trial_and_error() -> Verdict:
     p_after = float(np.asarray(pol.probs(step))[0, 0])
     ok = grad[0] < 0 < grad[1] and p_after > 0.5
     return Verdict("holds under conditions" if ok else "undecided",
-                   conditions=(r"in expectation, with \"good\" meaning better than the average "
+                   conditions=(r"in expectation, with “good” meaning better than the average "
                                r"return: the mean update $\nabla J$ raises the log-probability of "
                                r"actions with positive advantage; a single sampled update with "
                                r"positive rewards makes every sampled action more likely, unless "
@@ -505,7 +505,7 @@ def average_reward_baseline() -> Verdict:
                                    rf"against {v_none:.4f} with no baseline (and {v_opt:.4f} "
                                    r"with $b^*$)."),
                    evidence=(r"Exact per-component variances (enumeration) of "
-                             r"$\nabla\log\pi(a)(r - b)$; \"not the best\" holds whenever "
+                             r"$\nabla\log\pi(a)(r - b)$; “not the best” holds whenever "
                              r"$\mathbb{E}[r] \ne b^*$."))
 
 
