@@ -343,3 +343,37 @@ def test_il5_corrected_bound(problem):
     C = bc.expected_cost(mdp, expert, learner)
     assert C <= bc.average_error_cost_bound(eps_t) + 1e-12
     assert bc.average_error_cost_bound(eps_t) <= bc.epsilon_average(mdp, expert, learner) * T ** 2 + 1e-12
+
+
+def test_epsilon_learner_errs_with_eps_in_every_state_including_the_fallen_one():
+    """Issue 17.6: a scalar ε is the error rate in every state, the tightrope's fallen state
+    (never visited by the expert) included; BC's learner needs a per-state ε there
+    (tightrope_learners gives 1)."""
+    from pgmath.environments import tightrope
+    mdp = tightrope(4, horizon=4)
+    ex = bc.expert_policy(mdp)
+    e = bc.error_rates(mdp, ex, bc.epsilon_learner(ex, 0.1))
+    np.testing.assert_allclose(e, 0.1)
+    _, _, lb, ld = bc.tightrope_learners(0.1, 4)
+    np.testing.assert_allclose(bc.error_rates(mdp, ex, lb), [0.1] * 4 + [1.0])
+    np.testing.assert_allclose(bc.error_rates(mdp, ex, ld), 0.1)
+
+
+def test_tightrope_imitation_cost_differs_from_the_reward_cost_for_dagger():
+    """Issue 17.7: the tightrope's −J counts steps erring or fallen; the imitation cost is
+    c(s, a) = 1[a ≠ π*(s)] with the expert's label (action 0) in the fallen state. They agree
+    for BC's learner (errs surely once fallen) and differ for DAgger's (ε everywhere): by
+    hand, with T = 2 and ε = 1/2, c-cost = εT = 1, while −J = ε (step 1) + 1·ε + ... =
+    P(err at t=0)·2 + P(ok at 0)·P(err at 1) = 1/2·2 + 1/4 = 5/4."""
+    mdp, ex, lb, ld = bc.tightrope_learners(0.5, 2, length=2)
+    assert bc.expected_cost(mdp, ex, lb) == pytest.approx(-pgmath.exact.objective(mdp, lb))
+    assert bc.expected_cost(mdp, ex, ld) == pytest.approx(1.0)
+    assert -pgmath.exact.objective(mdp, ld) == pytest.approx(1.25)
+    assert "c(s, a) = 1[a ≠ π*(s)]" in pgmath.environments.tightrope.__doc__
+
+
+def test_fitted_slope_recovers_powers_and_rejects_bad_input():
+    T = np.array([2.0, 4.0, 8.0])
+    assert bc.fitted_slope(T, 3 * T ** 2) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="positive"):
+        bc.fitted_slope(T, [1.0, 0.0, 2.0])

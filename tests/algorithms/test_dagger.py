@@ -148,3 +148,21 @@ def test_dagger_rejects_bad_input():
         dagger(mdp.with_horizon(None), ex, n_rounds=0, n_trajectories=1)
     with pytest.raises(ValueError, match="deterministic"):
         dagger(mdp, np.full_like(ex, 0.25), n_rounds=0, n_trajectories=1)
+
+
+def test_n_rounds_counts_dagger_rounds_after_cloning_and_dataset_size_is_the_aggregate():
+    """Issue 17.6: n_rounds = K gives K + 1 learners (k = 0 is behavioural cloning);
+    n_trajectories is per round; dataset_trajectories is the aggregate n (k + 1); the old
+    n_iterations (learners, BC included) still works with a DeprecationWarning."""
+    mdp, ex = dagger_gridworld(horizon=5), il.dagger_expert()
+    its = dagger(mdp, ex, n_rounds=2, n_trajectories=7)
+    assert [i.iteration for i in its] == [0, 1, 2]
+    assert [i.dataset_trajectories for i in its] == [7, 14, 21]
+    assert dagger(mdp, ex, n_rounds=0, n_trajectories=7)[0].cost == its[0].cost  # BC alone
+    with pytest.warns(DeprecationWarning, match="n_rounds"):
+        old = dagger(mdp, ex, n_iterations=3, n_trajectories=7)
+    assert [i.cost for i in old] == [i.cost for i in its]
+    with pytest.warns(DeprecationWarning, match="aggregated total"):
+        assert its[2].n_trajectories == 21
+    with pytest.raises(ValueError, match="not also"):
+        dagger(mdp, ex, n_rounds=1, n_iterations=2, n_trajectories=7)

@@ -1,0 +1,6 @@
+"""``python -m pgmath``: the ``pgmath`` command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
