@@ -22,8 +22,9 @@ run is A_j, the magnitude, and K the roundings along a path of the recursion
 
 (F̄, P̄ by a max-plus dynamic programme over the possible transitions; the triangle
 inequality on the StepWeights form term by term). On-policy ρ̄^{k̄} = 1; off-policy every
-term of the accumulator carries a product of at most k̄ = (T + 1) max(k_σ, k_e, k_ψ, k_G)
-per-step ratios ϱ ≤ ρ̄ = max(1, max π_θ/π_{θ_b}). Then |g_j − E g_j| ≤ B_j + |E g_j| and
+term of g carries one power ϱ_t^{k_t} per step, k_ψ at its injection step and one of
+k_σ, k_e, k_G at every other, so k̄ = k_ψ + (T − 1) max(k_σ, k_e, k_G) with
+ρ̄ = max(1, max π_θ/π_{θ_b}). Then |g_j − E g_j| ≤ B_j + |E g_j| and
 |g_j − ∇J_j| ≤ B_j + |∇J_j|.
 """
 from __future__ import annotations
@@ -133,10 +134,11 @@ def step_weights_range(spec: StepWeights, mdp, policy, theta, theta_b=None) -> n
     if spec.offset is not None:
         B = B + np.abs(spec.offset) * psi_max * float(np.abs(spec.omega).sum())
     if spec.has_ratios and theta_b is not None:
-        k_bar = (T + 1) * max(spec.ratio_powers)
-        with np.errstate(over="ignore"):
+        k_sig, k_e, k_psi, k_G = spec.ratio_powers
+        k_bar = k_psi + (T - 1) * max(k_sig, k_e, k_G)
+        with np.errstate(over="ignore", invalid="ignore"):
             w = np.exp(k_bar * _log_rho_max(policy, theta, theta_b))
-        B = np.where(B > 0, w * np.where(B > 0, B, 1.0), 0.0)
+            B = np.where(B > 0, w * np.where(B > 0, B, 1.0), 0.0)
     return B
 
 
