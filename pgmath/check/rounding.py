@@ -214,6 +214,8 @@ class RoundingBound:
 
     def describe(self) -> str:
         """One line for a report."""
+        note = (" (an estimate: the estimator builds its own score)"
+                if self.source == "least squares" else "")
         return (f"rounding only: γ_K(u) × magnitudes (pgmath.check.rounding), working "
                 f"precision {self.precision} (u = {self.u_w:.3g}, K = {self.k_w:,}), "
-                f"magnitudes from the {self.source}")
+                f"magnitudes from the {self.source}{note}")
