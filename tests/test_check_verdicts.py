@@ -216,3 +216,19 @@ def test_the_z_test_does_not_fail_a_correct_estimator_on_rarely_seen_coordinates
     assert res.verdict != "biased" and "varied in fewer than 30" in res.report, res.report
     rare = res.thresholds.statistical >= res.resolution
     assert rare.any() and np.all(np.abs(res.target[rare]) < res.resolution)
+
+
+def test_public_names_stay_importable():
+    """The names users and the shared acceptance tests import, from pgmath.check and pgmath;
+    the old names of the statistical companions are aliases of the TFP-style ones."""
+    for name in ("check_unbiased", "compare_variance", "plan_sample_size", "bernstein_threshold",
+                 "empirical_bernstein_threshold", "bernstein_sample_size", "CheckResult"):
+        assert getattr(pgmath, name) is getattr(pgmath.check, name)
+    assert pc.bernstein_sample_size is pc.min_num_samples_for_bernstein_mean_test
+    assert pc.empirical_bernstein_sample_size is pc.min_num_samples_for_empirical_bernstein_mean_test
+    assert pc.dkwm_sample_size is pc.min_num_samples_for_dkwm_mean_test
+    for name in pc.__all__:
+        assert hasattr(pc, name), name
+    with pytest.warns(DeprecationWarning, match="enumeration"):
+        res = pgmath.check_unbiased(E.reward_to_go, *problem(11), method="exact")
+    assert res.method == "enumeration"

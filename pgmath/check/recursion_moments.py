@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import EstimatorError
-from ..estimators._protocol import _name, call_estimator, step_scores
+from ..estimators._protocol import _name, evaluate_estimator, step_scores
 from ..estimators.offpolicy import log_ratios
 from ..exact import gradient
 from ..exact.recursion import StepWeights, recursive_moments, step_weights_of
@@ -40,7 +40,7 @@ from ..trajectories import sample
 from .magnitudes import abs_step_weights
 from .moments import Moments
 from .rounding import (UNDERFLOW, UNIT_ROUNDOFF, RoundingBound, gamma, max_log_prob,
-                       score_magnitude, target_depth, target_terms)
+                       score_magnitude, target_depth, target_terms, unit_roundoff)
 
 __all__ = ["recursion_moments", "rounding_depth", "step_weights_range", "DESCRIPTION_SEED"]
 
@@ -146,14 +146,16 @@ def _check_description(estimator, spec: StepWeights, mdp, policy, theta, theta_b
                        n: int = 64) -> None:
     """The recursion decides the estimator's ``step_weights``, not its code: evaluate both on
     ``n`` sampled trajectories (seed :data:`DESCRIPTION_SEED`) and refuse when they differ
-    beyond rounding."""
+    by more than max(1e-9, 2¹⁰ u) relative (u of the dtype the code returns: a float32
+    implementation of a described estimator is not a lie)."""
     tb = theta if theta_b is None else theta_b
     batch = sample(mdp, policy, tb, n, np.random.default_rng(DESCRIPTION_SEED))
-    g = call_estimator(estimator, batch, policy, theta)
+    out = evaluate_estimator(estimator, batch, policy, theta)
+    g = out.values
     lr = log_ratios(batch, policy, theta) if spec.has_ratios else None
     ref = spec.evaluate(batch, step_scores(batch, policy, theta), lr)
     scale = 1.0 + np.abs(g) + np.abs(ref)
-    bad = np.abs(g - ref) > 1e-9 * scale
+    bad = np.abs(g - ref) > max(1e-9, 2.0 ** 10 * unit_roundoff(out.dtype)) * scale
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
         raise EstimatorError(
