@@ -261,3 +261,21 @@ def test_precision_argument_is_validated():
     mdp, pol, th = _dense()
     with pytest.raises(pgmath.PgmathError, match="precision"):
         pgmath.check_unbiased(E.reward_to_go, mdp, pol, th, precision="float8")
+
+
+@given(pst.problems(pomdp=True, max_states=3, max_actions=2, max_observations=2,
+                    horizon=(1, 3)), st.sampled_from([0.0, 1e-6, 1e6]))
+def test_observation_policies_pass_every_exact_route(problem, scale):
+    """POMDPs with policies over observations: reward-to-go and an observation baseline of
+    10³ times the rewards, built-in and black box."""
+    mdp, pol, th = problem
+    mdp = pgmath.POMDP(mdp.P, scale * mdp.R, mdp.p0, mdp.O, horizon=mdp.horizon,
+                       discount=mdp.discount)
+    V = 1e3 * max(scale, 1.0) * np.linspace(-1, 1, mdp.horizon * mdp.n_observations
+                                            ).reshape(mdp.horizon, mdp.n_observations)
+    for est in (E.reward_to_go, E.state_baseline(V, over="observations")):
+        for method in ("enumeration", "recursion"):
+            res = pgmath.check_unbiased(est, mdp, pol, th, method=method)
+            assert res.passed, res.report
+        res = pgmath.check_unbiased(black_box(est), mdp, pol, th)
+        assert res.passed, res.report
