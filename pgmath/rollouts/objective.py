@@ -21,13 +21,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import ImproperPolicyError, InvalidArgumentError
 from ..exact import discounted_state_visitation, gradient as _gradient, values as _values
 from ..exact._policy import policy_table
 from ..exact._system import active_states, policy_reward, reaches, state_transition
 from .problem import RolloutProblem
 
-__all__ = ["objective", "gradient", "values", "expected_length"]
+__all__ = ["objective", "gradient", "values", "expected_length", "check_proper"]
+
+
+def check_proper(problem: RolloutProblem, pi: np.ndarray) -> None:
+    """Raise :class:`ImproperPolicyError` when the episodic objective is undiscounted with no
+    time limit and some state reachable from p(s₀) cannot reach a terminal state under π
+    (its return diverges, or its episode never ends), naming those states."""
+    if problem.objective != "episodic" or problem.discount < 1.0 or problem.time_limit is not None:
+        return
+    adj = np.asarray(state_transition(problem.mdp, pi)) > 0
+    seen = reaches(adj.T, np.flatnonzero(problem.mdp.p0 > 0))
+    ends = reaches(adj, problem.terminal)
+    stuck = np.flatnonzero(seen & ~ends)
+    if stuck.size:
+        raise ImproperPolicyError(
+            f"the policy never terminates from state(s) {stuck.tolist()}: no path to a terminal "
+            f"state {problem.terminal.tolist()} under π, so the undiscounted episodic return has "
+            "no end (give a time limit or γ < 1)")
 
 
 def objective(problem: RolloutProblem, policy, theta=None, *, method: str = "forward") -> float:
@@ -39,6 +56,7 @@ def objective(problem: RolloutProblem, policy, theta=None, *, method: str = "for
     """
     mdp = problem.target_mdp()
     pi = np.asarray(policy_table(problem.mdp, policy, theta))
+    check_proper(problem, pi)
     if method == "forward":
         return float(discounted_state_visitation(mdp, pi) @ policy_reward(mdp, pi))
     if method == "backward":
@@ -53,6 +71,7 @@ def gradient(problem: RolloutProblem, policy, theta, *, method: str = "pg_theore
     Args:
       method: ``"pg_theorem"`` or ``"autograd"`` (:func:`pgmath.exact.gradient`).
     """
+    check_proper(problem, np.asarray(policy_table(problem.mdp, policy, theta)))
     return _gradient(problem.target_mdp(), policy, theta, method=method)
 
 
@@ -68,6 +87,7 @@ def values(problem: RolloutProblem, policy, theta=None, *, method: str = "backwa
     """
     mdp = problem.target_mdp()
     pi = np.asarray(policy_table(problem.mdp, policy, theta))
+    check_proper(problem, pi)
     S = problem.n_states
     if method == "backward":
         V = np.asarray(_values(mdp, pi))
