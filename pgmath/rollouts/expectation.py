@@ -177,6 +177,15 @@ def _scale(reduce: str, n_steps: int, n_envs: int) -> float:
     return float(n_envs) if reduce == "sum" else 1.0 / n_steps
 
 
+def _slack(u: float, n_steps: int, n_terms: int, abs_mean, abs_g) -> np.ndarray:
+    """``[d]`` the rounding bound of an enumerated E[g]: each Â_t from the function, in its
+    working precision u, within γ_{8n+16}(u) of the magnitude of its terms (``abs_mean``
+    weights them by |w ψ| and p), and pgmath's float64 sum of the n_terms weighted rows
+    within γ_{n_terms + 2n}(u64) (Higham, eq. 3.5)."""
+    return (_gamma_k(8 * n_steps + 16, u) * np.asarray(abs_mean)
+            + _gamma_k(n_terms + 2 * n_steps + 16, U64) * (np.asarray(abs_mean) + np.asarray(abs_g)))
+
+
 def _gamma_k(k: float, u: float) -> float:
     ku = k * u
     return float("inf") if ku >= 0.5 else ku / (1.0 - ku)
@@ -347,13 +356,13 @@ def enumeration_expectation(fn, setting: Setting, segments: Segment, prob: np.nd
         scale = _scale(reduce, n_steps, n_envs)
         g, absg = _updates(segments, adv, setting.psi, weighting, lam)
         mean, absm = prob @ g, prob @ absg
-        slack = _gamma_k(8 * n_steps + 16 + g.shape[0], u) * (absm + prob @ np.abs(g))
+        slack = _slack(u, n_steps, g.shape[0], absm, prob @ np.abs(g))
         return SegmentExpectation(mean * scale, "enumeration", int(g.shape[0]), slack * scale,
                                   absm * scale, **common), adv
     mean, absm, absg_sum, n_batches = _coupled_expectation(fn, segments, prob, setting.psi,
                                                            weighting, lam, n_envs, max_batches)
     bscale = 1.0 if reduce == "sum" else 1.0 / (n_steps * n_envs)
-    slack = _gamma_k(8 * n_steps * n_envs + 16 + n_batches, u) * (absm + absg_sum)
+    slack = _slack(u, n_steps * n_envs, n_batches, absm, absg_sum)
     return SegmentExpectation(mean * bscale, "enumeration", int(segments.n_envs), slack * bscale,
                               absm * bscale, **common), adv
 
