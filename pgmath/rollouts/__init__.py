@@ -11,8 +11,16 @@ discounted target (issue 12).
 * :func:`expected_update` — the exact expected update Σ_t ψ_t Â_t of an advantage
   function on a segment, by enumeration or by a recursion over the row chain.
 * :func:`gae` — GAE done right, and the five boundary bugs (:mod:`.patterns`).
+* :func:`compare_update` — an expected update against ∇J or ∇J_γ (scale, cosine, the
+  renewal scale, the state-weighting gap of Nota & Thomas 2020).
+* :func:`check_rollout` — a user's GAE (CleanRL, stable-baselines3, skrl signatures via
+  :func:`adapt`) against correct GAE, exactly; ``pgmath check --rollout``.
 """
+from . import examples, patterns, signatures
 from .chain import RolloutChain, rollout_chain, stationary_distribution
+from .check import (RolloutCheckResult, assert_rollout_unbiased, check_rollout,
+                    check_rollout_battery)
+from .compare import UpdateComparison, compare_update, renewal_scale, weighting_gap
 from .enumeration import count_segments, enumerate_segments
 from .expectation import SegmentExpectation, expected_update
 from .gae import gae
@@ -22,6 +30,8 @@ from .problem import OBJECTIVES, RolloutProblem, rollout_problem
 from .rules import Rows, Rule, rule_advantages
 from .sampling import sample_segment
 from .segment import MODES, Segment
+from .episodes import EpisodeBatch, episodes_to_segment, segment_to_episodes
+from .signatures import adapt
 
 __all__ = [
     "rollout_problem", "RolloutProblem", "OBJECTIVES",
@@ -31,5 +41,8 @@ __all__ = [
     "enumerate_segments", "count_segments",
     "SegmentExpectation", "expected_update",
     "Rows", "Rule", "rule_advantages",
-    "gae", "PATTERNS",
+    "gae", "PATTERNS", "patterns", "examples", "signatures", "adapt",
+    "EpisodeBatch", "segment_to_episodes", "episodes_to_segment",
+    "UpdateComparison", "compare_update", "renewal_scale", "weighting_gap",
+    "RolloutCheckResult", "check_rollout", "check_rollout_battery", "assert_rollout_unbiased",
 ]

@@ -41,7 +41,7 @@ from .problem import RolloutProblem
 from .rules import abs_rule, rows_of_segment
 
 __all__ = ["RolloutCheckRow", "RolloutCheckResult", "check_rollout", "check_rollout_battery",
-           "rollout_battery",
+           "assert_rollout_unbiased", "rollout_battery",
            "critic_tables", "VERDICTS"]
 
 VERDICTS = ("unbiased", "biased", "inconclusive")
@@ -253,3 +253,16 @@ def check_rollout_battery(advantage_fn, problems=None, *, seed: int = 0, **kwarg
     return _result(advantage_fn, rows, errors, kwargs.get("lam", 0.95), kwargs.get("n_steps", 3),
                    kwargs.get("n_envs", 1), kwargs.get("mode", "same_step"),
                    kwargs.get("start", "stationary"))
+
+
+def assert_rollout_unbiased(advantage_fn, problems=None, **kwargs) -> RolloutCheckResult:
+    """pytest-style: raise ``AssertionError`` with the report unless
+    :func:`check_rollout_battery` (or :func:`check_rollout` on ``problems`` given as one
+    ``(problem, policy, θ)``) says "unbiased"; return the result otherwise."""
+    if problems is not None and len(problems) == 3 and not isinstance(problems[0], tuple):
+        res = check_rollout(advantage_fn, *problems, **kwargs)
+    else:
+        res = check_rollout_battery(advantage_fn, problems, **kwargs)
+    if not res.passed:
+        raise AssertionError(res.report)
+    return res

@@ -41,6 +41,7 @@ from .enumeration import MAX_SEGMENTS, count_segments, enumerate_segments
 from .objective import values as exact_values
 from .problem import RolloutProblem
 from .rules import Rows, Rule, abs_rule, rows_of_segment, rule_advantages
+from .sampling import sample_segment
 from .segment import Segment
 from .value_tables import as_value_table, lookup
 
@@ -276,34 +277,45 @@ def recursion_update(rule: Rule, chain: RolloutChain, start: np.ndarray, V: np.n
 
 
 # -- the front end --------------------------------------------------------------------------
-def _verify_rule(fn, rule: Rule, chain: RolloutChain, start, V, lam, discount, n_steps) -> None:
-    """Refuse a rule that disagrees with its function's code on the segments of
-    min(n_steps, 3) rows (all of them, or the first 20,000)."""
+def _verify_rule(fn, rule: Rule, setting: "Setting", lam: float, n_steps: int) -> None:
+    """Refuse a rule that disagrees with its function's code: on every segment of
+    min(n_steps, 3) rows (fewer rows when there would be more than 20,000 segments), and
+    on one sampled segment of n_steps rows × 4 environments (seeded), so code that changes
+    with the segment's length is caught too."""
+    chain, start, discount = setting.chain, setting.p_start, setting.problem.discount
     n = min(n_steps, 3)
     while n > 1 and count_segments(chain, start, n) > 20_000:
         n -= 1
     seg, _, _ = enumerate_segments(chain, start, n, discount=discount, max_segments=10 ** 9)
-    seg = seg.with_values(V)
-    code, u = call_advantages(fn, seg, lam)
-    rows = rows_of_segment(seg, discount, lam)
-    want = rule_advantages(rule, rows)
-    tol = _gamma_k(8 * n + 16, u) * abs_rule(rows) * 4 + 1e-300
-    bad = np.abs(code - want) > tol
-    if bad.any():
-        t, e = (int(i) for i in np.argwhere(bad)[0])
-        raise EstimatorError(
-            f"{_name(fn)} describes itself by the rule {rule.name!r}, but its code disagrees: on a "
-            f"segment of {n} steps, Â[t={t}] is {code[t, e]!r} from the code and {want[t, e]!r} "
-            "from the rule; pgmath does not route by a description the code contradicts")
+    segments = [seg.with_values(setting.V)]
+    if n_steps > n:
+        V = setting.V[0] if setting.V.shape[0] == 1 else setting.V
+        segments.append(sample_segment(setting.problem, setting.pi, None, n_steps=n_steps,
+                                       n_envs=4, rng=np.random.default_rng(0),
+                                       start=setting.start, mode=setting.mode, values=V))
+    for seg in segments:
+        code, u = call_advantages(fn, seg, lam)
+        rows = rows_of_segment(seg, discount, lam)
+        want = rule_advantages(rule, rows)
+        tol = _gamma_k(8 * seg.n_steps + 16, u) * abs_rule(rows) * 4 + 1e-300
+        bad = np.abs(code - want) > tol
+        if bad.any():
+            t, e = (int(i) for i in np.argwhere(bad)[0])
+            raise EstimatorError(
+                f"{_name(fn)} describes itself by the rule {rule.name!r}, but its code disagrees: "
+                f"on a segment of {seg.n_steps} steps, Â[t={t}] is {code[t, e]!r} from the code "
+                f"and {want[t, e]!r} from the rule; pgmath does not route by a description the "
+                "code contradicts")
 
 
 @dataclass(frozen=True, eq=False)
 class Setting:
     """Everything an expectation needs besides the advantage function: the problem, the
-    score table ψ ``[S, A, d]``, the value table ``[K, S]``, the row chain and the start
-    distribution ``[N]`` of a segment's first row."""
+    action probabilities π ``[S, A]``, the score table ψ ``[S, A, d]``, the value table
+    ``[K, S]``, the row chain and the start distribution ``[N]`` of a segment's first row."""
 
     problem: RolloutProblem
+    pi: np.ndarray
     psi: np.ndarray
     V: np.ndarray
     chain: RolloutChain
@@ -322,7 +334,7 @@ def prepare(problem: RolloutProblem, policy, theta, *, mode: str = "same_step",
     pi = np.asarray(policy_table(problem.mdp, policy, theta))
     V = value_table_for(problem, policy, theta, values)
     chain = rollout_chain(problem, pi, mode=mode)
-    return Setting(problem, policy.score(theta), V, chain, start_distribution(chain, start),
+    return Setting(problem, pi, policy.score(theta), V, chain, start_distribution(chain, start),
                    start, mode)
 
 
@@ -375,7 +387,7 @@ def recursion_expectation(fn, setting: Setting, *, n_steps: int, n_envs: int, la
         raise PgmathError(f"method='recursion' needs a described advantage function; "
                           f"{_name(fn)} has no rollout_rule (use enumeration)")
     chain, p_start, V, psi = setting.chain, setting.p_start, setting.V, setting.psi
-    _verify_rule(fn, rule, chain, p_start, V, lam, setting.problem.discount, n_steps)
+    _verify_rule(fn, rule, setting, lam, n_steps)
     mean = recursion_update(rule, chain, p_start, V, psi, n_steps, weighting, lam)
     absm = recursion_update(rule, chain, p_start, V, psi, n_steps, weighting, lam, absolute=True)
     K = 4 * n_steps + 64 + int(np.bincount(chain.dst, minlength=chain.n_nodes).max())

@@ -224,3 +224,12 @@ def test_cli_rollout_seam(user, capsys):
     assert "verdict: biased" in out and "truncation_as_termination" in out
     assert cli.main(["check", "--rollout", f"{path}:nothing", "--signature", "sb3"]) == 2
     assert "defines no 'nothing'" in capsys.readouterr().err
+
+
+def test_every_exported_name_resolves_and_the_assertion_helper():
+    import pgmath.rollouts as R
+    assert all(hasattr(R, name) for name in R.__all__)
+    prob, pol, th = boundary_problem()
+    assert R.assert_rollout_unbiased(gae, (prob, pol, th), n_steps=2).passed
+    with pytest.raises(AssertionError, match="verdict: biased"):
+        R.assert_rollout_unbiased(PATTERNS["last_value_dropped"], (prob, pol, th), n_steps=2)

@@ -123,7 +123,7 @@ def test_correct_gae_with_exact_values_is_the_advantage_weighted_by_row_marginal
     rng = np.random.default_rng(5)
     prob, pol, th = random_rollout_problem(rng, n_states=6, n_actions=3, time_limit=7,
                                            discount=0.95)
-    S, A, H, g = 6, 3, 7, 0.95
+    S, H, g = 6, 7, 0.95
     pi = np.asarray(pol.probs(th))
     psi = pol.score(th)
     V = rollout_values(prob, pol, th)
@@ -241,3 +241,16 @@ def test_discounted_problem_without_terminations_or_time_limit():
         a = expected_update(gae, prob, pol, th, n_steps=3, start=start, method="recursion")
         b = expected_update(gae, prob, pol, th, n_steps=3, start=start, method="enumeration")
         assert np.allclose(a.mean, b.mean, atol=1e-13, rtol=0)
+
+
+def test_a_rule_whose_code_changes_with_the_segment_length_is_refused():
+    """Correct for segments of ≤ 3 steps, wrong beyond: the sampled long segment finds it."""
+    prob, pol, th = boundary_problem()
+
+    def short_only(rewards, *args, gamma, lam):
+        a = gae(rewards, *args, gamma=gamma, lam=lam)
+        return a if len(rewards) <= 3 else a * 1.01
+    short_only.rollout_rule = gae.rollout_rule
+    assert expected_update(short_only, prob, pol, th, n_steps=3).method == "recursion"
+    with pytest.raises(EstimatorError, match="segment of 40 steps"):
+        expected_update(short_only, prob, pol, th, n_steps=40)
