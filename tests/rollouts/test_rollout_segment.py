@@ -135,3 +135,17 @@ def test_episode_conversion_errors():
         episodes_to_segment(eps, n_steps=50, n_envs=1, next_observations=seg.next_observations)
     with pytest.raises(RolloutError, match="environments 0..0"):
         episodes_to_segment(dataclasses.replace(eps, env=eps.env + 1), n_steps=6, n_envs=1)
+
+
+def test_update_weights_mask_autoreset_rows_and_discount_by_elapsed():
+    """Pathwise: a next-step reset row's action did nothing, so its weight is 0 (its
+    expected contribution is 0 anyway — the action is independent of what follows — so
+    only the pathwise weights can show the mask)."""
+    from pgmath.rollouts.expectation import update_weights
+    prob, pol, th = boundary_problem(time_limit=3)
+    seg = sample_segment(prob, pol, th, n_steps=30, n_envs=2, rng=np.random.default_rng(3),
+                         mode="next_step")
+    w = update_weights(seg, "none")
+    assert seg.autoreset.any() and np.all(w[seg.autoreset] == 0) and np.all(w[seg.live] == 1)
+    wd = update_weights(seg, "discounted")
+    assert np.allclose(wd[seg.live], 0.9 ** seg.elapsed[seg.live])
