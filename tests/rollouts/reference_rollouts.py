@@ -222,9 +222,12 @@ def _value(V, k, s):
 
 def expected_update(name, segs, V, pi, gamma, lam, *, weighting="none"):
     """E[Σ_t w_t ψ_t Â_t] ``[S·A]`` (list) over ``segs`` for the tabular softmax (ψ w.r.t.
-    the logits θ[s, b]: 1[s = s_t](1[b = a_t] − π(b|s))); V is [[V(s)]] or [[V_k(s)]]."""
+    the logits θ[s, b]: 1[s = s_t](1[b = a_t] − π(b|s))); V is [[V(s)]] or [[V_k(s)]].
+    ``weighting`` is "none", "discounted" (w_t = γ^{k_t}), or a tuple of them (then a dict
+    weighting → list, from one pass over the segments)."""
     S, A = len(pi), len(pi[0])
-    total = [0] * (S * A)
+    kinds = (weighting,) if isinstance(weighting, str) else tuple(weighting)
+    totals = {kind: [0] * (S * A) for kind in kinds}
     for prob, rows, nxt in segs:
         r = [row["r"] for row in rows]
         v = [_value(V, row["k"], row["obs"]) for row in rows]
@@ -237,8 +240,10 @@ def expected_update(name, segs, V, pi, gamma, lam, *, weighting="none"):
         for row, a_t in zip(rows, adv):
             if row["dead"]:
                 continue
-            w = gamma ** row["k"] if weighting == "discounted" else 1
             s, a = row["obs"], row["a"]
-            for b in range(A):
-                total[s * A + b] += prob * w * ((1 if b == a else 0) - pi[s][b]) * a_t
-    return total
+            for kind in kinds:
+                w = gamma ** row["k"] if kind == "discounted" else 1
+                total = totals[kind]
+                for b in range(A):
+                    total[s * A + b] += prob * w * ((1 if b == a else 0) - pi[s][b]) * a_t
+    return totals[weighting] if isinstance(weighting, str) else totals
