@@ -118,16 +118,28 @@ def test_moment_recursion_reaches_horizons_beyond_enumeration():
     assert np.all(np.isfinite(cov)) and np.all(np.diag(cov) >= -1e-9)
 
 
-def test_moment_recursion_refuses_unknown_estimators_and_takes_next_state_rewards():
-    """Unknown names are refused. Rewards R[s, a, s'] (refused by the former separate
-    recursion) now go through the shared accumulator: equal to enumeration under the
-    behaviour, which draws s_T."""
+def test_moment_recursion_routes_by_description_and_takes_next_state_rewards():
+    """Unknown names and estimators without step_weights are refused; any estimator with a
+    description is taken (routed by it, not by name: REINFORCE evaluated at θ' on θ's
+    trajectories equals enumeration under θ). Rewards R[s, a, s'] go through the shared
+    accumulator: equal to enumeration under the behaviour, which draws s_T."""
     mdp = pgmath.environments.chain(3, horizon=3)
     policy = pgmath.SoftmaxPolicy(3, 2)
     th = np.zeros(6)
-    with pytest.raises(ValueError, match="no moment recursion"):
-        exact.offpolicy_moments_recursion(es.reinforce, mdp, policy, th, th)
+    with pytest.raises(pgmath.errors.EstimatorError, match="no built-in off-policy estimator"):
+        exact.offpolicy_moments_recursion("reinforce", mdp, policy, th, th)
+
+    def black_box(batch, pol, theta):
+        return es.per_decision_is(batch, pol, theta)
+
+    with pytest.raises(pgmath.errors.EstimatorError, match="no linear-recursion description"):
+        exact.offpolicy_moments_recursion(black_box, mdp, policy, th, th)
     rng = np.random.default_rng(4)
+    th1 = rng.normal(size=6)
+    m1, c1 = exact.offpolicy_moments(es.reinforce, mdp, policy, th1, th, method="enumeration")
+    m2, c2 = exact.offpolicy_moments_recursion(es.reinforce, mdp, policy, th1, th)
+    np.testing.assert_allclose(m2, m1, atol=1e-12)
+    np.testing.assert_allclose(c2, c1, atol=1e-12)
     m3 = pgmath.TabularMDP(mdp.P, rng.normal(size=(3, 2, 3)), mdp.p0, horizon=3)
     th2 = rng.normal(size=6)
     m1, c1 = exact.offpolicy_moments(es.per_decision_is, m3, policy, th, th2, method="enumeration")
