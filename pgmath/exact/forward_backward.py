@@ -59,8 +59,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._einsum import einsum
+from ._policy import tabular_blocks
 
-__all__ = ["Chain", "chain", "label_moments", "score_sandwich", "tabular_blocks", "rounding_depth"]
+__all__ = ["Chain", "chain", "label_moments", "score_sandwich", "rounding_depth"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -353,6 +354,24 @@ def _backward(lay: _Layout, ch: Chain, T: int) -> np.ndarray:
     return L
 
 
+def _propagate(mix: np.ndarray, Xf: np.ndarray, cols: list | None) -> np.ndarray:
+    """``[S', P, Z]`` X_{t+1}(s')[o] = Σ_{s, i} mix[s, s', o, i] X_t(s)[i] for mix
+    ``[S, S', P, P]`` and X_t ``[S, P, Z]``: one matrix product, or with ``cols`` (the
+    nonzero inputs i of each output o of C ⊗ B) one product per output row over its
+    nonzero blocks only."""
+    S, _, P, _ = mix.shape
+    Z = Xf.shape[2]
+    if cols is None:
+        return (mix.transpose(1, 2, 0, 3).reshape(S * P, S * P) @ Xf.reshape(S * P, Z)
+                ).reshape(S, P, Z)
+    Xn = np.zeros((S, P, Z))
+    for o, c in enumerate(cols):
+        if len(c):
+            m = mix[:, :, o][:, :, c].transpose(1, 0, 2).reshape(S, S * len(c))
+            Xn[:, o] = m @ Xf[:, c].reshape(S * len(c), Z)
+    return Xn
+
+
 def label_moments(spec, ch: Chain, T: int):
     """The moments of the labelled accumulator Ṽ (module docstring), over the pairs:
 
@@ -381,6 +400,8 @@ def label_moments(spec, ch: Chain, T: int):
     for t0, blk in _blocks(lay, ch, T):
         Tc = len(blk.B[0])
         kcb = [_kron(blk.C[i], blk.B[j]).reshape(Tc, n, A, P * P) for _, i, j in cb]
+        nz = np.any([np.any(f != 0, axis=(0, 1, 2)) for f in kcb], axis=0).reshape(P, P)
+        cols = None if nz.mean() > 0.6 else [np.flatnonzero(row) for row in nz]
         kbb = [_kron(blk.B[i], blk.B[j]) for _, i, j in bb]       # [Tc, nA, p·p, p·p]
         ms_b = np.empty((Tc, nA, p))
         Mss_b = np.empty((Tc, nA, p, p))
@@ -397,8 +418,7 @@ def label_moments(spec, ch: Chain, T: int):
                 Wm = [blk.weights(k, e).reshape(n, A, S) for e, _, _ in cb]
                 mix = np.matmul(np.concatenate(Wm, axis=1).transpose(0, 2, 1),
                                 np.concatenate([f[k] for f in kcb], axis=1))
-            mix = ch.to_states(mix).reshape(S, S, P, P).transpose(1, 2, 0, 3)
-            Xn = (mix.reshape(S * P, S * P) @ Xf.reshape(S * P, Z)).reshape(S, P, Z)
+            Xn = _propagate(ch.to_states(mix).reshape(S, S, P, P), Xf, cols)
             for e, i, j in db:
                 dmb = np.matmul(np.matmul(blk.D[i][k], Mss_b[k]), blk.B[j][k].transpose(0, 2, 1))
                 w = wT if e == _ONE else blk.weights(k, e).T[:, None, :]
@@ -430,19 +450,6 @@ def label_moments(spec, ch: Chain, T: int):
 
 
 # -- the sandwich by the score table --------------------------------------------------------------
-def tabular_blocks(psi: np.ndarray) -> np.ndarray | None:
-    """``[X, A, A]`` the blocks ψ_x[a, b] = ψ(x, a)[(x, b)] when the score table
-    ``[X, A, d]`` is block diagonal (d = X·A, ψ(x, a) zero outside block x, as for a tabular
-    softmax), else ``None``."""
-    X, A, d = psi.shape
-    if d != X * A:
-        return None
-    p4 = psi.reshape(X, A, X, A)
-    idx = np.arange(X)
-    blocks = p4[idx, :, idx, :]
-    return blocks if np.count_nonzero(blocks) == np.count_nonzero(p4) else None
-
-
 def score_sandwich(psi: np.ndarray, m1: np.ndarray, Kd: np.ndarray, Kc: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
     """(E[V] ``[R, d]``, E[V ⊗ V] ``[R, d, R, d]``) from the label moments of

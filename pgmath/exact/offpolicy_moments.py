@@ -85,16 +85,35 @@ def log_weight_second_moments(mdp, policy, theta_behaviour, theta_target, *,
     T = _steps(mdp, n_steps)
     policy.check_compatible(mdp)
     logc = _log_c(mdp, policy, theta_behaviour, theta_target)  # [S, A]
+    S, A = logc.shape
+    P = np.asarray(mdp.P).reshape(S * A, S)
     with np.errstate(divide="ignore"):
-        logP = np.log(mdp.P)
         logm = np.log(mdp.p0)
     out = np.empty(T)
     for t in range(T):
-        x = logm[:, None] + logc  # [S, A]
+        x = (logm[:, None] + logc).ravel()  # [S·A]
         out[t] = logsumexp(x)
         if t + 1 < T:
-            logm = logsumexp(x[:, :, None] + logP, axis=(0, 1))
+            logm = _log_matvec(x, P)
     return out
+
+
+def _log_matvec(x: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """``[S']`` log Σ_k exp(x_k) P[k, s'] for P ≥ 0: one matrix product scaled by max x;
+    a column whose scaled sum falls below 1e-290 (terms far below the largest, where the
+    product would lose relative accuracy or underflow) is redone by log-sum-exp."""
+    ok = np.isfinite(x)
+    if not ok.any():
+        return np.full(P.shape[1], -np.inf)
+    mx = float(x[ok].max())
+    v = np.exp(x - mx) @ P
+    with np.errstate(divide="ignore"):
+        logm = np.log(v) + mx
+    redo = np.flatnonzero((v < 1e-290) & ((P[ok] > 0).any(axis=0)))
+    if redo.size:
+        with np.errstate(divide="ignore"):
+            logm[redo] = logsumexp(x[ok, None] + np.log(P[ok][:, redo]), axis=0)
+    return logm
 
 
 def weight_growth_rate(mdp, policy, theta_behaviour, theta_target) -> float:

@@ -25,7 +25,7 @@ from pgmath import estimators as E
 from pgmath import regressions
 from pgmath import strategies as pst
 from pgmath.errors import EstimatorError
-from pgmath.exact.forward_backward import tabular_blocks
+from pgmath.exact._policy import tabular_blocks
 from pgmath.exact.recursion import (StepWeights, accumulator_moments, recursion_rounding_depth,
                                     recursive_moments)
 
