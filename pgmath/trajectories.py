@@ -293,26 +293,28 @@ def _joint_tables(mdp, pi: np.ndarray, logpi: np.ndarray, obs: bool) -> dict:
 
 def _sample_chunk_joint(tab: dict, out: dict, n: int, rng: np.random.Generator) -> np.ndarray:
     """One block of :func:`sample` by :func:`_joint_tables`: per step one uniform and one
-    alias draw give the flat outcome g_t = s_t·K + k_t; the states, actions, observations,
-    rewards and log-probabilities are read from g after the loop (one lookup each)."""
+    alias draw give the flat outcome g_t = s_t·K + k_t, from which the next state, the
+    action, the observation, the reward and log π are read (one lookup each, into the
+    contiguous row t of each output)."""
     T, joint, next_row = tab["T"], tab["joint"], tab["next_row"]
-    s0 = tab["start"].draw(np.zeros(n, dtype=np.intp), rng.random(n))
-    G = np.empty((T, n), dtype=np.intp)
-    row = s0 * tab["K"]
+    nxt, act, rew, logp, obs = (tab[k] for k in ("next", "action", "reward", "logp", "obs"))
+    states = out["states"]
+    states[0] = tab["start"].draw(np.zeros(n, dtype=np.intp), rng.random(n))
+    final = np.empty(n, dtype=np.intp)
+    row = states[0] * tab["K"]
+    g = np.empty(n, dtype=np.intp)
     u = np.empty(n)
     for t in range(T):
         rng.random(out=u)
-        joint.draw_at(row, u, out=G[t])
-        next_row.take(G[t], out=row, mode="wrap")
-    states = out["states"]
-    states[0] = s0
-    tab["next"].take(G[:-1], out=states[1:], mode="wrap")
-    tab["action"].take(G, out=out["actions"], mode="wrap")
-    tab["reward"].take(G, out=out["rewards"], mode="wrap")
-    tab["logp"].take(G, out=out["blp"], mode="wrap")
-    if tab["obs"] is not None:
-        tab["obs"].take(G, out=out["observations"], mode="wrap")
-    return tab["next"].take(G[-1])
+        joint.draw_at(row, u, out=g)
+        next_row.take(g, out=row, mode="wrap")
+        nxt.take(g, out=states[t + 1] if t + 1 < T else final, mode="wrap")
+        act.take(g, out=out["actions"][t], mode="wrap")
+        rew.take(g, out=out["rewards"][t], mode="wrap")
+        logp.take(g, out=out["blp"][t], mode="wrap")
+        if obs is not None:
+            obs.take(g, out=out["observations"][t], mode="wrap")
+    return final
 
 
 #: Trajectories drawn per block, so that the per-step arrays stay in cache.

@@ -58,6 +58,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..errors import EstimatorError, InvalidPolicyError, ShapeError
 from ..mdp import horizon_steps as _steps
@@ -381,8 +382,9 @@ def accumulator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = 
     T, spec, ch = _validated(estimator, mdp, policy, theta, theta_behaviour, n_steps)
     if algorithm == "state":
         return _state_moments(spec, ch, T)
-    read, m1, Kd, Kc = label_moments(spec, ch, T)
-    mean, W = score_sandwich(ch.psi, m1, Kd, Kc)
+    with threadpool_limits(limits=1, user_api="blas"):  # see label_moments' docstring
+        read, m1, Kd, Kc = label_moments(spec, ch, T)
+        mean, W = score_sandwich(ch.psi, m1, Kd, Kc)
     rows = spec.rows()
     return [rows[i] for i in read], mean, W
 
