@@ -12,6 +12,7 @@ Part "targets" (reward-to-go; REINFORCE on the first problem too):
 For each: the forward–backward time (best of a few runs), the state recursion's time
 (measured at the full horizon when it fits in --state-budget seconds, else at a shorter
 horizon and scaled by T/T' — its cost per step does not depend on t — and marked "~";
+both with one BLAS thread;
 not run when its d × d per-state moments do not fit in memory), and Monte Carlo: N for a
 5 % root-mean-square relative Frobenius error from a pilot's fourth moment,
 
@@ -34,6 +35,7 @@ import time
 import tracemalloc
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import pgmath
 from pgmath import estimators as E
@@ -68,7 +70,14 @@ def state_bytes(mdp, pol, est) -> float:
 
 def time_state(est, mdp, pol, th, budget: float) -> tuple[float, bool]:
     """(seconds, extrapolated): the state recursion at the full horizon if it fits the
-    budget (judged from a short run), else the short run scaled by T/T'."""
+    budget (judged from a short run), else the short run scaled by T/T'. Run with one
+    BLAS thread, as the forward–backward recursion is (its best case on a shared machine,
+    so the ratio is conservative)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _time_state(est, mdp, pol, th, budget)
+
+
+def _time_state(est, mdp, pol, th, budget: float) -> tuple[float, bool]:
     T = mdp.horizon
     Ts = max(1, min(T, 5))
     t_short = best_time(lambda: recursive_moments(est, mdp.with_horizon(Ts), pol, th,
@@ -122,7 +131,7 @@ def peak_memory(fn) -> float:
     return peak
 
 
-def targets(state_budget: float, mc_budget_steps: float) -> None:
+def targets(state_budget: float, mc_budget_steps: float, only: str = "ABC") -> None:
     cases = [("A", "S=20 A=4 T=1000", random_problem(20, 4, 1000), (E.reward_to_go, E.reinforce), 3),
              ("B", "gridworld 10x10 T=100", gridworld_problem(100), (E.reward_to_go,), 2),
              ("C", "S=200 A=8 T=200", random_problem(200, 8, 200), (E.reward_to_go,), 1)]
@@ -130,6 +139,8 @@ def targets(state_budget: float, mc_budget_steps: float) -> None:
           "| MC time | MC / f-b | MC error | peak memory f-b |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for key, label, (mdp, pol, th), ests, repeat in cases:
+        if key not in only:
+            continue
         for est in ests:
             t_fb = best_time(lambda: recursive_moments(est, mdp, pol, th), repeat=repeat,
                              warmup=False)
@@ -179,26 +190,35 @@ def scaling(figure: str | None) -> None:
         print(f"log-log slope of forward-backward time in {vary}: {slope:.2f} (last three points "
               f"{tail:.2f})")
     if figure:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-        fixed = {"S": "A = 4, T = 100", "A": "S = 40, T = 100", "T": "S = 40, A = 4"}
-        for ax, (vary, rows) in zip(axes, results.items()):
-            i = {"S": 0, "A": 1, "T": 2}[vary]
-            x = [r[i] for r in rows]
-            ax.loglog(x, [r[3] for r in rows], "o-", label="forward–backward")
-            st = [(r[i], r[4]) for r in rows if r[4] is not None]
-            if st:
-                ax.loglog(*zip(*st), "s--", label="state recursion")
-            ax.set_xlabel(vary)
-            ax.set_title(fixed[vary], fontsize=10)
-            ax.grid(True, which="both", alpha=0.3)
-        axes[0].set_ylabel("seconds (exact covariance, reward-to-go)")
-        axes[0].legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(figure, dpi=110)
-        print(f"figure written to {figure}")
+        draw(results, figure)
+
+
+def draw(results: dict, figure: str) -> None:
+    """The log-log figure of the scaling part: {vary: [(S, A, T, t_fb, t_state|None)]}."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    fixed = {"S": "A = 4, T = 100", "A": "S = 40, T = 100", "T": "S = 40, A = 4"}
+    for ax, (vary, rows) in zip(axes, results.items()):
+        i = {"S": 0, "A": 1, "T": 2}[vary]
+        x = [r[i] for r in rows]
+        ax.loglog(x, [r[3] for r in rows], "o-", label="forward–backward")
+        st = [(r[i], r[4]) for r in rows if r[4] is not None]
+        if st:
+            ax.loglog(*zip(*st), "s--", label="state recursion")
+        ax.set_xticks(x)
+        ax.set_xticklabels([str(v) for v in x])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(vary)
+        ax.set_title(fixed[vary], fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("seconds (exact covariance, reward-to-go)")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(figure, dpi=110)
+    print(f"figure written to {figure}")
 
 
 def main() -> None:
@@ -207,12 +227,13 @@ def main() -> None:
     ap.add_argument("--figure", default=None)
     ap.add_argument("--state-budget", type=float, default=300.0,
                     help="seconds the state recursion may take at the full horizon")
+    ap.add_argument("--problems", default="ABC", help="which target problems to run")
     ap.add_argument("--mc-budget-steps", type=float, default=4e7,
                     help="trajectory steps Monte Carlo may sample before it is scaled")
     args = ap.parse_args()
     parts = args.parts.split(",")
     if "targets" in parts:
-        targets(args.state_budget, args.mc_budget_steps)
+        targets(args.state_budget, args.mc_budget_steps, args.problems)
     if "scaling" in parts:
         scaling(args.figure)
 

@@ -213,7 +213,8 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
       ``final_states`` s_T.
 
     Uses alias tables, so each draw costs one uniform number and O(1) work. For a
-    stationary policy (and S·(X·)A·S ≤ :data:`JOINT_MAX`) the (observation,) action and
+    stationary policy (S·K ≤ :data:`JOINT_MAX` and N·T ≥ :data:`JOINT_MIN_STEPS`·S·K,
+    K = (X·)A·S outcomes per state) the (observation,) action and
     next state of a step are one draw from their joint law given the state
     (:func:`_joint_tables`): one uniform per step. Trajectories are drawn in blocks of
     :data:`SAMPLE_CHUNK` (each block vectorised, looping over time only), so the result
@@ -236,7 +237,8 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
     out["observations"] = np.empty((T, n), dtype=np.intp) if obs else None
     final = np.empty(n, dtype=np.intp)
     X = pi.shape[-2]
-    if pi.ndim == 2 and S * (X if obs else 1) * A * S <= JOINT_MAX:
+    K = (X if obs else 1) * A * S
+    if pi.ndim == 2 and S * K <= JOINT_MAX and n * T >= JOINT_MIN_STEPS * S * K:
         tables = _joint_tables(mdp, pi, logpi, obs)
         chunk_fn = _sample_chunk_joint
     else:
@@ -261,6 +263,10 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
 #: jointly from one alias table per state (one uniform per step); above it, one table per
 #: draw.
 JOINT_MAX = 1 << 21
+#: The joint tables take K − 1 vectorised Vose steps over S rows to build (K = (X·)A·S
+#: outcomes per state); they are used only when the N·T steps to draw are at least this
+#: many times S·K, so that the cheaper steps repay the building.
+JOINT_MIN_STEPS = 32
 
 
 def _joint_tables(mdp, pi: np.ndarray, logpi: np.ndarray, obs: bool) -> dict:

@@ -131,7 +131,9 @@ def _sampler_case(name):
 def test_sampler_matches_enumeration_probabilities(name, joint, monkeypatch):
     """Bernstein + union bound over every trajectory (module docstring): false failure
     ≤ 1e-6; N derived from the detectable cell error δ = 0.01. Both ways of drawing a
-    step: jointly from p(o, a, s'|s), and one alias table per draw (JOINT_MAX = 0)."""
+    step: jointly from p(o, a, s'|s) (JOINT_MIN_STEPS = 0 forces it at this N), and one
+    alias table per draw (JOINT_MAX = 0)."""
+    monkeypatch.setattr(pgmath.trajectories, "JOINT_MIN_STEPS", 0)
     if not joint:
         monkeypatch.setattr(pgmath.trajectories, "JOINT_MAX", 0)
     mdp, pol, theta = _sampler_case(name)
