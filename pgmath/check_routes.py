@@ -2,7 +2,8 @@
 
 :func:`pgmath.check_unbiased` decides E g = ∇J(θ) by the forward moment recursion
 (:mod:`pgmath.exact.recursion`, polynomial in T) whenever this module names a route for
-the estimator; the moments themselves, their rounding bounds and ranges are computed in
+the estimator: routed by its description (``step_weights``), never by its name. The
+moments themselves, their rounding bounds and ranges are computed in
 :mod:`pgmath.check.recursion_moments`.
 """
 from __future__ import annotations
@@ -11,38 +12,31 @@ import warnings
 
 import numpy as np
 
-from .estimators import offpolicy as _offpolicy
 from .estimators._protocol import has_recursion, is_batch_coupled
-from .exact.offpolicy_moments import RECURSIONS
 
 __all__ = ["recursion_route"]
-
-
-def _is_offpolicy_builtin(estimator) -> bool:
-    name = getattr(estimator, "__name__", None)
-    return name in RECURSIONS and getattr(_offpolicy, name, None) is estimator
 
 
 def recursion_route(estimator, mdp, policy, theta, behaviour_theta=None) -> str | None:
     """Which recursion gives the exact moments of ``estimator`` on this problem, or ``None``.
 
-    ``"on-policy recursion"``: a per-trajectory estimator with ``step_weights`` sampled
-    on-policy (``behaviour_theta`` is ``None`` or equal to θ). ``"off-policy recursion"``:
-    one of the built-in off-policy estimators of :data:`RECURSIONS` on an MDP with rewards
-    r(s, a). A user's estimator without a linear-recursion description gets ``None``.
+    Routed by description, never by name: any per-trajectory estimator with
+    ``step_weights`` (a :class:`~pgmath.exact.recursion.StepWeights`, importance-ratio
+    powers included; a user's own as much as a built-in) on a finite horizon gets the
+    moment recursion: ``"on-policy recursion"`` when sampled on-policy
+    (``behaviour_theta`` is ``None`` or equal to θ), ``"off-policy recursion"`` when the
+    trajectories come from π_{behaviour_theta} (the recursion then weights by the
+    behaviour and evaluates the estimator at θ). An estimator without a description, or a
+    batch-coupled one, gets ``None``.
     """
-    if is_batch_coupled(estimator) or mdp.horizon is None:
+    if is_batch_coupled(estimator) or mdp.horizon is None or not has_recursion(estimator):
         return None
     on_policy = behaviour_theta is None or np.array_equal(behaviour_theta, theta)
-    if on_policy and has_recursion(estimator):
-        return "on-policy recursion"
-    if _is_offpolicy_builtin(estimator) and mdp.R.ndim == 2:
-        return "off-policy recursion"
-    return None
+    return "on-policy recursion" if on_policy else "off-policy recursion"
 
 
 #: Names that moved to :mod:`pgmath.check.recursion_moments` (kept one release).
-_MOVED = ("recursion_moments", "rounding_depth", "step_weights_range")
+_MOVED = ("recursion_moments", "step_weights_range")
 
 
 def __getattr__(name: str):

@@ -10,7 +10,8 @@ route is decided by :func:`pgmath.check_routes.recursion_route`.
 only adds and multiplies, so it is run a second time on absolute values (|r|, every weight
 and table made non-negative, the score replaced by m(x, a) ≥ |ψ(x, a)|); the mean of that
 run is A_j, the magnitude, and K the roundings along a path of the recursion
-(:func:`rounding_depth`). The slack of E g − ∇J is γ_K A_j + γ_{K_t} C_j.
+(:func:`pgmath.exact.recursion.recursion_rounding_depth`, counted for the algorithm that
+runs). The slack of E g − ∇J is γ_K A_j + γ_{K_t} C_j.
 
 **Range.** |g_j(τ)| ≤ B_j for every trajectory, with
 
@@ -35,14 +36,15 @@ from ..errors import EstimatorError
 from ..estimators._protocol import _name, evaluate_estimator, step_scores
 from ..estimators.offpolicy import log_ratios
 from ..exact import gradient
-from ..exact.recursion import StepWeights, recursive_moments, step_weights_of
+from ..exact.recursion import (StepWeights, recursion_rounding_depth, recursive_moments,
+                              step_weights_of)
 from ..trajectories import sample
 from .magnitudes import abs_step_weights
 from .moments import Moments
-from .rounding import (UNDERFLOW, UNIT_ROUNDOFF, RoundingBound, gamma, max_log_prob,
+from .rounding import (UNDERFLOW, UNIT_ROUNDOFF, RoundingBound, gamma,
                        score_magnitude, target_depth, target_terms, unit_roundoff)
 
-__all__ = ["recursion_moments", "rounding_depth", "step_weights_range", "DESCRIPTION_SEED"]
+__all__ = ["recursion_moments", "step_weights_range", "DESCRIPTION_SEED"]
 
 #: Seed of the trajectories on which an estimator is compared with its description.
 DESCRIPTION_SEED = 0
@@ -64,26 +66,6 @@ class _ScoreOverride:
 
 def _abs_mdp(mdp):
     return type(mdp)(**{**mdp._fields(), "R": np.abs(mdp.R)})
-
-
-def rounding_depth(mdp, policy, theta, *, width: int, theta_b=None) -> int:
-    """K: a bound on the roundings along any path of a forward moment recursion.
-
-        K = T (S·A·w + X·A + 2 (L + A) + 32) + S + 32,
-
-    per step: a sum over (s, a) and the w = ``width`` accumulator components (each sum of n
-    terms adds ≤ n − 1 roundings), the policy-weighted score sum over (x, a), the relative
-    error of each softmax probability or ratio exp(log π_θ − log π_{θ_b})
-    (≤ (L + A) u, L the largest |log π| of both policies, A for the normaliser) and a
-    constant 32 for the products and the coefficients B, C, D; then the sum over final
-    states and the read-out.
-    """
-    T, S, A = mdp.horizon, mdp.n_states, mdp.n_actions
-    X = np.asarray(policy.probs(theta)).shape[0]
-    L = max_log_prob(policy, theta)
-    if theta_b is not None:
-        L += max_log_prob(policy, theta_b)
-    return int(T * (S * A * width + X * A + 2 * (L + A) + 32) + S + 32)
 
 
 def _path_maxima(U: np.ndarray, mask: np.ndarray, p0: np.ndarray, rho: float
@@ -186,8 +168,7 @@ def recursion_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, ta
     mag = _ScoreOverride(policy, score_magnitude(policy, theta))
     m_abs, c_abs = recursive_moments(abs_step_weights(spec), _abs_mdp(mdp), mag, theta,
                                      theta_behaviour=tb)
-    width = 2 * (len(spec.rows()) + (2 if spec.has_past else 1))
-    K = rounding_depth(mdp, policy, theta, width=width, theta_b=tb)
+    K = recursion_rounding_depth(spec, mdp, policy, theta, theta_behaviour=tb)
     B = step_weights_range(spec, mdp, policy, theta, tb)
     gam = gamma(K)
     B = B * (1.0 + gam)  # the bound may be attained: cover the rounding of g and of B

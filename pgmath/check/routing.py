@@ -123,8 +123,8 @@ def _resolve(method, *, enumerable, route, bound, sampling, coupled, estimator, 
     name = _name(estimator)
     if method == "recursion" and route is None:
         raise PgmathError(
-            f"method='recursion' needs a moment recursion, and {name} has none here (no "
-            "step_weights, or batch-coupled, or an on-policy description fed behaviour samples)")
+            f"method='recursion' needs a moment recursion, and {name} has none here (an "
+            "estimator without step_weights, or a batch-coupled one)")
     if method == "enumeration" and not enumerable or method in ("bernstein", "chi2") \
             and not exact_variance:
         why = (f"it is batch-coupled and its batches of {b} are too many to enumerate"
