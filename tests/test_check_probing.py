@@ -222,3 +222,20 @@ def test_batch_range_bounds_every_batch_mean(problem, est, b):
     for k in range(50):
         g = E.call_estimator(est, batch[slice(k * b, (k + 1) * b)], pol, th).mean(axis=0)
         assert np.all(np.abs(g) <= B * (1 + 1e-12) + 1e-300), (g, B)
+
+
+def test_a_described_estimator_is_held_to_its_description_not_probed():
+    """An estimator with step_weights is not probed (its description says per-trajectory),
+    and every route holds the code to it: a batch-coupled function wearing reward-to-go's
+    description is refused by name on enumeration and before the recursion."""
+    mdp, pol, th = tiny(9, T=2)
+
+    def coupled_in_disguise(batch, policy, theta):
+        return leave_one_out(batch, policy, theta)
+
+    coupled_in_disguise.step_weights = E.reward_to_go.step_weights
+    for method in ("enumeration", "recursion"):
+        with pytest.raises(pgmath.EstimatorError, match="step_weights does not describe"):
+            pgmath.check_unbiased(coupled_in_disguise, mdp, pol, th, method=method)
+    res = pgmath.check_unbiased(E.reward_to_go, mdp, pol, th)
+    assert "by its description" in res.coupling and res.passed

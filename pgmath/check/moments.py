@@ -24,10 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import TooManyTrajectoriesError
-from ..estimators._protocol import evaluate_estimator
+from ..estimators._protocol import evaluate_estimator, step_scores
+from ..estimators.offpolicy import log_ratios
 from ..exact.recursion import step_weights_of
 from ..trajectories import concatenate, count_trajectories, enumerate_trajectories
 from .magnitudes import black_box_magnitudes, described_magnitudes, reward_scale
+from .probing import verify_description
 from .rounding import (UNDERFLOW, RoundingBound, gamma, resolve_precision, row_depth,
                        sum_depth, target_depth, target_terms, unit_roundoff)
 
@@ -136,6 +138,11 @@ def enumeration_moments(estimator, mdp, policy, theta, *, theta_behaviour=None, 
                                          final_states=final_states)
     prob = prob / prob.sum()
     out = evaluate_estimator(estimator, batch, policy, theta)
+    spec = step_weights_of(estimator, batch.horizon, batch.discount)
+    if spec is not None:  # the code must be what it says (the probe trusted the description)
+        lr = log_ratios(batch, policy, theta) if spec.has_ratios else None
+        verify_description(estimator, out.values,
+                           spec.evaluate(batch, step_scores(batch, policy, theta), lr), out.dtype)
     prec = resolve_precision(precision, out.dtype)
     k_w = row_depth(policy, theta, mdp.horizon, theta_behaviour=theta_behaviour)
     a, source = row_magnitudes(estimator, batch, out.values, mdp, policy, theta,

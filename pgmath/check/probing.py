@@ -22,6 +22,12 @@ say them (``@batch_coupled`` is only a hint):
   permutations, and the exact moments at batch size b enumerate multisets of trajectories
   with multinomial weights, C(M + b − 1, b) batches instead of M^b.
 
+An estimator that describes itself (``step_weights``) is not probed: its description says
+it is per-trajectory and which tables read s_T, and every route holds the code to it
+(:func:`verify_description`: on the enumerated trajectories, or on 64 sampled ones before
+the recursion), so code whose rows depend on the batch is refused rather than checked as
+something it is not.
+
 Rows are compared with a tolerance of 2¹² u_w times the largest |g_j| of the probe
 (u_w the unit roundoff of the dtype the estimator returned): a per-trajectory estimator's
 rows differ only by the order of its sums, and a coupled estimator's rows move by a
@@ -35,13 +41,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import EstimatorError
-from ..estimators._protocol import EstimatorOutput, evaluate_estimator, is_batch_coupled
+from ..estimators._protocol import (EstimatorOutput, _name, evaluate_estimator,
+                                   is_batch_coupled)
 from ..trajectories import (acting_table, concatenate, count_trajectories,
                             enumerate_trajectories, sample)
 from .rounding import unit_roundoff
 
-__all__ = ["Probe", "probe_estimator", "PROBE_SEED", "PROBE_ROWS", "POOL_ENUMERATION",
-           "POOL_FACTOR"]
+__all__ = ["Probe", "probe_estimator", "described_probe", "verify_description", "PROBE_SEED",
+           "PROBE_ROWS", "POOL_ENUMERATION", "POOL_FACTOR"]
 
 #: Seed of the trajectories the probe evaluates.
 PROBE_SEED = 20240601
@@ -184,3 +191,33 @@ def probe_estimator(estimator, mdp, policy, theta, *, theta_behaviour=None,
         symmetric, made = _symmetric(estimator, policy, theta, first, out.values, tol)
         calls += made
     return Probe(coupled, marked, evidence, bool(reads_final), symmetric, out.dtype, int(calls))
+
+
+def _needs_final(spec) -> bool:
+    """Whether a StepWeights table reads s_T (its last step varies along s')."""
+    for tab in (spec.y, spec.c):
+        if tab is not None and tab.shape[3] > 1:
+            last = tab[spec.T - 1]
+            if not np.all(last == last[..., :1]):
+                return True
+    return False
+
+
+def described_probe(spec) -> Probe:
+    """The :class:`Probe` of an estimator with ``step_weights`` ``spec``, from the
+    description (module docstring)."""
+    return Probe(False, False, "per-trajectory by its description (step_weights), which "
+                 "every route holds the code to", _needs_final(spec), None, "float64", 0)
+
+
+def verify_description(estimator, g: np.ndarray, ref: np.ndarray, dtype: str) -> None:
+    """Raise :class:`EstimatorError` when the rows ``g`` the code computed (in ``dtype``)
+    differ from ``ref``, its description's rows, by more than max(1e-9, 2¹⁰ u) relative
+    (a float32 implementation of a described estimator is not a lie)."""
+    scale = 1.0 + np.abs(g) + np.abs(ref)
+    bad = np.abs(g - ref) > max(1e-9, 2.0 ** 10 * unit_roundoff(dtype)) * scale
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        raise EstimatorError(
+            f"{_name(estimator)}'s step_weights does not describe it: on trajectory {i}, "
+            f"component {j} the function gives {g[i, j]!r} and its description {ref[i, j]!r}")

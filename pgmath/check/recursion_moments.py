@@ -41,6 +41,7 @@ from ..exact.recursion import (StepWeights, recursion_rounding_depth, recursive_
 from ..trajectories import sample
 from .magnitudes import abs_step_weights
 from .moments import Moments
+from .probing import verify_description
 from .rounding import (UNDERFLOW, UNIT_ROUNDOFF, RoundingBound, gamma,
                        score_magnitude, target_depth, target_terms, unit_roundoff)
 
@@ -133,16 +134,9 @@ def _check_description(estimator, spec: StepWeights, mdp, policy, theta, theta_b
     tb = theta if theta_b is None else theta_b
     batch = sample(mdp, policy, tb, n, np.random.default_rng(DESCRIPTION_SEED))
     out = evaluate_estimator(estimator, batch, policy, theta)
-    g = out.values
     lr = log_ratios(batch, policy, theta) if spec.has_ratios else None
     ref = spec.evaluate(batch, step_scores(batch, policy, theta), lr)
-    scale = 1.0 + np.abs(g) + np.abs(ref)
-    bad = np.abs(g - ref) > max(1e-9, 2.0 ** 10 * unit_roundoff(out.dtype)) * scale
-    if bad.any():
-        i, j = (int(v) for v in np.argwhere(bad)[0])
-        raise EstimatorError(
-            f"{_name(estimator)}'s step_weights does not describe it: on trajectory {i}, "
-            f"component {j} the function gives {g[i, j]!r} and its description {ref[i, j]!r}")
+    verify_description(estimator, out.values, ref, out.dtype)
 
 
 def recursion_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, target=None,

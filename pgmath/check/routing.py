@@ -29,7 +29,8 @@ import numpy as np
 
 from ..check_routes import recursion_route
 from ..errors import InvalidArgumentError, PgmathError, TooManyTrajectoriesError
-from ..estimators._protocol import _name
+from ..estimators._protocol import _name, has_recursion
+from ..exact.recursion import step_weights_of
 from ..exact import gradient
 from ..trajectories import count_trajectories
 from .bounds import DEFAULT_BETA, check_rate
@@ -39,7 +40,7 @@ from .moments import (MAX_BATCHES, MAX_ENUMERATION, Moments, batch_count,
                       batch_enumeration_moments, enumeration_moments, probe_tolerance,
                       row_magnitudes)
 from .planning import PILOT_N, plan_units
-from .probing import Probe, probe_estimator
+from .probing import Probe, described_probe, probe_estimator
 from .recursion_moments import recursion_moments
 from .results import CheckResult
 from .rounding import PRECISIONS, resolve_precision, row_depth, unit_roundoff
@@ -99,6 +100,14 @@ def _validate(*, alpha, beta, n, detectable_bias, batch_size, precision, relativ
         raise InvalidArgumentError(f"relative_resolution must be > 0, got {relative_resolution!r}")
     if isinstance(max_n, bool) or not isinstance(max_n, (int, np.integer)) or max_n < 2:
         raise InvalidArgumentError(f"max_n must be an int ≥ 2, got {max_n!r}")
+
+
+def _probe(estimator, mdp, policy, theta, bt) -> Probe:
+    """What the estimator does with its batch: from its description when it has one
+    (held to its code on every route), else by probing (:mod:`pgmath.check.probing`)."""
+    if has_recursion(estimator):
+        return described_probe(step_weights_of(estimator, mdp.horizon, mdp.discount))
+    return probe_estimator(estimator, mdp, policy, theta, theta_behaviour=bt)
 
 
 def _enumerable(mdp, policy, bt, probe: Probe, b: int) -> bool:
@@ -162,7 +171,7 @@ def _context(estimator, mdp, policy, theta, *, behaviour_theta, method, bound, b
     theta = policy.check_theta(theta)
     bt = None if behaviour_theta is None else policy.check_theta(behaviour_theta)
     target = gradient(mdp, policy, theta)
-    probe = probe_estimator(estimator, mdp, policy, theta, theta_behaviour=bt)
+    probe = _probe(estimator, mdp, policy, theta, bt)
     b = int(batch_size) if probe.coupled else 1
     route = None if probe.coupled else recursion_route(estimator, mdp, policy, theta, bt)
     if bound is None and probe.coupled and callable(getattr(estimator, "batch_range", None)):
@@ -195,11 +204,18 @@ def _draw(ctx: CheckContext, n: int, rng):
                 batch_size=ctx.batch_size, magnitude_of=_magnitude_of(ctx))
 
 
+#: The asymptotic plan rests on a sample variance: plan for this fraction of δ, and a
+#: follow-up round (after an inconclusive first one) for this multiple of the N it names.
+PILOT_MARGIN, FOLLOW_UP = 0.85, 1.25
+
+
 def _planned_n(ctx: CheckContext, delta: float, rng) -> int | None:
-    """N for ``delta``; the asymptotic plan first draws a pilot of :data:`PILOT_N` units."""
+    """N for ``delta``; the asymptotic plan first draws a pilot of :data:`PILOT_N` units
+    and plans for :data:`PILOT_MARGIN` δ (its variance is itself an estimate)."""
     if ctx.method in ("asymptotic",) and delta > 0:
         pilot = _draw(ctx, PILOT_N, rng).g
-        return max(PILOT_N, plan_units(ctx, delta, sample_variance=pilot.var(axis=0, ddof=1)))
+        return max(PILOT_N, plan_units(ctx, PILOT_MARGIN * delta,
+                                       sample_variance=pilot.var(axis=0, ddof=1)))
     return plan_units(ctx, delta)
 
 
@@ -277,7 +293,8 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
     if ctx.method == "asymptotic" and res.verdict == "inconclusive" and res.n_needed \
             and n < min(res.n_needed, cap):
         # the pilot's variance was an estimate: one more round at the N this sample asks for
-        res = decide_statistically(ctx, _draw(ctx, min(res.n_needed, cap), rng))
+        more = min(int(np.ceil(FOLLOW_UP * res.n_needed)), cap)
+        res = decide_statistically(ctx, _draw(ctx, more, rng))
     return res
 
 
@@ -314,7 +331,7 @@ def exact_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, target
     theta = policy.check_theta(theta)
     bt = None if behaviour_theta is None else policy.check_theta(behaviour_theta)
     target = gradient(mdp, policy, theta) if target is None else target
-    probe = probe_estimator(estimator, mdp, policy, theta, theta_behaviour=bt)
+    probe = _probe(estimator, mdp, policy, theta, bt)
     if probe.coupled:
         if batch_size < 2 and not probe.marked:
             raise PgmathError(f"{_name(estimator)} is batch-coupled ({probe.evidence}): pass "

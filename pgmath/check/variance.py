@@ -27,14 +27,14 @@ __all__ = ["compare_variance"]
 def _covariance(est, mdp, policy, theta, behaviour_theta, target) -> tuple[str, np.ndarray, float]:
     """(route, ``[d, d]`` exact Cov g, rounding slack of its trace) of one estimator."""
     route = recursion_route(est, mdp, policy, theta, behaviour_theta)
+    if route is not None:  # described: held to its code, no probing needed
+        m = recursion_moments(est, mdp, policy, theta, behaviour_theta=behaviour_theta,
+                              target=target, route=route)
+        return "recursion", m.cov, float(np.sum(m.var_slack))
     probe = probe_estimator(est, mdp, policy, theta, theta_behaviour=behaviour_theta)
     if probe.coupled:
         raise PgmathError(f"{_name(est)} is batch-coupled ({probe.evidence}): compare_variance "
                           "needs per-trajectory estimators")
-    if route is not None:
-        m = recursion_moments(est, mdp, policy, theta, behaviour_theta=behaviour_theta,
-                              target=target, route=route)
-        return "recursion", m.cov, float(np.sum(m.var_slack))
     bt = theta if behaviour_theta is None else behaviour_theta
     count = count_trajectories(mdp, policy, bt, final_states=probe.reads_final_states)
     if count * policy.n_params > MAX_ENUMERATION:
