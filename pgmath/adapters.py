@@ -37,6 +37,7 @@ field               meaning                                                     
 ``dones``           terminated | truncated                                       torchrl ``done``
 ``episode_starts``  True where s_t is the first state of an episode (t = 0)      SB3 ``episode_starts``, CleanRL ``dones``
 ``states``          s_t                                                          a user's own V lookup
+``actions``         a_t                                                          SB3 ``RolloutBuffer.add``
 ==================  ===========================================================  =====================
 
 Per-sequence fields: ``values_with_last`` ``[T+1, N]`` / ``[N, T+1]`` is V(s_0..s_T) with
@@ -139,7 +140,7 @@ class EpisodeArrays:
     Attributes:
       rewards, values, next_values, discounts: ``[T, N]`` in ``dtype``.
       terminated, truncated, dones, episode_starts: ``[T, N]`` bool.
-      states: ``[T, N]`` int.
+      states, actions: ``[T, N]`` int.
       values_with_last: ``[T+1, N]`` V(s_0..s_T), last entry 0.
       last_values: ``[N]`` 0; last_dones: ``[N]`` True.
       gamma: γ; layout: ``"time_major"`` or ``"batch_major"``; n: N; horizon: T.
@@ -155,6 +156,7 @@ class EpisodeArrays:
     dones: np.ndarray
     episode_starts: np.ndarray
     states: np.ndarray
+    actions: np.ndarray
     last_values: np.ndarray
     last_dones: np.ndarray
     gamma: float
@@ -212,6 +214,7 @@ def episode_arrays(batch, V: np.ndarray, *, layout: str = "time_major",
         discounts=tr(disc.astype(dt)), terminated=tr(term),
         truncated=tr(np.zeros((N, T), dtype=bool)), dones=tr(term.copy()),
         episode_starts=tr(starts), states=tr(np.asarray(batch.states)),
+        actions=tr(np.asarray(batch.actions)),
         last_values=np.zeros(N, dtype=dt), last_dones=np.ones(N, dtype=bool),
         gamma=float(batch.discount), layout=layout)
 

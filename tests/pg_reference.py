@@ -89,3 +89,28 @@ def gradient(pb: Problem) -> np.ndarray:
     """``[S·A]`` ∇J_γ with respect to the logits (:func:`reference.objective_and_gradient`)."""
     _, G = objective_and_gradient(pb.P, pb.R, pb.p0, pb.pi, pb.T, gamma=pb.gamma)
     return np.asarray(G, dtype=float).reshape(-1)
+
+
+def gae_mean(pb: Problem, *, gamma_delta: float, decay: float, weights=1.0,
+             max_lag: int | None = None) -> np.ndarray:
+    """``[S·A]`` E[Σ_t w_t ψ_t Â_t] by enumeration, for a GAE as a library computes it:
+
+        δ_u = r_u + γ_δ V_{u+1}(s_{u+1}) − V_u(s_u),   Â_t = Σ_{0 ≤ l < L} c^l δ_{t+l},
+
+    with V the exact values (γ of the problem), γ_δ and c = γλ as the code rounds them,
+    and L = ``max_lag`` (all remaining steps when ``None``).
+    """
+    _, V = q_v_tables(pb)
+    T = pb.T
+    w = np.broadcast_to(np.asarray(weights, dtype=float), (T,))
+    L = T if max_lag is None else max_lag
+
+    def row(s, a):
+        delta = [pb.R[s[u], a[u]] + gamma_delta * (V[u + 1, s[u + 1]] if u + 1 < T else 0.0)
+                 - V[u, s[u]] for u in range(T)]
+        out = np.zeros((pb.S, pb.A))
+        for t in range(T):
+            adv = sum(decay ** l * delta[t + l] for l in range(min(L, T - t)))
+            out += w[t] * _psi(pb, s[t], a[t]) * adv
+        return out
+    return mean_over_trajectories(pb, row)
