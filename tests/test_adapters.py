@@ -227,3 +227,25 @@ def test_coupling_gap_separates_rounding_from_coupling():
     assert ok
     ok, j, gap = adapters.coupling_gap(rows, (mean + np.eye(6)[4] * 0.5).astype(np.float32))
     assert not ok and j == 4 and abs(gap - 0.5) < 1e-5
+
+
+# -- property: the adapter reproduces the built-in GAE ----------------------------------------------
+from hypothesis import given, strategies as st  # noqa: E402
+
+from pgmath import strategies as pst  # noqa: E402
+
+
+@given(pst.problems(max_states=3, max_actions=3, horizon=(1, 4), discount=st.floats(0.5, 1.0)),
+       st.floats(0.0, 1.0), st.integers(0, 2 ** 32 - 1))
+def test_cleanrl_gae_rows_equal_the_built_in_gae(problem, lam, seed):
+    """CleanRL's loop fed the exact V through the adapter gives the rows of
+    pgmath.estimators.gae(mdp, λ, discounting="step") on random problems (extreme logits,
+    R[s, a, s'] included)."""
+    mdp, policy, theta = problem
+    batch = pgmath.sample(mdp, policy, theta, 8, np.random.default_rng(seed))
+    rows = adapters.advantage_estimator(cleanrl_gae(lam), mdp, dtype=np.float64)(
+        batch, policy, theta)
+    ref = pgmath.estimators.gae(mdp, lam, policy, theta)(batch, policy, theta)
+    V = pgmath.exact.values(mdp, policy, theta)
+    scale = 1.0 + np.abs(batch.rewards).sum(axis=1, keepdims=True) + 2 * batch.horizon * np.abs(V).max()
+    assert np.all(np.abs(rows - ref) <= 1e-12 * scale)
