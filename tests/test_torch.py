@@ -107,17 +107,24 @@ def test_correct_vpg_loss_float64_passes_and_float32_mean_is_the_gradient(gamma)
     assert g.dtype == np.float32
     # float32 rounding: |E g − ∇J| ≤ 1e-5 E|g| (≈100× u = 6e-8 times the terms per row)
     assert np.all(np.abs(prob @ g.astype(float) - truth) <= 1e-5 * (prob @ np.abs(g)).max())
+    res32 = pgmath.check_unbiased(est32, mdp, policy, theta)   # default settings
+    assert res32.verdict == "unbiased" and res32.precision == "float32", res32.report
 
 
 @pytest.mark.parametrize("loss, factor", [(vpg_wrong_sign, -1.0),
                                           (vpg_mean_over_everything, 1.0 / 3)])
 def test_buggy_vpg_losses_fail_with_their_exact_bias(loss, factor):
+    """float64: the bias is (c − 1)∇J to 1e-12; float32 with default settings: "biased",
+    with the scale c = ⟨E g, ∇J⟩/‖∇J‖² the check reports."""
     pb = problem(12, T=3, gamma=0.9)
     mdp, policy, theta = as_pgmath(pb)
     truth = pr.gradient(pb)
     res = pgmath.check_unbiased(loss_estimator(loss, dtype=torch.float64), mdp, policy, theta)
-    assert not res.passed
+    assert res.verdict == "biased"
     np.testing.assert_allclose(res.bias, (factor - 1.0) * truth, rtol=0, atol=1e-12)
+    res32 = pgmath.check_unbiased(loss_estimator(loss), mdp, policy, theta)
+    assert res32.verdict == "biased" and res32.precision == "float32"
+    assert abs(res32.scale - factor) < 1e-5
 
 
 def test_an_attached_policy_baseline_fails_with_its_exact_bias():
@@ -154,9 +161,11 @@ def test_ppo_clipped_loss_at_ratio_one(gamma):
                                 mdp, policy, theta)
     assert res.passed, res.report
     batch, prob = pgmath.enumerate_trajectories(mdp, policy, theta)
-    g = loss_estimator(ppo(), values=mdp)(batch, policy, theta)
+    est32 = loss_estimator(ppo(), values=mdp)
+    g = est32(batch, policy, theta)
     assert g.dtype == np.float32
     assert np.all(np.abs(prob @ g.astype(float) - truth) <= 1e-5 * (prob @ np.abs(g)).max())
+    assert pgmath.check_unbiased(est32, mdp, policy, theta).verdict == "unbiased"
     step = pgmath.check_unbiased(loss_estimator(ppo(start_discount=False), values=mdp,
                                                 dtype=torch.float64), mdp, policy, theta)
     bias = pr.weighted_advantage_mean(pb, 1.0 - gamma ** np.arange(pb.T))
@@ -183,11 +192,15 @@ def test_losses_that_couple_the_batch():
         est = loss_estimator(loss, dtype=torch.float64, coupling="batch")
         assert pgmath.estimators.is_batch_coupled(est)
         res = pgmath.check_unbiased(est, mdp, policy, theta, batch_size=3)
-        assert res.method == "exact" and not res.passed
+        assert res.method == "enumeration" and res.verdict == "biased"
         np.testing.assert_allclose(res.estimate, factor * truth, rtol=0, atol=1e-12)
-        # auto: one batch gradient in every row (what a companion probe sees as coupling)
-        rows = loss_estimator(loss, dtype=torch.float64)(batch, policy, theta)
+        # auto: one batch gradient in every row, which the check's probe finds coupled
+        auto = loss_estimator(loss, dtype=torch.float64)
+        rows = auto(batch, policy, theta)
         np.testing.assert_allclose(rows, np.broadcast_to(rows[0], rows.shape))
+        found = pgmath.check_unbiased(auto, mdp, policy, theta, batch_size=3)
+        assert found.coupled and "found by probing" in found.coupling, found.report
+        np.testing.assert_allclose(found.estimate, factor * truth, rtol=0, atol=1e-12)
     per = loss_estimator(vpg, dtype=torch.float64)(batch, policy, theta)
     assert np.ptp(per, axis=0).max() > 0  # per-trajectory rows differ
 

@@ -53,6 +53,8 @@ def test_rlax_advantages(fn, gamma):
     est32 = advantage_estimator(fn, mdp, layout="batch_major")
     mean, abs_mean, g = exact_mean(est32, mdp, policy, theta)
     assert g.dtype == np.float32 and float32_close(mean, abs_mean, truth + bias)
+    res32 = pgmath.check_unbiased(est32, mdp, policy, theta)   # rlax's float32, default settings
+    assert res32.verdict == ("unbiased" if gamma == 1.0 else "biased"), res32.report
     with jax.enable_x64(True):
         res = pgmath.check_unbiased(advantage_estimator(fn, mdp, layout="batch_major",
                                                         dtype=np.float64), mdp, policy, theta)
@@ -90,6 +92,8 @@ def test_rlax_losses_are_scaled_by_one_over_T(loss):
     truth = pr.gradient(pb)
     mean, abs_mean, g = exact_mean(loss_estimator(loss, values=mdp), mdp, policy, theta)
     assert g.dtype == np.float32 and float32_close(mean, abs_mean, truth / pb.T)
+    res32 = pgmath.check_unbiased(loss_estimator(loss, values=mdp), mdp, policy, theta)
+    assert res32.verdict == "biased" and abs(res32.scale - 1.0 / pb.T) < 1e-5, res32.report
     with jax.enable_x64(True):
         res = pgmath.check_unbiased(loss_estimator(loss, values=mdp, dtype=jnp.float64),
                                     mdp, policy, theta)
