@@ -461,23 +461,29 @@ def check_finite_gradient(g: np.ndarray, label: str, policy, *, whole: bool = Fa
 
 
 def choose_rows(rows: np.ndarray | None, batch_grad: np.ndarray, coupling: str, label: str,
-                policy) -> np.ndarray:
+                policy, *, first: int | None = None,
+                whole: Callable[[], np.ndarray] | None = None) -> np.ndarray:
     """The ``[N, X, A]`` rows a loss adapter returns (before the sign and θ mapping).
 
     ``rows``: per-trajectory gradients (``None`` for ``coupling="batch"``); ``batch_grad``
-    ``[X, A]``: the gradient of the whole batch. Per-trajectory rows when they agree with it
-    (:func:`coupling_gap`); otherwise ``"per_trajectory"`` raises and ``"auto"`` (like
-    ``"batch"``) puts the batch gradient in every row.
+    ``[X, A]``: the gradient of the loss on the first ``first`` trajectories (all when
+    ``None``); ``whole()``: the gradient on the whole batch, computed only when it is
+    needed (``batch_grad`` when ``None``). Per-trajectory rows when their mean agrees with
+    ``batch_grad`` (:func:`coupling_gap`); otherwise ``"per_trajectory"`` raises and
+    ``"auto"`` (like ``"batch"``) puts the whole-batch gradient in every row.
     """
-    n = rows.shape[0] if rows is not None else None
-    if rows is not None:
-        check_finite_gradient(rows.reshape(n, -1), label, policy)
-        ok, j, gap = coupling_gap(rows.reshape(n, -1), batch_grad.reshape(-1))
-        if ok:
-            return rows
-        if coupling == "per_trajectory":
-            raise EstimatorError(coupling_message(label, n, policy, j, gap))
-    return batch_grad[None]
+    full = whole if whole is not None else (lambda: batch_grad)
+    if rows is None:
+        return full()[None]
+    n = rows.shape[0]
+    check_finite_gradient(rows.reshape(n, -1), label, policy)
+    k = n if first is None else first
+    ok, j, gap = coupling_gap(rows[:k].reshape(k, -1), batch_grad.reshape(-1))
+    if ok:
+        return rows
+    if coupling == "per_trajectory":
+        raise EstimatorError(coupling_message(label, k, policy, j, gap))
+    return full()[None]
 
 
 def finish_rows(rows: np.ndarray, n: int, sign: float, policy, dtype) -> np.ndarray:

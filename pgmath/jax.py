@@ -4,8 +4,11 @@ The JAX twin of :mod:`pgmath.torch`: a loss as written in a training loop,
 ``loss_fn(logits, batch) -> scalar``, with ``logits`` a ``[X, A]`` array and ``batch`` a
 :class:`pgmath.adapters.LossBatch` of ``[N, T]`` arrays, becomes an estimator
 ``estimator(batch, policy, theta) -> [N, d]``. Row i is −∇_θ loss(τ_i), from
-``jax.vmap(jax.grad(...))`` over trajectories (no Python loop); the gradient of the
-whole batch is checked against the mean of the rows on every call (``coupling=``).
+``jax.vmap(jax.grad(...))`` over trajectories (no Python loop, jitted, the batch padded
+to a power of two so that XLA compiles few shapes). On every call the gradient of the loss
+on the first :data:`FIRST` trajectories is compared with the mean of their rows; a loss
+that couples the batch is recognised there (``coupling=``), and only then is the gradient
+of the whole batch taken.
 
 JAX computes in float32 unless 64-bit mode is on (``jax.config.update("jax_enable_x64",
 True)``); ``dtype=jnp.float64`` without it raises :class:`pgmath.InvalidArgumentError`
@@ -31,7 +34,11 @@ from .adapters import (ARRAY_FIELDS, COUPLINGS, LossBatch, check_finite_gradient
 from .errors import EstimatorError, InvalidArgumentError
 from .estimators._protocol import _name
 
-__all__ = ["loss_estimator", "COUPLINGS"]
+__all__ = ["loss_estimator", "COUPLINGS", "FIRST"]
+
+#: The whole-batch gradient the per-trajectory rows are compared with is taken on the first
+#: FIRST trajectories of each batch (all of them when the loss couples the batch).
+FIRST = 8
 
 
 
@@ -106,10 +113,11 @@ def loss_estimator(loss_fn: Callable, *, values=None, dtype=jnp.float32,
     sign = -1.0 if minimize else 1.0
 
     compiled: dict = {}
+    uses_logits: dict = {}   # whether the traced loss reads the logits, per input shapes
 
     def functions(names: tuple[str, ...], discount: float):
-        """(loss, ∇ loss on the batch, vmap of ∇ loss per trajectory), jitted once per
-        (fields present, γ)."""
+        """(loss, jitted (loss, ∇ loss) on a batch, jitted vmap of ∇ loss per trajectory),
+        built once per (fields present, γ); XLA compiles them once per input shape."""
         key = (names, discount)
         if key not in compiled:
             def call(lg, *cols, one=False):
@@ -117,10 +125,10 @@ def loss_estimator(loss_fn: Callable, *, values=None, dtype=jnp.float32,
                 fields.update({k: (c[None] if one else c) for k, c in zip(names, cols)})
                 return loss_fn(lg, LossBatch(**fields, discount=discount))
 
-            whole = jax.jit(jax.grad(lambda lg, *cols: call(lg, *cols).reshape(())))
+            value_grad = jax.jit(jax.value_and_grad(lambda lg, *cols: call(lg, *cols).reshape(())))
             one = jax.grad(lambda lg, *cols: call(lg, *cols, one=True).reshape(()))
             rows = jax.jit(jax.vmap(one, in_axes=(None,) + (0,) * len(names)))
-            compiled[key] = (call, whole, rows)
+            compiled[key] = (call, value_grad, rows)
         return compiled[key]
 
     def estimator(batch, policy, theta):
@@ -129,26 +137,42 @@ def loss_estimator(loss_fn: Callable, *, values=None, dtype=jnp.float32,
         logits = jnp.asarray(np.asarray(policy.logits(policy.check_theta(theta))), dtype=dt)
         names = tuple(k for k in ARRAY_FIELDS if arrays[k] is not None)
         xs = tuple(arrays[k] for k in names)
-        call, whole, per_row = functions(names, float(batch.discount))
+        call, value_grad, per_row = functions(names, float(batch.discount))
+        # the loss and its gradient on the first k trajectories (k ≤ FIRST: few shapes to
+        # compile); the whole batch only when the loss turns out to couple it
+        k = min(batch.n, FIRST)
+        head = tuple(x[:k] for x in xs)
         try:
-            loss = call(logits, *xs)
+            loss = call(logits, *head)
         except Exception as exc:  # noqa: BLE001 - re-raised with context
             raise EstimatorError(f"{label} raised {type(exc).__name__}: {exc}") from exc
         _check_loss(loss, dt, label)
-        if not _traced(label, "jax.make_jaxpr", _uses_first_argument,
-                       lambda lg: call(lg, *xs), logits):
+        shapes = (names, float(batch.discount), tuple((x.shape, str(x.dtype)) for x in head))
+        if shapes not in uses_logits:
+            uses_logits[shapes] = _traced(label, "jax.make_jaxpr", _uses_first_argument,
+                                          lambda lg: call(lg, *head), logits)
+        if not uses_logits[shapes]:
             raise EstimatorError(
                 f"{label} does not use the logits: the traced loss never reads the logits "
                 "array it was given. Compute the log-probs from the argument, e.g. "
                 "jax.nn.log_softmax(logits)[batch.inputs, batch.actions]")
-        gB = np.asarray(_traced(label, "jax.jit(jax.grad(...)) on the whole batch", whole,
-                                logits, *xs))
-        check_finite_gradient(gB.reshape(1, -1), label, policy, whole=True)
+
+        def gradient(cols) -> np.ndarray:
+            g = np.asarray(_traced(label, "jax.jit(jax.grad(...)) on the batch", value_grad,
+                                   logits, *cols)[1])
+            check_finite_gradient(g.reshape(1, -1), label, policy, whole=True)
+            return g
+
+        g_head = gradient(head)
         rows = None
         if coupling != "batch":
+            size = max(FIRST, 1 << (batch.n - 1).bit_length())   # pad N to a power of two
+            padded = tuple(jnp.concatenate([x, jnp.repeat(x[-1:], size - batch.n, axis=0)])
+                           for x in xs)
             rows = np.asarray(_traced(label, "jax.vmap(jax.grad(...)) (one trajectory per call)",
-                                      per_row, logits, *xs))
-        rows = choose_rows(rows, gB, coupling, label, policy)
+                                      per_row, logits, *padded))[:batch.n]
+        rows = choose_rows(rows, g_head, coupling, label, policy, first=k,
+                           whole=lambda: g_head if k == batch.n else gradient(xs))
         return finish_rows(rows, batch.n, sign, policy, dt)
 
     estimator.__name__ = estimator.__qualname__ = label

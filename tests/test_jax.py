@@ -67,7 +67,7 @@ def test_vpg_and_ppo_at_ratio_one(gamma):
 
 
 def test_wrong_sign_and_coupled_loss():
-    pb = problem(22, T=2, gamma=1.0)
+    pb = problem(22, T=2, gamma=1.0, S=1)      # a two-step bandit: 4 trajectories
     mdp, policy, theta = as_pgmath(pb)
     truth = pr.gradient(pb)
     with jax.enable_x64(True):

@@ -182,11 +182,12 @@ def test_losses_that_couple_the_batch():
     """A sum over trajectories and a batch-average baseline are not per-trajectory:
     ``coupling='per_trajectory'`` refuses them naming coupling='batch'; with it the exact
     check over all batches of b = 3 gives (b/T)∇J and (1 − 1/b)∇J."""
-    pb = problem(15, T=2, gamma=1.0)
+    pb = problem(15, T=2, gamma=1.0, S=1)      # a two-step bandit: 4 trajectories, 20 batches
     mdp, policy, theta = as_pgmath(pb)
     truth = pr.gradient(pb)
+    assert np.abs(truth).max() > 1e-2
     batch = pgmath.sample(mdp, policy, theta, 5, np.random.default_rng(0))
-    for loss, factor in ((vpg_sum_over_batch, 3 / 2), (batch_average_baseline, 2 / 3)):
+    for loss, factor in ((vpg_sum_over_batch, 3 / pb.T), (batch_average_baseline, 2 / 3)):
         with pytest.raises(EstimatorError, match="couples the batch.*coupling='batch'"):
             loss_estimator(loss, dtype=torch.float64, coupling="per_trajectory")(batch, policy, theta)
         est = loss_estimator(loss, dtype=torch.float64, coupling="batch")

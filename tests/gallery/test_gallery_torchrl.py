@@ -78,3 +78,15 @@ def test_torchrl_value_estimators(fn, gamma):
         assert np.abs(rounding).max() > max(1e-9, 100 * res.threshold.max())
     else:
         assert np.abs(rounding).max() < 1e-14
+
+
+@pytest.mark.parametrize("fn", [gae, vec_gae, td_lambda_minus_v])
+def test_torchrl_in_float32_passes_at_gamma_one(fn):
+    """float32 tensors (torchrl's usual dtype): the rows are float32, the check holds them
+    to float32 rounding with default settings, and γ = 1 is unbiased."""
+    pb = problem(52, T=4, gamma=1.0, S=3)
+    mdp, policy, theta = as_pgmath(pb)
+    res = pgmath.check_unbiased(advantage_estimator(fn, mdp, layout="batch_major"),
+                                mdp, policy, theta)
+    assert res.precision == "float32" and res.verdict == "unbiased", res.report
+    assert np.abs(res.estimate - pr.gradient(pb)).max() <= 1e-5 * np.abs(res.target).max() + 1e-7
