@@ -32,6 +32,7 @@ from ..check import check_unbiased
 from ..errors import PgmathError
 from ..mdp import TabularMDP
 from ..policies import LinearSoftmaxPolicy, ObservationSoftmaxPolicy, SoftmaxPolicy
+from ..rollouts import command as rollout_command
 from ..trajectories import count_trajectories
 
 __all__ = ["load_estimator", "user_path", "battery", "run_battery", "format_table",
@@ -225,6 +226,8 @@ def _smallest_failure(estimator, problems, rows, kwargs):
 
 
 def _check(args) -> int:
+    if args.rollout:  # seam: rollout advantage functions live in pgmath.rollouts.command
+        return rollout_command.run(args, load_estimator)
     with user_path(args.target):
         try:
             est = load_estimator(args.target)
@@ -298,4 +301,5 @@ def register(sub) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="force the progress bar on or off (default: on a terminal)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every report")
+    rollout_command.add_arguments(p)
     p.set_defaults(func=_check)
