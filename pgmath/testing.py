@@ -7,14 +7,17 @@ result when it holds. They work inside Hypothesis tests::
     import pgmath
     from pgmath import strategies as pst
 
+    @pst.problem_settings()            # problems of varying size: no deadline
     @given(pst.problems(max_states=3, max_actions=2, horizon=(1, 3)))
     def test_my_estimator_is_unbiased(problem):
         mdp, policy, theta = problem
         pgmath.testing.assert_unbiased(my_estimator, mdp, policy, theta)
 
-On a problem small enough to enumerate, and for a built-in estimator (a linear
-recursion) at any size, the decision is exact (no sampling, no flakiness); otherwise it
-is a test whose false-failure probability is ≤ ``alpha`` (see
+On a problem small enough to enumerate, and for an estimator that describes itself as a
+linear recursion at any size, the decision is exact (no sampling, no flakiness);
+otherwise it is a test whose false-failure probability is ≤ ``alpha``, and a check that
+could not have seen a bias of the required size is *inconclusive*, which
+:func:`assert_unbiased` reports as a failure naming the N that would decide it (see
 :func:`pgmath.check_unbiased`).
 """
 from __future__ import annotations

@@ -75,6 +75,22 @@ def test_issue11_routes_derive_the_same_tolerance():
     assert 0.25 < a.detectable_bias / b.detectable_bias < 4
 
 
+def test_subnormal_probabilities_get_the_underflow_floor():
+    """A start state of probability 1.1e-308: its trajectories' probabilities are
+    subnormal (relative precision ~1e-2), so E g is off by ~η |g| (here 1.8e-321 with R = 0,
+    ∇J = 0); the floor F = η (M + K_s Σ|g|) covers it (found by Hypothesis)."""
+    P = np.array([[[1.0, 0, 0], [1, 0, 0]], [[1, 0, 0], [0.5, 0.5, 0]],
+                  [[1 / 3, 1 / 3, 1 / 3], [1, 0, 0]]])
+    mdp = pgmath.TabularMDP(P, np.zeros((3, 2)), np.array([1.0, 1.11253693e-308, 0.0]),
+                            horizon=2)
+    pol, th = pgmath.SoftmaxPolicy(3, 2), np.array([0, 0, -30.0, 0, 0, 0])
+    V = np.array([[0, 0, 0], [0, 1000.0, 0]])
+    user = own_score(lambda b: -V[np.arange(2)[None, :], b.states])
+    res = pgmath.check_unbiased(user, mdp, pol, th)
+    assert res.passed and 0 < res.max_abs_bias < 1e-318, res.report
+    assert np.all(res.rounding.underflow >= rounding.UNDERFLOW)
+
+
 # -- adversarial property test -----------------------------------------------------------
 def _to_go(batch, start: bool):
     w = batch.rewards * (batch.discount ** np.arange(batch.horizon) if start else 1.0)
@@ -245,3 +261,21 @@ def test_precision_argument_is_validated():
     mdp, pol, th = _dense()
     with pytest.raises(pgmath.PgmathError, match="precision"):
         pgmath.check_unbiased(E.reward_to_go, mdp, pol, th, precision="float8")
+
+
+@given(pst.problems(pomdp=True, max_states=3, max_actions=2, max_observations=2,
+                    horizon=(1, 3)), st.sampled_from([0.0, 1e-6, 1e6]))
+def test_observation_policies_pass_every_exact_route(problem, scale):
+    """POMDPs with policies over observations: reward-to-go and an observation baseline of
+    10³ times the rewards, built-in and black box."""
+    mdp, pol, th = problem
+    mdp = pgmath.POMDP(mdp.P, scale * mdp.R, mdp.p0, mdp.O, horizon=mdp.horizon,
+                       discount=mdp.discount)
+    V = 1e3 * max(scale, 1.0) * np.linspace(-1, 1, mdp.horizon * mdp.n_observations
+                                            ).reshape(mdp.horizon, mdp.n_observations)
+    for est in (E.reward_to_go, E.state_baseline(V, over="observations")):
+        for method in ("enumeration", "recursion"):
+            res = pgmath.check_unbiased(est, mdp, pol, th, method=method)
+            assert res.passed, res.report
+        res = pgmath.check_unbiased(black_box(est), mdp, pol, th)
+        assert res.passed, res.report

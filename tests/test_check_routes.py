@@ -216,3 +216,24 @@ def test_battery_plans_n_for_black_boxes():
     assert res.verdict == "inconclusive" and res.n_needed == want, res.report
     (_, res), = run_battery(E.reward_to_go, probs, progress=False)
     assert res.method == "recursion" and res.passed, res.report
+
+
+def test_a_float32_implementation_of_a_described_estimator_is_not_a_liar():
+    """The description check allows the code's own precision (2¹⁰ u of its dtype): a
+    float32 reward-to-go carrying reward_to_go's step_weights is decided by the recursion;
+    a description off by 1e-3 is still refused."""
+    mdp, pol, th = problem(13, T=12)
+
+    def rtg32(batch, policy, theta):
+        return E.reward_to_go(batch, policy, theta).astype(np.float32)
+
+    rtg32.step_weights = E.reward_to_go.step_weights
+    res = pgmath.check_unbiased(rtg32, mdp, pol, th)
+    assert res.passed and res.method == "recursion", res.report
+
+    def off(batch, policy, theta):
+        return (1.001 * E.reward_to_go(batch, policy, theta)).astype(np.float32)
+
+    off.step_weights = E.reward_to_go.step_weights
+    with pytest.raises(EstimatorError, match="step_weights does not describe"):
+        pgmath.check_unbiased(off, mdp, pol, th)

@@ -5,10 +5,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InvalidMDPError
 from .moments import Moments
 from .probing import Probe
 
-__all__ = ["CheckContext"]
+__all__ = ["CheckContext", "require_finite_horizon"]
+
+
+def require_finite_horizon(mdp) -> int:
+    """T of ``mdp``; raises :class:`InvalidMDPError` for an infinite horizon."""
+    if mdp.horizon is None:
+        raise InvalidMDPError(
+            f"{mdp!r} has an infinite horizon; checking an estimator needs a finite horizon T "
+            "(use mdp.with_horizon(T))")
+    return mdp.horizon
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,8 +28,8 @@ from ..estimators._protocol import evaluate_estimator
 from ..exact.recursion import step_weights_of
 from ..trajectories import concatenate, count_trajectories, enumerate_trajectories
 from .magnitudes import black_box_magnitudes, described_magnitudes, reward_scale
-from .rounding import (RoundingBound, gamma, resolve_precision, row_depth, sum_depth,
-                       target_depth, target_terms, unit_roundoff)
+from .rounding import (UNDERFLOW, RoundingBound, gamma, resolve_precision, row_depth,
+                       sum_depth, target_depth, target_terms, unit_roundoff)
 
 __all__ = ["Moments", "enumeration_moments", "batch_enumeration_moments", "batch_count",
            "MAX_ENUMERATION", "MAX_BATCHES"]
@@ -115,8 +115,9 @@ def _record(g, a, prob, target, mdp, policy, theta, *, precision, observed, thet
     k_w = row_depth(policy, theta, mdp.horizon, theta_behaviour=theta_behaviour)
     k_s = sum_depth(policy, theta, horizon, g.shape[0], theta_behaviour=theta_behaviour)
     A = prob @ a
+    floor = UNDERFLOW * (g.shape[0] + k_s * np.abs(g).sum(axis=0))
     rounding = RoundingBound(prec, u_w, k_w, k_s, prob @ np.abs(g), target_depth(mdp, policy, theta),
-                             target_terms(mdp, policy, theta), lambda: (A, source))
+                             target_terms(mdp, policy, theta), floor, lambda: (A, source))
     gw, gs = gamma(k_w, u_w), gamma(k_s)
     # Var of rows off by e (|e| ≤ γ_w a): |ΔVar| ≤ 2 E[|g − μ| |e|] + E[e²], plus the sum
     var_slack = (2.0 * gw * (prob @ (np.abs(g - mean) * a)) + gw * gw * (prob @ (a * a))

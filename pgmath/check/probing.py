@@ -4,24 +4,29 @@ A verdict about E g needs to know three things about the code, and a user does n
 say them (``@batch_coupled`` is only a hint):
 
 * **Coupling**: does row i depend on the other trajectories of the batch? Rows R are
-  evaluated twice, beside two different sets of companions, at different positions and
-  in batches of different sizes (``[R, C₁]`` and ``[C₂, R]``). A per-trajectory estimator
-  gives the same rows up to rounding; an estimator whose rows change is *coupled* and is
-  checked as one (its unit is a batch, its estimate the batch mean). A coupling that the
-  probe's batches do not trigger (say, one that only acts on batches of more than 12
-  trajectories) is not seen: mark such an estimator with ``@batch_coupled``.
+  evaluated twice, beside the trajectories of highest return and beside those of lowest
+  return, interleaved so that every neighbour changes, in reverse order and in batches of
+  different sizes. A per-trajectory estimator gives the same rows up to rounding; an
+  estimator whose rows change is *coupled* and is checked as one (its unit is a batch,
+  its estimate the batch mean). The trajectories come from the enumeration when the
+  problem has at most :data:`POOL_ENUMERATION` of them (so the extremes of the return are
+  always among them), else from :data:`POOL_FACTOR` × k sampled ones. A coupling that these
+  batches do not trigger (one that acts only on batches of more than 2k + 1 trajectories,
+  or only through trajectories the pool lacks) is not seen: mark such an estimator with
+  ``@batch_coupled``.
 * **Final states**: does it read ``batch.final_states`` (s_T, e.g. to bootstrap with
   V(s_T))? The probe evaluates ``[R, C₁]`` once more without them; when the rows change or
   the estimator fails, exact routes enumerate s_T (never a placeholder).
-* **Symmetry** (coupled estimators): is the batch mean invariant under a permutation of
-  the batch? Then the exact moments at batch size b enumerate multisets of trajectories
+* **Symmetry** (coupled estimators): does permuting the batch permute the rows the same
+  way (two fixed random permutations)? Then the batch mean is invariant under
+  permutations, and the exact moments at batch size b enumerate multisets of trajectories
   with multinomial weights, C(M + b − 1, b) batches instead of M^b.
 
 Rows are compared with a tolerance of 2¹² u_w times the largest |g_j| of the probe
 (u_w the unit roundoff of the dtype the estimator returned): a per-trajectory estimator's
 rows differ only by the order of its sums, and a coupled estimator's rows move by a
-fraction of their size. The probe costs 3 (4 for a coupled estimator) calls on batches of
-at most 12 trajectories, drawn with the fixed seed :data:`PROBE_SEED`.
+fraction of their size. The probe costs 3 (5 for a coupled estimator) calls on batches of
+at most 2k + 1 = 17 trajectories (sampled ones drawn with the fixed seed :data:`PROBE_SEED`).
 """
 from __future__ import annotations
 
@@ -31,15 +36,21 @@ import numpy as np
 
 from ..errors import EstimatorError
 from ..estimators._protocol import EstimatorOutput, evaluate_estimator, is_batch_coupled
-from ..trajectories import concatenate, sample
+from ..trajectories import (acting_table, concatenate, count_trajectories,
+                            enumerate_trajectories, sample)
 from .rounding import unit_roundoff
 
-__all__ = ["Probe", "probe_estimator", "PROBE_SEED", "PROBE_ROWS"]
+__all__ = ["Probe", "probe_estimator", "PROBE_SEED", "PROBE_ROWS", "POOL_ENUMERATION",
+           "POOL_FACTOR"]
 
 #: Seed of the trajectories the probe evaluates.
 PROBE_SEED = 20240601
 #: Rows R compared beside two sets of companions.
-PROBE_ROWS = 6
+PROBE_ROWS = 8
+#: Problems with at most this many trajectories are probed with enumerated ones.
+POOL_ENUMERATION = 512
+#: Otherwise the pool is this many times PROBE_ROWS sampled trajectories.
+POOL_FACTOR = 6
 
 
 @dataclass(frozen=True)
@@ -77,51 +88,99 @@ def _try(estimator, batch, policy, theta) -> EstimatorOutput | None:
         return None
 
 
+def _few_trajectories(mdp, policy, bt) -> bool:
+    """Cheaply, whether the problem has at most :data:`POOL_ENUMERATION` trajectories
+    (with s_T): an upper bound (start states) × (largest branching of a step)^T first."""
+    pi = np.asarray(acting_table(mdp, policy, bt)[0])
+    branch = int(np.max((pi > 0).sum(axis=-1))) * int(np.max((np.asarray(mdp.P) > 0).sum(axis=-1)))
+    if getattr(mdp, "is_pomdp", False):
+        branch *= int(np.max((np.asarray(mdp.O) > 0).sum(axis=-1)))
+    if np.count_nonzero(mdp.p0) * float(branch) ** mdp.horizon <= POOL_ENUMERATION:
+        return True
+    return count_trajectories(mdp, policy, bt, final_states=True) <= POOL_ENUMERATION \
+        if mdp.horizon * np.log(max(branch, 1)) < 60 else False
+
+
+def _pool(mdp, policy, bt, k: int):
+    """Trajectories to probe with (with s_T): every one when there are few, else sampled."""
+    if _few_trajectories(mdp, policy, bt):
+        return enumerate_trajectories(mdp, policy, bt, final_states=True)[0]
+    return sample(mdp, policy, bt, POOL_FACTOR * k, np.random.default_rng(PROBE_SEED))
+
+
+def _interleave(a, b):
+    """Rows a₀, b₀, a₁, b₁, … then the rest of b (``len(b) ≥ len(a)``)."""
+    idx = [row for pair in zip(range(a.n), range(a.n, a.n + a.n)) for row in pair]
+    both = concatenate([a, b])
+    return both[np.array(idx + list(range(2 * a.n, both.n)))]
+
+
+def _coupling(estimator, policy, theta, R, low, gx, tol) -> tuple[bool, str]:
+    """Evaluate R (reversed) at the odd positions of a batch of low-return companions and
+    compare with its rows ``gx[::2]`` beside high-return ones: (coupled, evidence)."""
+    k = R.n
+    flipped = R[np.arange(k)[::-1]]
+    second = _interleave(low[np.arange(k)], concatenate([flipped, low[np.array([k])]]))
+    # second = l₀, r_{k−1}, l₁, r_{k−2}, …: R reversed at odd positions, size 2k + 1
+    gy = evaluate_estimator(estimator, second, policy, theta).values[1:2 * k:2][::-1]
+    gr = gx[0:2 * k:2]
+    scale = np.maximum(np.abs(gx).max(axis=0), np.abs(gy).max(axis=0))
+    moved = ~_close(gr, gy, scale, tol)
+    if not moved.any():
+        return False, (f"found by probing: {k} rows unchanged beside other companions, "
+                       "positions and batch sizes (per-trajectory)")
+    i, j = (int(v) for v in np.argwhere(moved)[0])
+    return True, (f"found by probing: row {i} component {j} is {gr[i, j]:.6g} beside "
+                  f"high-return trajectories and {gy[i, j]:.6g} beside low-return ones, so "
+                  "rows depend on the batch")
+
+
+def _reads_final_states(estimator, policy, theta, batch, gx, tol) -> bool:
+    bare = _try(estimator, replace(batch, final_states=None), policy, theta)
+    return bare is None or not bool(np.all(_close(bare.values, gx, np.abs(gx).max(axis=0), tol)))
+
+
+def _symmetric(estimator, policy, theta, batch, gx, tol) -> tuple[bool, int]:
+    """(permuting the batch permutes the rows, calls made) for two fixed permutations."""
+    scale = np.abs(gx).max(axis=0)
+    for k, seed in enumerate((PROBE_SEED, PROBE_SEED + 1), start=1):
+        perm = np.random.default_rng(seed).permutation(batch.n)
+        moved = _try(estimator, batch[perm], policy, theta)
+        if moved is None or not np.all(_close(moved.values, gx[perm], scale, tol)):
+            return False, k
+    return True, 2
+
+
 def probe_estimator(estimator, mdp, policy, theta, *, theta_behaviour=None,
                     rows: int = PROBE_ROWS) -> Probe:
     """Probe ``estimator`` on trajectories of (``mdp``, π_{theta_behaviour or theta}).
 
     Raises:
-      EstimatorError: the estimator fails on an ordinary sampled batch (the message is
-        the same as a check would give).
+      EstimatorError: the estimator fails on an ordinary batch of the problem (the
+        message is the same as a check would give).
     """
     k = int(rows)
-    bt = theta if theta_behaviour is None else theta_behaviour
-    batch = sample(mdp, policy, bt, 3 * k - 2, np.random.default_rng(PROBE_SEED))
-    R, C1, C2 = batch[slice(0, k)], batch[slice(k, 2 * k)], batch[slice(2 * k, 3 * k - 2)]
-    first = concatenate([R, C1])
+    pool = _pool(mdp, policy, theta if theta_behaviour is None else theta_behaviour, k)
+    order = np.argsort(pool.returns(), kind="stable")
+    third = max(1, pool.n // 3)
+    low = pool[np.resize(order[:third], k + 1)]
+    high = pool[np.resize(order[::-1][:third], k)]
+    R = pool[order[np.linspace(0, pool.n - 1, k).round().astype(int)]]
+    first = _interleave(R, high)                              # R at even positions
     out = evaluate_estimator(estimator, first, policy, theta)
-    gx = out.values
     tol = 2.0 ** 12 * unit_roundoff(out.dtype)
     marked = is_batch_coupled(estimator)
     calls = 1
     if marked:
         coupled, evidence = True, "marked with @batch_coupled"
     else:
-        gy = evaluate_estimator(estimator, concatenate([C2, R]), policy, theta).values[k - 2:]
+        coupled, evidence = _coupling(estimator, policy, theta, R, low, out.values, tol)
         calls += 1
-        scale = np.maximum(np.abs(gx).max(axis=0), np.abs(gy).max(axis=0))
-        moved = ~_close(gx[:k], gy, scale, tol)
-        coupled = bool(moved.any())
-        if coupled:
-            i, j = (int(v) for v in np.argwhere(moved)[0])
-            evidence = (f"found by probing: row {i} component {j} is {gx[i, j]:.6g} beside one "
-                        f"set of companions and {gy[i, j]:.6g} beside another, so rows depend "
-                        "on the batch")
-        else:
-            evidence = (f"found by probing: {k} rows unchanged beside other companions, "
-                        "positions and batch sizes (per-trajectory)")
-    reads_final = False
-    if mdp.R.ndim == 2:
-        bare = _try(estimator, replace(first, final_states=None), policy, theta)
-        calls += 1
-        scale = np.abs(gx).max(axis=0)
-        reads_final = bare is None or not bool(np.all(_close(bare.values, gx, scale, tol)))
+    reads_final = mdp.R.ndim == 2 and _reads_final_states(estimator, policy, theta, first,
+                                                          out.values, tol)
+    calls += mdp.R.ndim == 2
     symmetric = None
     if coupled:
-        flipped = _try(estimator, first[np.arange(first.n)[::-1]], policy, theta)
-        calls += 1
-        scale = np.abs(gx).max(axis=0)
-        symmetric = flipped is not None and bool(np.all(
-            _close(flipped.values.mean(axis=0), gx.mean(axis=0), scale, tol)))
-    return Probe(coupled, marked, evidence, reads_final, symmetric, out.dtype, calls)
+        symmetric, made = _symmetric(estimator, policy, theta, first, out.values, tol)
+        calls += made
+    return Probe(coupled, marked, evidence, bool(reads_final), symmetric, out.dtype, int(calls))

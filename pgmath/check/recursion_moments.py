@@ -22,8 +22,9 @@ run is A_j, the magnitude, and K the roundings along a path of the recursion
 
 (F̄, P̄ by a max-plus dynamic programme over the possible transitions; the triangle
 inequality on the StepWeights form term by term). On-policy ρ̄^{k̄} = 1; off-policy every
-term of the accumulator carries a product of at most k̄ = (T + 1) max(k_σ, k_e, k_ψ, k_G)
-per-step ratios ϱ ≤ ρ̄ = max(1, max π_θ/π_{θ_b}). Then |g_j − E g_j| ≤ B_j + |E g_j| and
+term of g carries one power ϱ_t^{k_t} per step, k_ψ at its injection step and one of
+k_σ, k_e, k_G at every other, so k̄ = k_ψ + (T − 1) max(k_σ, k_e, k_G) with
+ρ̄ = max(1, max π_θ/π_{θ_b}). Then |g_j − E g_j| ≤ B_j + |E g_j| and
 |g_j − ∇J_j| ≤ B_j + |∇J_j|.
 """
 from __future__ import annotations
@@ -31,15 +32,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import EstimatorError
-from ..estimators._protocol import _name, call_estimator, step_scores
+from ..estimators._protocol import _name, evaluate_estimator, step_scores
 from ..estimators.offpolicy import log_ratios
 from ..exact import gradient
 from ..exact.recursion import StepWeights, recursive_moments, step_weights_of
 from ..trajectories import sample
 from .magnitudes import abs_step_weights
 from .moments import Moments
-from .rounding import (RoundingBound, UNIT_ROUNDOFF, gamma, max_log_prob, score_magnitude,
-                       target_depth, target_terms)
+from .rounding import (UNDERFLOW, UNIT_ROUNDOFF, RoundingBound, gamma, max_log_prob,
+                       score_magnitude, target_depth, target_terms, unit_roundoff)
 
 __all__ = ["recursion_moments", "rounding_depth", "step_weights_range", "DESCRIPTION_SEED"]
 
@@ -133,10 +134,11 @@ def step_weights_range(spec: StepWeights, mdp, policy, theta, theta_b=None) -> n
     if spec.offset is not None:
         B = B + np.abs(spec.offset) * psi_max * float(np.abs(spec.omega).sum())
     if spec.has_ratios and theta_b is not None:
-        k_bar = (T + 1) * max(spec.ratio_powers)
-        with np.errstate(over="ignore"):
+        k_sig, k_e, k_psi, k_G = spec.ratio_powers
+        k_bar = k_psi + (T - 1) * max(k_sig, k_e, k_G)
+        with np.errstate(over="ignore", invalid="ignore"):
             w = np.exp(k_bar * _log_rho_max(policy, theta, theta_b))
-        B = np.where(B > 0, w * np.where(B > 0, B, 1.0), 0.0)
+            B = np.where(B > 0, w * np.where(B > 0, B, 1.0), 0.0)
     return B
 
 
@@ -144,14 +146,16 @@ def _check_description(estimator, spec: StepWeights, mdp, policy, theta, theta_b
                        n: int = 64) -> None:
     """The recursion decides the estimator's ``step_weights``, not its code: evaluate both on
     ``n`` sampled trajectories (seed :data:`DESCRIPTION_SEED`) and refuse when they differ
-    beyond rounding."""
+    by more than max(1e-9, 2¹⁰ u) relative (u of the dtype the code returns: a float32
+    implementation of a described estimator is not a lie)."""
     tb = theta if theta_b is None else theta_b
     batch = sample(mdp, policy, tb, n, np.random.default_rng(DESCRIPTION_SEED))
-    g = call_estimator(estimator, batch, policy, theta)
+    out = evaluate_estimator(estimator, batch, policy, theta)
+    g = out.values
     lr = log_ratios(batch, policy, theta) if spec.has_ratios else None
     ref = spec.evaluate(batch, step_scores(batch, policy, theta), lr)
     scale = 1.0 + np.abs(g) + np.abs(ref)
-    bad = np.abs(g - ref) > 1e-9 * scale
+    bad = np.abs(g - ref) > max(1e-9, 2.0 ** 10 * unit_roundoff(out.dtype)) * scale
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
         raise EstimatorError(
@@ -187,10 +191,11 @@ def recursion_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, ta
     B = step_weights_range(spec, mdp, policy, theta, tb)
     gam = gamma(K)
     B = B * (1.0 + gam)  # the bound may be attained: cover the rounding of g and of B
+    floor = UNDERFLOW * K * T * mdp.n_states * mdp.n_actions * (1.0 + B)
     rounding = RoundingBound("float64", UNIT_ROUNDOFF, K, 0, np.zeros_like(mean),
                              target_depth(mdp, policy, theta), target_terms(mdp, policy, theta),
-                             lambda: (np.abs(m_abs), "description run on absolute values "
-                                      "by the recursion"))
+                             floor, lambda: (np.abs(m_abs), "description run on absolute "
+                                             "values by the recursion"))
     second_abs = np.diag(c_abs) + m_abs ** 2
     var_slack = gamma(2 * K) * 2.0 * (second_abs + m_abs ** 2)
     return Moments(mean=mean, cov=cov, radius=B + np.abs(target), spread=B + np.abs(mean),

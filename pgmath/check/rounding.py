@@ -8,7 +8,7 @@ K roundings along any path from an input to the output, is off by at most
 γ_K = K u / (1 − K u) times the same computation run on the absolute values of its
 inputs):
 
-    |error_j| ≤ γ_{K_w}(u_w) A_j  +  γ_{K_s}(u) S_j  +  γ_{K_t}(u) C_j,                (R)
+    |error_j| ≤ γ_{K_w}(u_w) A_j  +  γ_{K_s}(u) S_j  +  γ_{K_t}(u) C_j  +  F_j,        (R)
 
 * A_j = E[a_j(τ)], where a_j(τ) is the **magnitude** of row j of the estimator: its
   computation with every input replaced by its absolute value and the score
@@ -27,6 +27,13 @@ inputs):
 * C_j = T max_{x,a} m_j(x, a) Σ_t γ^t max|r|: the terms the exact target ∇J is assembled
   from (policy-gradient theorem with every term made positive), K_t from
   :func:`target_depth`.
+
+* F_j, the underflow floor: Higham's model holds for normalised numbers; a product that
+  falls below the smallest normal number (a trajectory of probability 1e-310, say) is off
+  by up to η = 2⁻¹⁰⁷⁴ in absolute terms. F_j = η (M + K_s Σ_τ |g_j(τ)|) for an enumeration
+  of M units (each p(τ) g(τ) rounds once more, each p(τ) K_s times), η K T S A (1 + B_j)
+  for the recursion, η (K_w + K_s) for a sample mean. It is invisible unless the numbers
+  are themselves tiny.
 
 Where a_j(τ) comes from (:mod:`pgmath.check.magnitudes`): for an estimator that
 describes itself (``step_weights``), exactly, from the description run on absolute values
@@ -48,7 +55,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 
-__all__ = ["PRECISIONS", "UNIT_ROUNDOFF", "unit_roundoff", "resolve_precision", "gamma",
+__all__ = ["PRECISIONS", "UNIT_ROUNDOFF", "UNDERFLOW", "unit_roundoff", "resolve_precision", "gamma",
            "score_magnitude", "max_log_prob", "max_logit", "row_depth", "sum_depth",
            "target_depth", "target_terms", "RoundingBound"]
 
@@ -58,6 +65,8 @@ _UNIT = {"float64": 2.0 ** -53, "float32": 2.0 ** -24, "float16": 2.0 ** -11,
          "bfloat16": 2.0 ** -8}
 #: Unit roundoff u of float64.
 UNIT_ROUNDOFF = _UNIT["float64"]
+#: η, the smallest subnormal float64: the absolute error of a rounding that underflows.
+UNDERFLOW = 2.0 ** -1074
 #: Roundings counted per step of a row, besides those of the probabilities (a generous
 #: constant for the products, sums and the score).
 PER_STEP = 32
@@ -163,6 +172,7 @@ class RoundingBound:
       u_w, k_w: its unit roundoff and the roundings along a path of one row.
       k_s: roundings of the sum over trajectories (float64); ``sums`` S_j = E|g_j|.
       k_t: roundings of the target ∇J (float64); ``target`` C_j.
+      underflow: F_j, the absolute floor for roundings below the normal range.
       magnitude: A_j = E[a_j(τ)], computed on first use (it may cost one more call of a
         black-box estimator) from ``magnitude_fn``.
       source: how a_j(τ) was obtained (``"description"``, ``"score probe"``,
@@ -176,6 +186,7 @@ class RoundingBound:
     sums: np.ndarray
     k_t: int
     target: np.ndarray
+    underflow: np.ndarray
     magnitude_fn: Callable[[], tuple[np.ndarray, str]] = field(repr=False)
 
     @cached_property
@@ -192,8 +203,8 @@ class RoundingBound:
         return self._magnitude[1]
 
     def fixed_part(self) -> np.ndarray:
-        """``[d]`` γ_{K_s} S_j + γ_{K_t} C_j (no estimator call needed)."""
-        return gamma(self.k_s) * self.sums + gamma(self.k_t) * self.target
+        """``[d]`` γ_{K_s} S_j + γ_{K_t} C_j + F_j (no estimator call needed)."""
+        return gamma(self.k_s) * self.sums + gamma(self.k_t) * self.target + self.underflow
 
     def slack(self, precision: str | None = None) -> np.ndarray:
         """``[d]`` the tolerance (R); with ``precision`` the same bound for another working
@@ -203,6 +214,8 @@ class RoundingBound:
 
     def describe(self) -> str:
         """One line for a report."""
+        note = (" (an estimate: the estimator builds its own score)"
+                if self.source == "least squares" else "")
         return (f"rounding only: γ_K(u) × magnitudes (pgmath.check.rounding), working "
                 f"precision {self.precision} (u = {self.u_w:.3g}, K = {self.k_w:,}), "
-                f"magnitudes from the {self.source}")
+                f"magnitudes from the {self.source}{note}")

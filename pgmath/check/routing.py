@@ -13,8 +13,9 @@ units, :func:`~pgmath.check.statistical.decide_statistically`.
    **recursion** when the estimator describes itself (``step_weights``,
    :func:`pgmath.check_routes.recursion_route`), else a statistical test with N planned;
 2. with ``n`` or ``detectable_bias``: **bernstein** when the exact variance is known
-   (enumeration or recursion), **empirical-bernstein** when ``bound`` is given, else
-   **asymptotic** (labelled).
+   (enumeration or recursion), **empirical-bernstein** when ``bound`` is given (or a
+   batch-coupled estimator describes its range, ``batch_range``), else **asymptotic**
+   (labelled).
 
 Problems other than tabular MDPs/POMDPs (Gaussian/LQR, …) plug in with
 :func:`register_problem_type`: ``check_unbiased`` dispatches on the problem's type.
@@ -27,12 +28,12 @@ from typing import Callable
 import numpy as np
 
 from ..check_routes import recursion_route
-from ..errors import InvalidArgumentError, InvalidMDPError, PgmathError, TooManyTrajectoriesError
+from ..errors import InvalidArgumentError, PgmathError, TooManyTrajectoriesError
 from ..estimators._protocol import _name
 from ..exact import gradient
 from ..trajectories import count_trajectories
 from .bounds import DEFAULT_BETA, check_rate
-from .context import CheckContext
+from .context import CheckContext, require_finite_horizon
 from .exact_check import decide_exactly
 from .moments import (MAX_BATCHES, MAX_ENUMERATION, Moments, batch_count,
                       batch_enumeration_moments, enumeration_moments, probe_tolerance,
@@ -55,7 +56,7 @@ METHODS = ("auto", "enumeration", "recursion", "bernstein", "empirical-bernstein
 DEPRECATED_METHODS = {"exact": "enumeration", "exact-recursion": "recursion"}
 #: A statistical check must see a bias of this fraction of ‖∇J‖∞ to call an estimator unbiased.
 DEFAULT_RELATIVE_RESOLUTION = 0.1
-#: Largest N a check samples when it plans N itself.
+#: Most trajectories a check samples when it plans N itself.
 DEFAULT_MAX_N = 200_000
 #: N when nothing can plan it (∇J = 0 and no detectable_bias given).
 FALLBACK_N = 10_000
@@ -79,14 +80,6 @@ def _method(method: str) -> str:
     if method not in METHODS:
         raise InvalidArgumentError(f"method must be one of {METHODS}, got {method!r}")
     return method
-
-
-def _horizon(mdp) -> int:
-    if mdp.horizon is None:
-        raise InvalidMDPError(
-            f"{mdp!r} has an infinite horizon; checking an estimator needs a finite horizon T "
-            "(use mdp.with_horizon(T))")
-    return mdp.horizon
 
 
 def _validate(*, alpha, beta, n, detectable_bias, batch_size, precision, relative_resolution,
@@ -165,13 +158,15 @@ def _moments(method, estimator, mdp, policy, theta, bt, target, probe, b, enumer
 def _context(estimator, mdp, policy, theta, *, behaviour_theta, method, bound, batch_size,
              alpha, beta, precision, detectable_bias, relative_resolution, sampling
              ) -> CheckContext:
-    _horizon(mdp)
+    require_finite_horizon(mdp)
     theta = policy.check_theta(theta)
     bt = None if behaviour_theta is None else policy.check_theta(behaviour_theta)
     target = gradient(mdp, policy, theta)
     probe = probe_estimator(estimator, mdp, policy, theta, theta_behaviour=bt)
     b = int(batch_size) if probe.coupled else 1
     route = None if probe.coupled else recursion_route(estimator, mdp, policy, theta, bt)
+    if bound is None and probe.coupled and callable(getattr(estimator, "batch_range", None)):
+        bound = np.asarray(estimator.batch_range(mdp, policy, theta, b), dtype=float)
     enumerable = _enumerable(mdp, policy, theta if bt is None else bt, probe, b)
     method = _resolve(method, enumerable=enumerable, route=route, bound=bound,
                       sampling=sampling, coupled=probe.coupled, estimator=estimator, b=b)
@@ -243,7 +238,8 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
         get their own unit roundoff, anything else float64), ``"float64"``, ``"float32"``.
       relative_resolution: without ``detectable_bias``, a statistical check must see a
         bias of this fraction of ‖∇J‖∞ (default 10%) to call the estimator unbiased.
-      max_n: the largest N a check plans for itself.
+      max_n: the most trajectories a check samples when it plans N itself (N units of
+        ``batch_size`` for a coupled estimator count N × batch_size).
 
     Returns:
       :class:`CheckResult` with ``verdict`` ``"unbiased"``, ``"biased"`` or
@@ -272,10 +268,17 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
     if ctx.method in ("enumeration", "recursion"):
         return decide_exactly(ctx)
     rng = np.random.default_rng(0) if rng is None else rng
-    if n is None:
-        planned = _planned_n(ctx, ctx.resolution, rng)
-        n = FALLBACK_N if planned is None else min(max(int(planned), 2), int(max_n))
-    return decide_statistically(ctx, _draw(ctx, int(n), rng))
+    if n is not None:
+        return decide_statistically(ctx, _draw(ctx, int(n), rng))
+    planned = _planned_n(ctx, ctx.resolution, rng)
+    cap = max(2, int(max_n) // ctx.batch_size)  # max_n counts trajectories
+    n = min(FALLBACK_N, cap) if planned is None else min(max(int(planned), 2), cap)
+    res = decide_statistically(ctx, _draw(ctx, n, rng))
+    if ctx.method == "asymptotic" and res.verdict == "inconclusive" and res.n_needed \
+            and n < min(res.n_needed, cap):
+        # the pilot's variance was an estimate: one more round at the N this sample asks for
+        res = decide_statistically(ctx, _draw(ctx, min(res.n_needed, cap), rng))
+    return res
 
 
 def plan_sample_size(estimator, mdp, policy, theta, *, detectable_bias: float,
@@ -307,7 +310,7 @@ def exact_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, target
     estimator (marked, or found by probing) the mean of a batch of ``batch_size``
     trajectories, over every batch (multisets when the estimator is symmetric).
     """
-    _horizon(mdp)
+    require_finite_horizon(mdp)
     theta = policy.check_theta(theta)
     bt = None if behaviour_theta is None else policy.check_theta(behaviour_theta)
     target = gradient(mdp, policy, theta) if target is None else target

@@ -7,7 +7,9 @@
   2B_j): Maurer & Pontil's bound at α/d per coordinate, each tail at α/(2d).
 * ``"asymptotic"``: Bonferroni z-test with the sample variance, labelled: by Bahadur &
   Savage (1956) no test bounds the false-failure rate of a mean from samples when the
-  range is unknown.
+  range is unknown. A coordinate that varied in fewer than :data:`MIN_SUPPORT` units (a
+  rarely visited state) has no usable sample variance: there the test only rejects a
+  deviation above the required resolution.
 * ``"chi2"``: χ² = N bᵀ Σ⁺ b with the exact covariance (asymptotic).
 
 slack_j is the rounding bound of :mod:`pgmath.check.rounding` for the sample mean (its
@@ -28,11 +30,12 @@ from ..errors import EstimatorError
 from ..estimators._protocol import _name
 from .bounds import bernstein_eps, empirical_bernstein_threshold, min_detectable_bias_by_bernstein
 from .context import CheckContext
+from .diagnosis import coordinate_labels
 from .outcome import outcome
 from .planning import plan_units, z_detectable_factor
 from .results import CheckResult, Thresholds
-from .rounding import (RoundingBound, resolve_precision, row_depth, sum_depth, target_depth,
-                       target_terms, unit_roundoff)
+from .rounding import (UNDERFLOW, RoundingBound, resolve_precision, row_depth, sum_depth,
+                       target_depth, target_terms, unit_roundoff)
 from .sampling import Draws
 
 __all__ = ["decide_statistically"]
@@ -55,54 +58,87 @@ def _rounding(ctx: CheckContext, draws: Draws) -> RoundingBound:
         a, source = draws.magnitudes()
         return a.mean(axis=0), source
 
-    return RoundingBound(prec, unit_roundoff(prec),
-                         row_depth(ctx.policy, ctx.theta, T, theta_behaviour=tb),
-                         sum_depth(ctx.policy, ctx.theta, ctx.batch_size * T, n,
-                                   theta_behaviour=tb),
-                         np.abs(draws.g).mean(axis=0), target_depth(ctx.mdp, ctx.policy, ctx.theta),
-                         target_terms(ctx.mdp, ctx.policy, ctx.theta), magnitude)
+    k_w = row_depth(ctx.policy, ctx.theta, T, theta_behaviour=tb)
+    k_s = sum_depth(ctx.policy, ctx.theta, ctx.batch_size * T, n, theta_behaviour=tb)
+    return RoundingBound(prec, unit_roundoff(prec), k_w, k_s, np.abs(draws.g).mean(axis=0),
+                         target_depth(ctx.mdp, ctx.policy, ctx.theta),
+                         target_terms(ctx.mdp, ctx.policy, ctx.theta),
+                         np.full(ctx.d, UNDERFLOW * (k_w + k_s)), magnitude)
 
 
-def _statistical_part(ctx: CheckContext, g: np.ndarray):
-    """(kind, ε ``[d]``, detectable ``[d]``, variance, range, L, guaranteed, notes)."""
+def _bernstein(ctx: CheckContext, g: np.ndarray):
     n, d = g.shape
-    if ctx.method == "bernstein":
-        mom = ctx.moments
-        var = mom.variance
-        L = float(np.log(2.0 * d / ctx.alpha))
-        eps = bernstein_eps(var, mom.radius, n, L)
-        det = min_detectable_bias_by_bernstein(var, np.maximum(mom.radius, mom.spread), n,
-                                               alpha=ctx.alpha, beta=ctx.beta)
-        note = ("  Bernstein's inequality with the exact variance and range "
-                f"({_moments_source(ctx)}), union bound over {d} coordinates × 2 tails: "
-                "P(false failure) ≤ α")
-        return "bernstein", eps, det, var, mom.radius, L, True, [note]
-    if ctx.method == "empirical-bernstein":
-        B = np.broadcast_to(np.asarray(ctx.bound, dtype=float), (d,))
-        over = np.abs(g) > B * (1 + 1e-12)
-        if over.any():
-            i, j = (int(v) for v in np.argwhere(over)[0])
-            raise EstimatorError(
-                f"{_name(ctx.estimator)} broke the declared bound |g_j| ≤ {B[j]:g}: estimate "
-                f"{i}, component {j} is {g[i, j]!r}; the empirical-Bernstein guarantee needs a "
-                "true bound")
-        v = g.var(axis=0, ddof=1)
-        eps = empirical_bernstein_threshold(v, 2.0 * B, n, ctx.alpha / d)
-        det = eps + bernstein_eps(v, 2.0 * B, n, np.log(1.0 / ctx.beta))
-        what = f"|g_j| ≤ {B[0]:g}" if np.all(B == B[0]) else "|g_j| ≤ B_j (per coordinate)"
-        note = (f"  empirical Bernstein (Maurer & Pontil 2009) with the declared bound {what}, "
-                f"union bound over {d} coordinates × 2 tails: P(false failure) ≤ α (the "
-                "detectable bias uses the sample variance)")
-        return ("empirical-bernstein", eps, det, v, 2.0 * B, float(np.log(4.0 * d / ctx.alpha)),
-                True, [note])
+    mom = ctx.moments
+    var = mom.variance
+    L = float(np.log(2.0 * d / ctx.alpha))
+    eps = bernstein_eps(var, mom.radius, n, L)
+    det = min_detectable_bias_by_bernstein(var, np.maximum(mom.radius, mom.spread), n,
+                                           alpha=ctx.alpha, beta=ctx.beta)
+    note = ("  Bernstein's inequality with the exact variance and range "
+            f"({_moments_source(ctx)}), union bound over {d} coordinates × 2 tails: "
+            "P(false failure) ≤ α")
+    return "bernstein", eps, det, var, mom.radius, L, True, [note]
+
+
+def _empirical_bernstein(ctx: CheckContext, g: np.ndarray):
+    n, d = g.shape
+    B = np.broadcast_to(np.asarray(ctx.bound, dtype=float), (d,))
+    over = np.abs(g) > B * (1 + 1e-12)
+    if over.any():
+        i, j = (int(v) for v in np.argwhere(over)[0])
+        raise EstimatorError(
+            f"{_name(ctx.estimator)} broke the declared bound |g_j| ≤ {B[j]:g}: estimate "
+            f"{i}, component {j} is {g[i, j]!r}; the empirical-Bernstein guarantee needs a "
+            "true bound")
+    v = g.var(axis=0, ddof=1)
+    eps = empirical_bernstein_threshold(v, 2.0 * B, n, ctx.alpha / d)
+    det = eps + bernstein_eps(v, 2.0 * B, n, np.log(1.0 / ctx.beta))
+    what = f"|g_j| ≤ {B[0]:g}" if np.all(B == B[0]) else "|g_j| ≤ B_j (per coordinate)"
+    note = (f"  empirical Bernstein (Maurer & Pontil 2009) with the declared bound {what}, "
+            f"union bound over {d} coordinates × 2 tails: P(false failure) ≤ α (the "
+            "detectable bias uses the sample variance)")
+    return ("empirical-bernstein", eps, det, v, 2.0 * B, float(np.log(4.0 * d / ctx.alpha)),
+            True, [note])
+
+
+def _z_test(ctx: CheckContext, g: np.ndarray):
+    n, d = g.shape
     z = float(stats.norm.isf(ctx.alpha / (2 * d)))
     v = g.var(axis=0, ddof=1)
     se = np.sqrt(v / n)
-    note = ("  ASYMPTOTIC: Bonferroni z-test with the sample variance (CLT). No bound on |g| "
-            "was given, and for an estimator of unknown range no test can bound the "
-            "false-failure rate from samples (Bahadur & Savage 1956); pass bound= for a "
-            "guarantee")
-    return "z", z * se, z_detectable_factor(ctx.alpha, ctx.beta, d) * se, v, None, z, False, [note]
+    notes = ["  ASYMPTOTIC: Bonferroni z-test with the sample variance (CLT). No bound on |g| "
+             "was given, and for an estimator of unknown range no test can bound the "
+             "false-failure rate from samples (Bahadur & Savage 1956); pass bound= for a "
+             "guarantee"]
+    eps = z * se
+    rare = _support(g) < MIN_SUPPORT
+    if rare.any():
+        eps = np.where(rare, np.maximum(eps, ctx.resolution), eps)
+        notes.append(f"  {int(rare.sum())} coordinate(s) varied in fewer than {MIN_SUPPORT} of "
+                     f"the {n:,} units (e.g. {_name_coordinates(ctx, rare)}): a sample "
+                     "variance says nothing about rare values, so there the test only rejects "
+                     f"a deviation above the required {ctx.resolution:.3e}")
+    return "z", eps, z_detectable_factor(ctx.alpha, ctx.beta, d) * se, v, None, z, False, notes
+
+
+_TESTS = {"bernstein": _bernstein, "empirical-bernstein": _empirical_bernstein,
+          "asymptotic": _z_test}
+
+
+#: A coordinate must vary in at least this many units for the z-test to reject on its
+#: sample variance alone (a rarely visited state: the CLT has not set in).
+MIN_SUPPORT = 30
+
+
+def _support(g: np.ndarray) -> np.ndarray:
+    """``[d]`` how many units differ from the coordinate's median."""
+    return np.count_nonzero(g != np.median(g, axis=0), axis=0)
+
+
+def _name_coordinates(ctx: CheckContext, mask: np.ndarray, k: int = 3) -> str:
+    labels = coordinate_labels(ctx.policy)
+    idx = np.flatnonzero(mask)
+    return ", ".join(labels[j] for j in idx[:k]) + (", …" if idx.size > k else "")
 
 
 def _verdict(rejected: bool, det: float, ctx: CheckContext) -> str:
@@ -130,7 +166,7 @@ def decide_statistically(ctx: CheckContext, draws: Draws) -> CheckResult:
     bias = mean - ctx.target
     if ctx.method == "chi2":
         return _chi2(ctx, g, rb)
-    kind, eps, det, var, rng_, L, guaranteed, notes = _statistical_part(ctx, g)
+    kind, eps, det, var, rng_, L, guaranteed, notes = _TESTS[ctx.method](ctx, g)
     slack = rb.fixed_part()
     if np.any(np.abs(bias) > eps + slack):
         slack = rb.slack()  # the magnitude term only when the decision depends on it

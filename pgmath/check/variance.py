@@ -18,8 +18,8 @@ from ..trajectories import count_trajectories
 from .moments import MAX_ENUMERATION, enumeration_moments
 from .probing import probe_estimator
 from .recursion_moments import recursion_moments
+from .context import require_finite_horizon
 from .results import VarianceComparison
-from .routing import _horizon
 
 __all__ = ["compare_variance"]
 
@@ -50,7 +50,7 @@ def compare_variance(est_a, est_b, mdp, policy, theta, *, behaviour_theta=None
                      ) -> VarianceComparison:
     """Exact covariances of two per-trajectory estimators, and which has less variance
     (module docstring)."""
-    _horizon(mdp)
+    require_finite_horizon(mdp)
     theta = policy.check_theta(theta)
     if behaviour_theta is not None:
         behaviour_theta = policy.check_theta(behaviour_theta)

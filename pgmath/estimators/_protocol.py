@@ -1,11 +1,14 @@
 """The estimator protocol: ``estimator(batch, policy, theta) -> ndarray [N, d]``.
 
 One row per trajectory; the estimate of ∇J(θ) is the row mean. A user's own estimator
-is any callable with this signature. Estimators whose rows depend on the whole batch
-(a batch-average baseline, standardised advantages) are marked with
-:func:`batch_coupled`; their rows are not independent, and exact per-trajectory
-moments do not apply to them (:func:`pgmath.exact.coupled_moments` gives the exact
-moments of their batch mean for a given N).
+is any callable with this signature; it may return a numpy array or a PyTorch/JAX tensor
+(:func:`evaluate_estimator` detaches and converts it by duck typing and records the dtype
+it computed in). Estimators whose rows depend on the whole batch (a batch-average
+baseline, standardised advantages) are batch-coupled: their rows are not independent,
+and exact per-trajectory moments do not apply to them
+(:func:`pgmath.exact.coupled_moments` gives the exact moments of their batch mean for a
+given N). :func:`pgmath.check_unbiased` finds coupling by probing
+(:mod:`pgmath.check.probing`); marking a function with :func:`batch_coupled` is a hint.
 
 Built-in per-trajectory estimators also carry ``step_weights(T, discount)``, their
 description as a linear recursion (:class:`pgmath.exact.recursion.StepWeights`; the
@@ -75,6 +78,8 @@ FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")
 
 
 def _dtype_name(x) -> str | None:
+    if isinstance(x, np.ndarray):
+        return x.dtype.name
     dt = getattr(x, "dtype", None)
     if dt is None:
         return None
@@ -85,6 +90,8 @@ def _dtype_name(x) -> str | None:
 def _as_numpy(g, name: str):
     """A tensor (PyTorch, JAX, …) as a numpy array, by duck typing: detach from the graph,
     move to the CPU, widen bfloat16 (which numpy cannot hold) to float32."""
+    if isinstance(g, np.ndarray):
+        return g
     if callable(getattr(g, "detach", None)):
         g = g.detach()
     if callable(getattr(g, "cpu", None)):
