@@ -1,0 +1,35 @@
+"""Small problems shared by the adapter and gallery tests: the rational problems of
+tests/reference.py as a pg_reference.Problem (the independent side) and as pgmath objects
+(the side under test)."""
+import pgmath
+
+import pg_reference as pr
+from reference import random_rational_problem
+
+
+def problem(seed: int, T: int, gamma: float, S: int = 2, A: int = 2) -> pr.Problem:
+    """Rational P, R, p0 and a policy table with every π(a|s) > 0 (θ = log π)."""
+    P, R, p0, pi, _ = random_rational_problem(seed, S=S, A=A)
+    return pr.Problem(P, R, p0, pi, T, gamma)
+
+
+def as_pgmath(pb: pr.Problem):
+    """(TabularMDP, SoftmaxPolicy, θ) for the same problem."""
+    mdp = pgmath.TabularMDP(pb.P, pb.R, pb.p0, horizon=pb.T, discount=pb.gamma)
+    return mdp, pgmath.SoftmaxPolicy(pb.S, pb.A), pb.theta
+
+
+def exact_mean(estimator, mdp, policy, theta):
+    """(E g ``[d]``, E|g| ``[d]``, rows ``[M, d]``) over every trajectory, accumulated in float64."""
+    import numpy as np
+    batch, prob = pgmath.enumerate_trajectories(mdp, policy, theta)
+    g = estimator(batch, policy, theta)
+    return prob @ np.asarray(g, dtype=float), prob @ np.abs(np.asarray(g, dtype=float)), g
+
+
+def float32_close(mean, abs_mean, expected) -> bool:
+    """|E g − expected| ≤ 1e-5 max E|g|: float32 rounding (unit roundoff 6e-8) of the few
+    operations behind each term, with a margin of ~100; the biases the tests tell apart
+    are ≥ 1e-3."""
+    import numpy as np
+    return bool(np.all(np.abs(mean - expected) <= 1e-5 * abs_mean.max()))
