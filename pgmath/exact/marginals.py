@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidMDPError
+from ..mdp import horizon_steps
 from ._policy import policy_at, policy_table
 from ._system import active_states, state_transition
 
@@ -23,17 +24,13 @@ __all__ = [
 
 
 def _steps(mdp, n_steps: int | None) -> int:
-    if n_steps is None:
-        if mdp.horizon is None:
-            raise InvalidMDPError(
-                f"{mdp!r} has an infinite horizon: pass n_steps to get the first n_steps "
-                "marginals, or use discounted_state_visitation / stationary_distribution")
-        return mdp.horizon
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-        raise InvalidMDPError(f"n_steps must be a positive int, got {n_steps!r}")
-    if mdp.horizon is not None and n_steps > mdp.horizon:
-        raise InvalidMDPError(f"n_steps = {n_steps} exceeds the horizon {mdp.horizon}")
-    return int(n_steps)
+    """T by the sampler's rule (:func:`pgmath.mdp.horizon_steps`), with a fuller message for
+    an infinite horizon."""
+    if n_steps is None and mdp.horizon is None:
+        raise InvalidMDPError(
+            f"{mdp!r} has an infinite horizon: pass n_steps to get the first n_steps "
+            "marginals, or use discounted_state_visitation / stationary_distribution")
+    return horizon_steps(mdp, n_steps)
 
 
 def state_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.ndarray:
