@@ -335,11 +335,20 @@ def advantage_critic(advantages, policy=None, theta=None, *, discounting: str = 
                    advantage_critic.__doc__, check=_table_check(A, 2, "A", over))
 
 
-def gae(values, lam: float, policy=None, theta=None, *, discounting: str = "step") -> Callable:
+def gae(values, lam: float, policy=None, theta=None, *, discounting: str = "start") -> Callable:
     """Generalised advantage estimation, GAE(λ) (Schulman et al. 2016, eq. 16):
 
         Â_t = Σ_{l≥0} (γλ)^l δ_{t+l},   δ_t = r_t + γ V_{t+1}(s_{t+1}) − V_t(s_t),
-        g = Σ_t ψ_t Â_t   (``step``, the common practice)  or  Σ_t γ^t ψ_t Â_t (``start``).
+        g = Σ_t γ^t ψ_t Â_t   (``start``, the default)  or  Σ_t ψ_t Â_t (``step``).
+
+    Target. ``start`` estimates ∇J_γ = ∇_θ E[Σ_t γ^t r_t], the gradient of the problem's
+    own objective: unbiased with the exact V^π for every λ, and with any V for λ = 1
+    (then Â_t is the reward-to-go minus V_t(s_t), which E[ψ_t V_t(s_t)] = 0 removes).
+    ``step`` is the common practice (the paper's and most libraries' estimator, which drop
+    the γ^t): its mean is Σ_t E[ψ_t A_t(s_t, a_t)] with the exact V, not ∇J_γ when γ < 1
+    (:func:`pgmath.exact.discount_bias` gives the difference); the two agree for γ = 1.
+    The default was ``step`` until issue 17.3: the built-in GAE failed
+    :func:`pgmath.check_unbiased` on every discounted problem.
 
     λ = 1 gives reward-to-go minus V_t(s_t); λ = 0 gives the TD error δ_t.
 
@@ -348,6 +357,7 @@ def gae(values, lam: float, policy=None, theta=None, *, discounting: str = "step
         (V_T = 0) or ``[T+1, S]`` (bootstraps from V_T(s_T); needs ``final_states``); or
         an MDP followed by ``policy, theta`` for the exact V^π.
       lam: λ ∈ [0, 1].
+      discounting: ``"start"`` (γ^t ψ_t Â_t, unbiased for ∇J_γ) or ``"step"`` (ψ_t Â_t).
     """
     _check_discounting(discounting)
     try:
