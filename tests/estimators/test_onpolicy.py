@@ -9,6 +9,7 @@ import pytest
 
 import pgmath
 from pgmath import estimators as E
+from pgmath import regressions
 from pgmath.errors import EstimatorError, ShapeError
 
 
@@ -258,8 +259,8 @@ def test_gae_default_is_unbiased_on_a_discounted_problem():
     exact.discount_bias (the check fails it)."""
     chain = pgmath.environments.chain(4, horizon=4, discount=0.9)
     cpol = pgmath.SoftmaxPolicy(4, 2)
-    for (mdp, pol, th), lam in [(pgmath.regressions.step_discount_bandit(), 0.0),
-                                (pgmath.regressions.step_discount_bandit(), 1.0),
+    for (mdp, pol, th), lam in [(regressions.step_discount_bandit(), 0.0),
+                                (regressions.step_discount_bandit(), 1.0),
                                 ((chain, cpol, np.linspace(-1, 1, 8)), 0.5)]:
         assert mdp.discount < 1
         res = pgmath.check_unbiased(E.gae(mdp, lam, pol, th), mdp, pol, th)
