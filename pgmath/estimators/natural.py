@@ -31,7 +31,8 @@ from ..exact.fisher import fisher, fisher_vector_product, input_weights
 from ..exact.kl import policy_kl
 from ..exact.objective import gradient
 from ..exact.surrogate import surrogate, surrogate_weights
-from .offpolicy import _reverse_cumsum, _discounted_rewards, is_surrogate
+from .offpolicy import is_surrogate
+from .onpolicy import _leave_one_out_baseline
 from ._protocol import step_scores
 
 __all__ = ["pinv_natural_gradient", "conjugate_gradient", "kl_step_size", "natural_gradient",
@@ -146,21 +147,24 @@ def natural_gradient(mdp, policy, theta, *, method: str = "pinv", weighting: str
     raise InvalidArgumentError(f"method must be 'pinv' or 'cg', got {method!r}")
 
 
-def _advantage_estimates(batch) -> np.ndarray:
-    """``[N, T]`` G_t − b_t with b_t the batch mean of G_t (a time-dependent baseline)."""
-    G = _reverse_cumsum(_discounted_rewards(batch))
-    return G - G.mean(axis=0, keepdims=True)
+def _sampled_gradient(batch, policy, theta):
+    """(ĝ ``[d]``, v ↦ F̂ v, b ``[N, T]``) from one batch: ĝ the row mean of
+    :func:`~pgmath.estimators.reward_to_go_leave_one_out`, F̂ v = (1/(N T)) Σ_{i,t} ψ (ψ·v)
+    the sampled per-step Fisher, b the leave-one-out baseline."""
+    psi = step_scores(batch, policy, theta)  # [N, T, d]
+    G, b = _leave_one_out_baseline(batch)    # [N, T] each
+    g = np.einsum("ntd,nt->d", psi, G - b) / batch.n
+    k = batch.n * batch.horizon
+    return g, (lambda v: np.einsum("ntd,nt->d", psi, psi @ v) / k), b
 
 
 def natural_gradient_estimate(batch, policy, theta, *, damping: float = 1e-3,
                               max_iter: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(x ``[d]``, ĝ ``[d]``): ĝ = (1/N) Σ_i Σ_t ψ_{i,t} (G_{i,t} − b_t) and x solving
-    (F̂ + λI) x = ĝ by CG on the sampled per-step Fisher F̂ v = (1/(N T)) Σ_{i,t} ψ (ψ·v)
-    (an estimate of the ``"average"`` Fisher matrix)."""
-    psi = step_scores(batch, policy, theta)  # [N, T, d]
-    g = np.einsum("ntd,nt->d", psi, _advantage_estimates(batch)) / batch.n
-    k = batch.n * batch.horizon
-    fvp = lambda v: np.einsum("ntd,nt->d", psi, psi @ v) / k  # noqa: E731
+    """(x ``[d]``, ĝ ``[d]``): ĝ = (1/N) Σ_i Σ_t ψ_{i,t} (G_{i,t} − b_{i,t}), the row mean of
+    :func:`~pgmath.estimators.reward_to_go_leave_one_out` (unbiased for ∇J_γ; N ≥ 2), and
+    x solving (F̂ + λI) x = ĝ by CG on the sampled per-step Fisher
+    F̂ v = (1/(N T)) Σ_{i,t} ψ (ψ·v) (an estimate of the ``"average"`` Fisher matrix)."""
+    g, fvp, _ = _sampled_gradient(batch, policy, theta)
     return conjugate_gradient(fvp, g, damping=damping, max_iter=max_iter), g
 
 
@@ -183,6 +187,7 @@ class TRPOStep:
       improvement: surrogate(θ') − surrogate(θ).
       kl: the KL of the accepted step.
       accepted: whether a step met both conditions.
+      gradient: the g the step was built from (∇J(θ) exact, or its estimate ĝ).
     """
 
     theta: np.ndarray
@@ -192,6 +197,7 @@ class TRPOStep:
     improvement: float
     kl: float
     accepted: bool
+    gradient: np.ndarray | None = None
 
 
 def trpo_step(theta, g, fvp, surrogate_fn, kl_fn, epsilon: float, *, damping: float = 0.0,
@@ -209,9 +215,9 @@ def trpo_step(theta, g, fvp, surrogate_fn, kl_fn, epsilon: float, *, damping: fl
         imp = surrogate_fn(cand) - L0
         d = kl_fn(cand)
         if imp > 0 and d <= epsilon:
-            return TRPOStep(cand, x, step, frac, float(imp), float(d), True)
+            return TRPOStep(cand, x, step, frac, float(imp), float(d), True, g)
         frac *= backtrack
-    return TRPOStep(theta, x, step, 0.0, 0.0, 0.0, False)
+    return TRPOStep(theta, x, step, 0.0, 0.0, 0.0, False, g)
 
 
 def trpo_step_exact(mdp, policy, theta, epsilon: float, **kw) -> TRPOStep:
@@ -231,20 +237,15 @@ def trpo_step_exact(mdp, policy, theta, epsilon: float, **kw) -> TRPOStep:
 
 def trpo_step_sampled(batch, policy, theta, epsilon: float, *, damping: float = 1e-3,
                       **kw) -> TRPOStep:
-    """TRPO from one batch of θ: surrogate (1/N) Σ_i Σ_t ρ_t (G_t − b_t), KL
+    """TRPO from one batch of θ: surrogate (1/N) Σ_i Σ_t ρ_{i,t} (G_{i,t} − b_{i,t}) with the
+    leave-one-out baseline b_{i,t} = (1/(N−1)) Σ_{j≠i} G_{j,t} (so its gradient at θ' = θ is
+    the unbiased ĝ of :func:`~pgmath.estimators.reward_to_go_leave_one_out`; N ≥ 2), KL
     (1/(NT)) Σ_{i,t} D_KL(π_θ(·|x_{i,t}) ‖ π_θ'(·|x_{i,t})), Fisher (1/(NT)) Σ ψψᵀ."""
     theta = policy.check_theta(theta)
-    adv = _advantage_estimates(batch)
-    G = _reverse_cumsum(_discounted_rewards(batch))
-    b = G.mean(axis=0)
-    psi = step_scores(batch, policy, theta)
-    g = np.einsum("ntd,nt->d", psi, adv) / batch.n
-    k = batch.n * batch.horizon
+    g, fvp, b = _sampled_gradient(batch, policy, theta)
     x = batch.inputs
     return trpo_step(
-        theta, g,
-        lambda v: np.einsum("ntd,nt->d", psi, psi @ v) / k,
+        theta, g, fvp,
         lambda th: float(is_surrogate(batch, policy, th, b).mean()),
         lambda th: float(policy_kl(policy, theta, th)[x].mean()),
         epsilon, damping=damping, **kw)
-

@@ -152,7 +152,7 @@ def action_ratio_is(batch, policy, theta) -> np.ndarray:
 def is_surrogate(batch, policy, theta, baseline: np.ndarray | float = 0.0) -> np.ndarray:
     """``[N]`` L̂_i(θ') = Σ_t (π_θ'(a_t|x_t)/π_θ(a_t|x_t)) (G_t − b_t), the importance-weighted
     surrogate; its gradient in θ' is :func:`action_ratio_is` (with G − b), and at θ' = θ its
-    mean gradient is ∇J(θ). ``baseline`` is a scalar or ``[T]``."""
+    mean gradient is ∇J(θ). ``baseline`` is a scalar, ``[T]`` or ``[N, T]``."""
     rho = np.exp(log_ratios(batch, policy, theta))
     G = _reverse_cumsum(_discounted_rewards(batch)) - np.asarray(baseline, dtype=float)
     return np.sum(rho * G, axis=1)

@@ -31,7 +31,8 @@ from ._protocol import batch_coupled, step_scores
 __all__ = ["reinforce", "reward_to_go", "reward_to_go_step_discount", "score_sum",
            "causality_term", "constant_baseline", "state_baseline", "q_critic",
            "advantage_critic", "gae", "optimal_constant_baseline",
-           "batch_average_baseline", "leave_one_out_baseline", "sample_optimal_baseline",
+           "batch_average_baseline", "leave_one_out_baseline", "reward_to_go_leave_one_out",
+           "sample_optimal_baseline",
            "estimate_optimal_baseline", "standardised_advantages"]
 
 DISCOUNTINGS = ("start", "step")
@@ -92,10 +93,7 @@ def reward_to_go(batch, policy, theta) -> np.ndarray:
     The discount γ^{t'} is counted from the start, so the estimator is unbiased for
     ∇J_γ. Returns ``[N, d]``.
     """
-    psi = step_scores(batch, policy, theta)
-    w = batch.rewards * _discounts(batch)
-    rtg = np.cumsum(w[:, ::-1], axis=1)[:, ::-1]
-    return np.einsum("ntd,nt->nd", psi, rtg)
+    return np.einsum("ntd,nt->nd", step_scores(batch, policy, theta), _reward_to_go(batch))
 
 
 _with_weights(reinforce, lambda T, g: StepWeights.make(T, kappa=1.0, beta=1.0,
@@ -407,6 +405,37 @@ def leave_one_out_baseline(batch, policy, theta) -> np.ndarray:
     Psi, R = _score_and_returns(batch, policy, theta)
     loo = (R.sum() - R) / (batch.n - 1)
     return Psi * (R - loo)[:, None]
+
+
+def _reward_to_go(batch) -> np.ndarray:
+    """``[N, T]`` G_{i,t} = Σ_{t'≥t} γ^{t'} r_{i,t'} (discounted from the start)."""
+    w = batch.rewards * _discounts(batch)
+    return np.cumsum(w[:, ::-1], axis=1)[:, ::-1]
+
+
+def _leave_one_out_baseline(batch) -> tuple[np.ndarray, np.ndarray]:
+    """(G ``[N, T]``, b ``[N, T]``): the reward-to-go G_{i,t} and the time-dependent
+    leave-one-out batch mean b_{i,t} = (1/(N−1)) Σ_{j≠i} G_{j,t}. Needs N ≥ 2."""
+    if batch.n < 2:
+        raise EstimatorError(f"the leave-one-out baseline needs N ≥ 2 trajectories, got N={batch.n}")
+    G = _reward_to_go(batch)
+    return G, (G.sum(axis=0, keepdims=True) - G) / (batch.n - 1)
+
+
+@batch_coupled
+def reward_to_go_leave_one_out(batch, policy, theta) -> np.ndarray:
+    """Reward-to-go with a time-dependent leave-one-out baseline (the learning loops' estimator):
+
+        g_i = Σ_t ψ_{i,t} (G_{i,t} − b_{i,t}),  G_{i,t} = Σ_{t'≥t} γ^{t'} r_{i,t'},
+        b_{i,t} = (1/(N−1)) Σ_{j≠i} G_{j,t}.
+
+    Batch-coupled and unbiased for ∇J_γ: b_{i,t} is independent of trajectory i, so
+    E[ψ_{i,t} b_{i,t}] = 0. (The batch mean b_t = (1/N) Σ_j G_{j,t} includes G_{i,t}
+    itself and gives (1 − 1/N) ∇J_γ; this is that estimator times N/(N − 1).) Needs
+    N ≥ 2. Returns ``[N, d]``.
+    """
+    G, b = _leave_one_out_baseline(batch)
+    return np.einsum("ntd,nt->nd", step_scores(batch, policy, theta), G - b)
 
 
 def _base_rows(kind: str, batch, policy, theta) -> np.ndarray:
