@@ -126,6 +126,11 @@ def test_every_probability_argument_uses_the_model():
     assert float(bc.notes_cost_bound(-1e-17, 3)) == 0.0
     with pytest.raises(InvalidPolicyError, match="ε_k"):
         bc.average_error_cost_bound([0.5, 1.1])
+    mdp, expert, _ = _issue11_problem()
+    soft = np.array([[1 - 1e-17, 1e-17], [1e-12, 1 - 1e-12]])   # e.g. a softmax of large logits
+    np.testing.assert_array_equal(bc.imitation_cost(mdp, soft), [[0.0, 1.0], [1.0, 0.0]])
+    with pytest.raises(InvalidPolicyError, match="deterministic"):
+        bc.imitation_cost(mdp, np.array([[0.999, 0.001], [1.0, 0.0]]))
     g = pgmath.environments.gridworld(["S.G"], slip=1 + 1e-12, discount=0.9)
     assert np.all(g.P >= 0)
     with pytest.raises(InvalidMDPError, match="slip = 1.5"):

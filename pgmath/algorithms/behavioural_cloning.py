@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import InvalidArgumentError, InvalidMDPError, InvalidPolicyError, ShapeError
 from ..exact import optimal_policy, state_marginals
 from ..exact._policy import policy_table
-from ..probability import SUM_TOL, check_probability
+from ..probability import SUM_TOL, check_probability, probability_tolerance
 from ..trajectories import sample
 
 __all__ = [
@@ -62,15 +62,19 @@ def expert_policy(mdp) -> np.ndarray:
 
 
 def _check_expert(mdp, expert) -> np.ndarray:
+    """The expert's table with every entry exactly 0 or 1: entries within the rounding
+    tolerance tol(1) of 0 or 1 (:mod:`pgmath.probability`) are snapped to it."""
     pi = np.asarray(policy_table(mdp, expert), dtype=float)
-    bad = ~np.all((pi == 0.0) | (pi == 1.0), axis=-1)
+    tol = probability_tolerance(1)
+    one = pi >= 1.0 - tol
+    bad = ~np.all(one | (pi <= tol), axis=-1)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         where = ", ".join(f"{n}={i}" for n, i in zip(("t", "s")[-len(idx):], idx))
         raise InvalidPolicyError(
             f"the expert must be deterministic (one-hot rows) for c(s, a) = 1[a ≠ π*(s)]; "
             f"expert[{where}, :] = {pi[idx].tolist()}")
-    return pi
+    return one.astype(float)
 
 
 def imitation_cost(mdp, expert) -> np.ndarray:
