@@ -9,9 +9,10 @@ Fisher matrices are singular (shifting all logits of one input changes nothing),
 pgmath uses the Moore–Penrose pseudo-inverse F⁺ (:func:`pinv_natural_gradient`) or
 conjugate gradient on Fisher-vector products (:func:`conjugate_gradient`). ∇J lies in
 range(F) (∇J = Σ_s d(s) Σ_a π ψ Q is a combination of scores of visited states), but
-only up to rounding once computed; undamped CG therefore solves on range(F) (b projected
-on it first, by a CG solve of F y = F b) and converges to the minimum-norm solution
-F⁺g, with no null-space part grown from rounding. Damping (F + λI) regularises the
+only up to rounding once computed; when that rounding is not negligible (∇J ≡ 0),
+undamped CG solves on range(F) (b projected on it first, by a CG solve of F y = F b), so
+it converges to the minimum-norm solution F⁺g with no null-space part grown from
+rounding. Damping (F + λI) regularises the
 solve when F is estimated from samples.
 
 TRPO (:func:`trpo_step`) fixes ε, takes the CG direction x ≈ F⁺g, the step α x with α
@@ -50,11 +51,12 @@ def pinv_natural_gradient(F: np.ndarray, g: np.ndarray, rcond: float = 1e-10) ->
 
 
 def _cg(apply: Callable[[np.ndarray], np.ndarray], b: np.ndarray, n_iter: int, tol: float,
-        null_floor: float) -> np.ndarray:
-    """Hestenes–Stiefel CG for A x = b from x₀ = 0, A = ``apply`` positive semi-definite.
+        null_floor: float) -> tuple[np.ndarray, bool]:
+    """Hestenes–Stiefel CG for A x = b from x₀ = 0, A = ``apply`` positive semi-definite:
+    (x, converged).
 
-    Stops when ‖r‖ ≤ tol ‖b‖, after ``n_iter`` iterations, or when the search direction p is
-    numerically in the null space of A: pᵀAp ≤ ``null_floor`` ‖p‖².
+    Stops when ‖r‖ ≤ tol ‖b‖ (converged), after ``n_iter`` iterations, or when the search
+    direction p is numerically in the null space of A: pᵀAp ≤ ``null_floor`` ‖p‖².
     """
     x = np.zeros_like(b)
     r = b.copy()
@@ -74,7 +76,7 @@ def _cg(apply: Callable[[np.ndarray], np.ndarray], b: np.ndarray, n_iter: int, t
         rr_new = float(r @ r)
         p = r + (rr_new / rr) * p
         rr = rr_new
-    return x
+    return x, rr <= stop
 
 
 def conjugate_gradient(fvp: Callable[[np.ndarray], np.ndarray], b: np.ndarray, *,
@@ -82,26 +84,26 @@ def conjugate_gradient(fvp: Callable[[np.ndarray], np.ndarray], b: np.ndarray, *
                        tol: float = 1e-12, null_tol: float = 1e-12) -> np.ndarray:
     """``[d]`` x solving (F + λI) x = b by conjugate gradient, given v ↦ F v.
 
-    Each CG solve stops when ‖r‖ ≤ tol ‖b‖, after ``max_iter`` (default d) iterations, or
-    when the search direction p is numerically in the null space of F:
+    Each CG solve stops when ‖r‖ ≤ tol ‖b‖ (converged), after ``max_iter`` (default d)
+    iterations, or when the search direction p is numerically in the null space of F:
     pᵀ(F + λI)p ≤ null_tol · σ · ‖p‖², σ the Rayleigh quotient of a fixed random probe (a
     scale of F; one extra product).
 
     λ > 0: one CG solve of the non-singular system.
 
     λ = 0 (F singular, as every softmax Fisher matrix is): the answer is the minimum-norm
-    solution F⁺b, found by two CG solves on range(F), each with a right-hand side in
-    range(F): first F y = F b, whose minimum-norm solution y = F⁺F b is b's projection on
-    range(F), then F x = y. A single CG solve of F x = b is not enough when b has a component
-    outside range(F), as ∇J computed in floating point does (it lies in range(F) only up to
-    rounding): that component never leaves the residual, CG's conjugacy then turns the
-    search directions into null-space directions, and x grows without bound in null(F)
-    (issue 11, cause B: with ∇J ≡ 0, rounding noise of 1e-16 gave x = 4.2e-5·(1, 1, 1) on
-    one state where F⁺b is 1e-15). A null-space part of x changes neither F x nor the
-    policy, but it changes θ and gᵀx. So: a b with no component in range(F) beyond rounding
-    (‖F b‖ ≤ null_tol · σ · ‖b‖) gives x = 0; rounding noise in b gives x of the size of
-    that noise times ‖F⁺‖, never a blown-up null-space component. Costs up to twice the
-    iterations of one solve (``max_iter`` counts each solve).
+    solution F⁺b. One CG solve from x₀ = 0 gives it when b ∈ range(F), as ∇J is in exact
+    arithmetic; it is returned when it converges. It cannot converge when b has a
+    component outside range(F) above tol ‖b‖, as a ∇J that is rounding noise has (∇J ≡ 0):
+    that component never leaves the residual, CG's conjugacy turns the search directions
+    into null-space directions, and x grows without bound in null(F) (issue 11, cause B:
+    rounding noise of 1e-16 gave x = 4.2e-5·(1, 1, 1) on one state, where F⁺b is 1e-15).
+    Then b is first projected on range(F) by a CG solve of F y = F b (whose minimum-norm
+    solution is y = F⁺F b), and F x = y is solved, both right-hand sides in range(F). A
+    null-space part of x changes neither F x nor the policy, but it changes θ and gᵀx.
+    So: a b with no component in range(F) beyond rounding (‖F b‖ ≤ null_tol · σ · ‖b‖)
+    gives x = 0; rounding noise in b gives x of the size of that noise times ‖F⁺‖, never a
+    blown-up null-space component. ``max_iter`` counts the iterations of each solve.
     """
     b = np.asarray(b, dtype=float)
     if damping < 0:
@@ -111,12 +113,15 @@ def conjugate_gradient(fvp: Callable[[np.ndarray], np.ndarray], b: np.ndarray, *
     scale = float(probe @ (fvp(probe) + damping * probe)) / float(probe @ probe)
     floor = null_tol * scale
     if damping > 0:
-        return _cg(lambda v: fvp(v) + damping * v, b, n_iter, tol, floor)
+        return _cg(lambda v: fvp(v) + damping * v, b, n_iter, tol, floor)[0]
+    x, converged = _cg(fvp, b, n_iter, tol, floor)
+    if converged:
+        return x
     Fb = np.asarray(fvp(b), dtype=float)
     if float(np.linalg.norm(Fb)) <= floor * float(np.linalg.norm(b)):
         return np.zeros_like(b)  # b lies (numerically) in null(F): F⁺b is rounding
-    y = _cg(fvp, Fb, n_iter, tol, floor)   # y = F⁺F b: b projected on range(F)
-    return _cg(fvp, y, n_iter, tol, floor)  # x = F⁺y = F⁺b
+    y, _ = _cg(fvp, Fb, n_iter, tol, floor)  # y = F⁺F b: b projected on range(F)
+    return _cg(fvp, y, n_iter, tol, floor)[0]  # x = F⁺y = F⁺b
 
 
 def kl_step_size(g: np.ndarray, x: np.ndarray, epsilon: float) -> float:

@@ -123,15 +123,16 @@ def state_marginal_ratio_is(mdp, theta_behaviour):
     §4.4, the state-action-marginal display), with the exact state marginals p(s_t) of
     ``mdp`` (finite horizon, state policies) under the behaviour θ and the target θ'.
 
-    Returns ``estimator(batch, policy, theta) -> [N, d]``. The marginal ratio is formed in
-    log space; a state the behaviour never reaches at t never appears in a batch of it.
+    Returns ``estimator(batch, policy, theta) -> [N, d]``. The marginals and their ratio are
+    formed in log space (:func:`pgmath.exact.log_state_marginals`), so a reachable state
+    whose probability underflows still gets a finite ratio; a state the behaviour never
+    reaches at t never appears in a batch of it.
     """
-    from ..exact.marginals import state_marginals
+    from ..exact.marginals import log_state_marginals
 
     def estimator(batch, policy, theta) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            ld_b = np.log(state_marginals(mdp, policy, theta_behaviour, n_steps=batch.horizon))
-            ld_t = np.log(state_marginals(mdp, policy, theta, n_steps=batch.horizon))
+        ld_b = log_state_marginals(mdp, policy, theta_behaviour, n_steps=batch.horizon)
+        ld_t = log_state_marginals(mdp, policy, theta, n_steps=batch.horizon)
         t = np.arange(batch.horizon)[None, :]
         lw = ld_t[t, batch.states] - ld_b[t, batch.states] + log_ratios(batch, policy, theta)
         G = _reverse_cumsum(_discounted_rewards(batch))

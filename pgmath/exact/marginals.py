@@ -9,6 +9,7 @@ p((s', a')|(s, a)) = P[s, a, s'] π(a'|s')  (:func:`state_action_transition`).
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import logsumexp
 
 from ..errors import InvalidMDPError
 from ..mdp import horizon_steps
@@ -17,6 +18,7 @@ from ._system import active_states, state_transition
 
 __all__ = [
     "state_marginals",
+    "log_state_marginals",
     "state_action_marginals",
     "state_action_transition",
     "discounted_state_visitation",
@@ -46,6 +48,28 @@ def state_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.n
     for t in range(T - 1):
         d[t + 1] = d[t] @ (P_pi if P_pi is not None else state_transition(mdp, policy_at(pi, t)))
     return d
+
+
+def log_state_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.ndarray:
+    """``[T, S]`` log p_θ(s_t = s), computed in log space (−inf where the state is unreachable).
+
+        log d₀ = log p0,  log d_{t+1}(s') = logsumexp_{s,a} [log d_t(s) + log π(a|s) + log P[s, a, s']].
+
+    Unlike ``log(state_marginals(...))`` it stays finite for a reachable state whose
+    probability underflows (e.g. two transitions of probability 1e-200): a ratio of
+    marginals formed from it is then finite wherever a trajectory can go.
+    """
+    pi = np.asarray(policy_table(mdp, policy, theta))
+    T = _steps(mdp, n_steps)
+    with np.errstate(divide="ignore"):
+        logP, logpi = np.log(mdp.P), np.log(pi)
+        ld = np.empty((T, mdp.n_states))
+        ld[0] = np.log(mdp.p0)
+    for t in range(T - 1):
+        lp = logpi if pi.ndim == 2 else logpi[t]
+        x = ld[t][:, None, None] + lp[:, :, None] + logP          # [S, A, S']
+        ld[t + 1] = logsumexp(x, axis=(0, 1))
+    return ld
 
 
 def state_action_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.ndarray:
