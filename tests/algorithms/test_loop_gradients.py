@@ -207,7 +207,7 @@ def test_population_dagger_rounds_are_the_expected_sampled_rounds():
     pol = pgmath.SoftmaxPolicy(3, 2)
     th = np.array([0.2, -0.1, 0.4, 0.0, -0.3, 0.5])
     n = 10
-    its = dagger(mdp, expert, n_iterations=3, n_trajectories=n)
+    its = dagger(mdp, expert, n_rounds=2, n_trajectories=n)
     collectors = [expert] + [it.learner for it in its[:-1]]
     size = mdp.horizon * mdp.n_states
     for k, (it, col) in enumerate(zip(its, collectors)):
@@ -228,7 +228,7 @@ def test_sampled_dagger_rounds_are_unbiased_for_population_dagger():
     pol = pgmath.SoftmaxPolicy(3, 2)
     th = np.array([0.2, -0.1, 0.4, 0.0, -0.3, 0.5])
     n, T = 4000, mdp.horizon
-    its = dagger(mdp, expert, n_iterations=3, n_trajectories=n, rng=np.random.default_rng(1))
+    its = dagger(mdp, expert, n_rounds=2, n_trajectories=n, rng=np.random.default_rng(1))
     collectors = [expert] + [it.learner for it in its[:-1]]
     K, d = len(its), pol.n_params
     L = np.log(2 * d * K / ALPHA)
