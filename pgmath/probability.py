@@ -16,7 +16,10 @@ So a value computed through k such steps lies within (1 + SUM_TOL)^k (1 + γ)^k 
 exp(1.25 k SUM_TOL) − 1 ≤ 1.39 k SUM_TOL of the interval [0, 1] its exact counterpart
 lies in (for k SUM_TOL ≤ 0.1), and pgmath's tolerance is
 
-    tol(k) = 2 k SUM_TOL                                  (:func:`probability_tolerance`).
+    tol(k) = 2 k SUM_TOL, at most MAX_TOL = 1e-2          (:func:`probability_tolerance`).
+
+The cap keeps the model honest where it stops being one (k > 5·10⁵ steps): a value 1%
+outside [0, 1] is an error, not rounding, however long the computation.
 
 Every [0, 1] check in pgmath goes through :func:`check_probability`: a value within
 tol(k) outside [0, 1] is rounding and is clipped back into [0, 1]; a value further out,
@@ -30,18 +33,21 @@ import numpy as np
 
 from .errors import InvalidDistributionError, PgmathError
 
-__all__ = ["SUM_TOL", "probability_tolerance", "check_probability"]
+__all__ = ["SUM_TOL", "MAX_TOL", "probability_tolerance", "check_probability"]
 
 #: Tolerance on |Σ p − 1| for a probability vector given to pgmath.
 SUM_TOL = 1e-8
+#: The largest rounding tolerance of a computed probability, whatever its number of steps.
+MAX_TOL = 1e-2
 
 
 def probability_tolerance(n_steps: int = 1) -> float:
-    """tol(k) = 2 k SUM_TOL: how far outside [0, 1] a probability computed through k steps
-    of validated distributions may lie from rounding alone (module docstring)."""
+    """tol(k) = min(2 k SUM_TOL, MAX_TOL): how far outside [0, 1] a probability computed
+    through k steps of validated distributions may lie from rounding alone (module
+    docstring)."""
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
         raise PgmathError(f"n_steps must be a positive int, got {n_steps!r}")
-    return 2.0 * int(n_steps) * SUM_TOL
+    return min(2.0 * int(n_steps) * SUM_TOL, MAX_TOL)
 
 
 def check_probability(p, name: str, *, n_steps: int = 1,

@@ -80,12 +80,15 @@ def test_check_probability_clips_rounding_and_names_what_is_wrong():
         check_probability(1 + 3e-8, "p")             # tol(1) = 2e-8
     with pytest.raises(ValueError, match="n_steps"):
         probability_tolerance(0)
+    assert probability_tolerance(10 ** 9) == 1e-2  # capped: 1.5 is never rounding
+    with pytest.raises(InvalidPolicyError, match="1.5"):
+        bc.bc_cost_bound(1.5, 10 ** 9)
 
 
 @given(st.floats(-1.0, 2.0, allow_nan=False), st.integers(1, 50))
 def test_check_probability_accepts_exactly_the_tolerance_band(x, k):
     tol = probability_tolerance(k)
-    assert tol == 2 * k * SUM_TOL
+    assert tol == min(2 * k * SUM_TOL, 1e-2)
     if -tol <= x <= 1 + tol:
         assert float(check_probability(x, "x", n_steps=k)) == min(max(x, 0.0), 1.0)
     else:
