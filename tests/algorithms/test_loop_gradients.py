@@ -40,6 +40,11 @@ def _small(pomdp: bool = False, seed: int = 0):
     return mdp, pol, rng.normal(size=pol.n_params)
 
 
+def _exact(res) -> bool:
+    """Decided exactly by enumeration: nothing sampled, tolerance at rounding level."""
+    return res.guaranteed and res.n > 0 and res.detectable_bias < 1e-9 and res.method != "bernstein"
+
+
 @pytest.mark.parametrize("pomdp", [False, True])
 @pytest.mark.parametrize("name", sorted(pg.GRADIENT_ESTIMATORS))
 def test_every_loop_gradient_is_unbiased_by_the_exact_route(name, pomdp):
@@ -50,7 +55,7 @@ def test_every_loop_gradient_is_unbiased_by_the_exact_route(name, pomdp):
     sizes = ((2, 3) if not pomdp else (2,)) if E.is_batch_coupled(est) else (16,)
     for b in sizes:
         res = pgmath.check_unbiased(est, mdp, pol, th, batch_size=b)
-        assert res.method == "exact" and res.passed, res.report
+        assert _exact(res) and res.passed, res.report
         assert np.abs(res.target).max() > 0.05  # a gradient worth estimating
 
 
@@ -79,10 +84,10 @@ def test_the_exact_check_catches_the_biased_loop_baselines():
     mdp, pol, th = _small(seed=3)
     for b in (2, 3):
         res = pgmath.check_unbiased(_batch_mean_baseline, mdp, pol, th, batch_size=b)
-        assert res.method == "exact" and not res.passed
+        assert _exact(res) and not res.passed
         np.testing.assert_allclose(res.bias, -res.target / b, atol=1e-12)
     res = pgmath.check_unbiased(_time_mean_baseline, mdp, pol, th)
-    assert res.method == "exact" and not res.passed
+    assert _exact(res) and not res.passed
     assert res.max_abs_bias > 1e-3
 
 
