@@ -6,6 +6,7 @@ named environments (``pgmath.environments``).
 """
 from . import errors, exact, estimators, environments, strategies
 from . import algorithms
+from . import rollouts
 from .errors import *  # noqa: F401,F403
 from .mdp import POMDP, TabularMDP
 from .policies import LinearSoftmaxPolicy, ObservationSoftmaxPolicy, Policy, SoftmaxPolicy
@@ -21,7 +22,7 @@ __all__ = [
     "Policy", "SoftmaxPolicy", "ObservationSoftmaxPolicy", "LinearSoftmaxPolicy",
     "Trajectories", "sample", "enumerate_trajectories", "count_trajectories",
     "exact", "estimators", "strategies", "environments", "errors",
-    "algorithms",
+    "algorithms", "rollouts",
     *errors.__all__,
     "check_unbiased", "compare_variance", "plan_sample_size", "testing",
 ]

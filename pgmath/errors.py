@@ -17,6 +17,7 @@ __all__ = [
     "TooManyTrajectoriesError",
     "EstimatorError",
     "InvalidArgumentError",
+    "RolloutError",
 ]
 
 
@@ -58,3 +59,9 @@ class EstimatorError(PgmathError):
 
 class InvalidArgumentError(PgmathError):
     """A scalar option out of range or not one of the allowed choices (names it and its value)."""
+
+
+class RolloutError(PgmathError):
+    """Rollout arrays that contradict each other: terminated and truncated both set, a
+    segment shorter than one step, flags or final observations where no episode ended
+    (the message names the array, the step t and the environment)."""
