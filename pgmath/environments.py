@@ -20,6 +20,7 @@ import numpy as np
 from .errors import InvalidMDPError
 from .mdp import POMDP, TabularMDP
 from .policies import ObservationSoftmaxPolicy, SoftmaxPolicy
+from .probability import check_probability
 
 __all__ = ["bandit", "chain", "gridworld", "short_corridor", "short_corridor_objective",
            "tightrope", "make", "names", "default_policy", "GRID_ACTIONS"]
@@ -98,8 +99,7 @@ def gridworld(layout: Sequence[str] = _SB_LAYOUT, *,
     bad = {ch for r in rows for ch in r} - set(".#GS")
     if bad:
         raise InvalidMDPError(f"layout has unknown characters {sorted(bad)}; use . # G S")
-    if not 0.0 <= slip <= 1.0:
-        raise InvalidMDPError(f"slip must lie in [0, 1], got {slip}")
+    slip = float(check_probability(slip, "slip", error=InvalidMDPError))
     H, W = len(rows), len(rows[0])
     cells = [(r, c) for r in range(H) for c in range(W) if rows[r][c] != "#"]
     index = {cell: i for i, cell in enumerate(cells)}

@@ -15,18 +15,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InvalidDistributionError, InvalidMDPError, ShapeError
+from .probability import SUM_TOL, probability_tolerance
 
 __all__ = ["TabularMDP", "POMDP", "check_distribution", "horizon_steps"]
-
-#: Tolerance on |Σ p − 1| for a probability vector.
-SUM_TOL = 1e-8
 
 
 def check_distribution(p: np.ndarray, name: str, index_names: tuple[str, ...] = ()) -> np.ndarray:
     """Check that the last axis of ``p`` holds probability distributions.
 
+    Every row must sum to 1 within :data:`~pgmath.probability.SUM_TOL` and every entry be
+    ≥ 0; an entry within the rounding tolerance tol(1) below 0 (e.g. ``0.7 - 0.3 - 0.4``)
+    is rounding and is set to 0 (:mod:`pgmath.probability`).
+
     Raises :class:`InvalidDistributionError` naming the array, the index of the first
-    bad row (with ``index_names``) and the offending value. Returns ``p`` as float64.
+    bad row (with ``index_names``) and the offending value. Returns ``p`` as float64,
+    with the rounding-negative entries set to 0.
     """
     p = np.asarray(p, dtype=float)
     if p.ndim == 0:
@@ -45,7 +48,7 @@ def check_distribution(p: np.ndarray, name: str, index_names: tuple[str, ...] = 
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise InvalidDistributionError(
             f"{where(idx[:-1])} contains a non-finite entry {float(p[idx])!r} at position {idx[-1]}")
-    neg = p < 0
+    neg = p < -probability_tolerance(1)
     if neg.any():
         idx = tuple(int(i) for i in np.argwhere(neg)[0])
         raise InvalidDistributionError(
@@ -56,14 +59,20 @@ def check_distribution(p: np.ndarray, name: str, index_names: tuple[str, ...] = 
         idx = tuple(int(i) for i in np.argwhere(np.atleast_1d(off))[0]) if p.ndim > 1 else ()
         s = float(sums[idx]) if p.ndim > 1 else float(sums)
         raise InvalidDistributionError(f"{where(idx)} sums to {s!r}, not 1")
-    return p
+    return np.maximum(p, 0.0)
 
 
 def horizon_steps(mdp, n_steps: int | None) -> int:
-    """T: ``n_steps`` when given (a positive int), else the MDP's finite horizon.
+    """T: ``n_steps`` when given (a positive int, at most a finite horizon), else the MDP's
+    finite horizon.
 
-    Raises :class:`InvalidMDPError` for an infinite-horizon MDP without ``n_steps`` and for
-    an ``n_steps`` that is not a positive int.
+    The one rule for every function that runs a number of steps (the sampler, enumeration,
+    marginals, the moment recursion): a finite-horizon MDP ends at its horizon, so
+    ``n_steps`` may truncate it but not extend it (an episode longer than T would sum
+    rewards J does not contain); an infinite-horizon MDP needs ``n_steps``.
+
+    Raises :class:`InvalidMDPError` for an infinite-horizon MDP without ``n_steps``, for
+    an ``n_steps`` that is not a positive int, and for ``n_steps`` > horizon.
     """
     if n_steps is None:
         if mdp.horizon is None:
@@ -71,7 +80,27 @@ def horizon_steps(mdp, n_steps: int | None) -> int:
         return mdp.horizon
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
         raise InvalidMDPError(f"n_steps must be a positive int, got {n_steps!r}")
+    if mdp.horizon is not None and n_steps > mdp.horizon:
+        raise InvalidMDPError(
+            f"n_steps = {n_steps} exceeds the horizon {mdp.horizon} of {mdp!r}: a finite-horizon "
+            "problem ends at its horizon (use mdp.with_horizon(n) for a longer one)")
     return int(n_steps)
+
+
+def _layout_hint(P: np.ndarray) -> str:
+    """A hint when ``P`` is not a valid [S, A, S'] table but its transpose [S, S', A] → [S, A, S']
+    would be (every P[s, :, a] a distribution): the common layout mistake (issue 17.5)."""
+    if P.ndim != 3 or P.shape[0] != P.shape[1] or 0 in P.shape:
+        return ""
+    T = np.swapaxes(P, 1, 2)
+    with np.errstate(invalid="ignore"):
+        ok = (np.all(np.isfinite(T)) and np.all(T >= -probability_tolerance(1))
+              and np.all(np.abs(T.sum(axis=-1) - 1.0) <= SUM_TOL))
+    if not ok:
+        return ""
+    S, _, A = P.shape
+    return (f"; P looks like [S, S', A] = {P.shape} (every P[s, :, a] sums to 1); pgmath wants "
+            f"[S, A, S'] = {(S, A, S)}: pass P.transpose(0, 2, 1)")
 
 
 def _check_horizon_discount(horizon, discount) -> tuple[int | None, float]:
@@ -130,7 +159,7 @@ class TabularMDP:
         R = np.asarray(self.R, dtype=float)
         p0 = np.asarray(self.p0, dtype=float)
         if P.ndim != 3 or P.shape[0] != P.shape[2]:
-            raise ShapeError(f"P must have shape [S, A, S], got {P.shape}")
+            raise ShapeError(f"P must have shape [S, A, S], got {P.shape}{_layout_hint(P)}")
         S, A, _ = P.shape
         if S == 0 or A == 0:
             raise ShapeError(f"P has shape {P.shape}: need at least one state and one action")
@@ -140,11 +169,14 @@ class TabularMDP:
                 f"or [S, A, S] = {(S, A, S)}")
         if p0.shape != (S,):
             raise ShapeError(f"p0 has shape {p0.shape} but P has {S} states: p0 must be [S] = ({S},)")
-        check_distribution(P, "P", ("s", "a"))
+        try:
+            P = check_distribution(P, "P", ("s", "a"))
+        except InvalidDistributionError as e:
+            raise InvalidDistributionError(f"{e}{_layout_hint(P)}") from None
         if not np.all(np.isfinite(R)):
             idx = tuple(int(i) for i in np.argwhere(~np.isfinite(R))[0])
             raise InvalidMDPError(f"R{list(idx)} is not finite: {float(R[idx])!r}")
-        check_distribution(p0, "p0")
+        p0 = check_distribution(p0, "p0")
         horizon, discount = _check_horizon_discount(self.horizon, self.discount)
         r = R if R.ndim == 2 else np.einsum("sat,sat->sa", P, R)
         for name, val in (("P", P), ("R", R), ("p0", p0), ("r", r),
@@ -226,7 +258,7 @@ class POMDP(TabularMDP):
         if O.ndim != 2 or O.shape[0] != self.n_states:
             raise ShapeError(
                 f"O has shape {O.shape} but P has {self.n_states} states: O must be [S, n_obs]")
-        check_distribution(O, "O", ("s",))
+        O = check_distribution(O, "O", ("s",))
         O = O.copy()
         O.setflags(write=False)
         object.__setattr__(self, "O", O)

@@ -288,13 +288,15 @@ def test_site_renders_in_headless_chromium(site, tmp_path):
 def test_user_guide_examples_run_and_show_what_they_claim(capsys):
     """The guide's worked example: the off-by-one estimator is biased (exact bias clearly
     non-zero), reward-to-go is not (bias at rounding level); the derivation example
-    verifies."""
+    verifies; the probability check clips rounding and names a real error."""
     guide = (docs_dir() / "guide" / "index.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     for code in blocks:
         exec(compile(code, "guide/index.md", "exec"), {})
     out = capsys.readouterr().out.splitlines()
     biases = [float(line.split()[1]) for line in out if line.startswith("bias ")]
     assert biases[0] > 1e-3 and biases[1] < 1e-12
     assert "['verified']" in out
+    assert "[0.25, 1.0]" in out and any(line.startswith("eps[1] = 1.001 is not a probability")
+                                         for line in out)

@@ -1,6 +1,8 @@
 """Bad input to TabularMDP / POMDP / policies / solvers raises a named PgmathError
 (a ValueError) whose message names the array, the index and the offending value
 (issue 2, "Bad input"; the non-ergodic cases are in tests/exact/test_stationary.py)."""
+import re
+
 import numpy as np
 import pytest
 
@@ -136,3 +138,25 @@ def test_valid_mdp_is_read_only_and_exposes_expected_reward():
     with pytest.raises(ValueError):
         mdp.P[0, 0, 0] = 1.0
     assert mdp.with_horizon(5).horizon == 5 and mdp.with_discount(0.5).discount == 0.5
+
+
+@pytest.mark.parametrize("S,A", [(3, 2), (3, 3)])
+def test_p_in_the_transposed_layout_gets_a_layout_hint(S, A):
+    """Issue 17.5: P given as [S, S', A] (every P[s, :, a] a distribution) is named as such,
+    for a square P (S = A: the shape check cannot see it, the row sums fail) and for S ≠ A
+    (the shape check fails); a P that is wrong in both layouts gets no hint."""
+    rng = np.random.default_rng(S * 10 + A)
+    P = rng.dirichlet(np.ones(S), size=(S, A))          # [S, A, S'], valid
+    wrong = np.transpose(P, (0, 2, 1))                  # [S, S', A]
+    assert not np.allclose(wrong.sum(axis=-1), 1.0)
+    err = pgmath.ShapeError if S != A else pgmath.InvalidDistributionError
+    with pytest.raises(err, match=re.escape("P looks like [S, S', A]") + ".*"
+                       + re.escape(f"pgmath wants [S, A, S'] = {(S, A, S)}")):
+        pgmath.TabularMDP(wrong, np.zeros((S, A)), np.full(S, 1 / S), horizon=2)
+    mdp = pgmath.TabularMDP(wrong.transpose(0, 2, 1), np.zeros((S, A)), np.full(S, 1 / S))
+    np.testing.assert_array_equal(mdp.P, P)
+    bad = wrong.copy()
+    bad[0, 0, 0] += 0.5
+    with pytest.raises(pgmath.PgmathError) as info:
+        pgmath.TabularMDP(bad, np.zeros((S, A)), np.full(S, 1 / S))
+    assert "looks like" not in str(info.value)

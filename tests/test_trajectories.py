@@ -240,3 +240,31 @@ def test_sampler_follows_a_time_dependent_policy_table():
     np.testing.assert_array_equal(batch.actions, np.tile([0, 1, 0, 1], (1000, 1)))
     np.testing.assert_array_equal(batch.rewards, mdp.R[batch.states, batch.actions])
     np.testing.assert_array_equal(batch.behaviour_log_probs, 0.0)
+
+
+def test_one_n_steps_rule_for_sampler_enumeration_marginals_and_moments():
+    """Issue 17.8: sample(n_steps > horizon) was accepted while state_marginals rejected it.
+    Every function that runs n_steps steps follows mdp.horizon_steps: n_steps ≤ a finite
+    horizon (it may truncate, not extend), any n_steps ≥ 1 for an infinite horizon."""
+    mdp, pol, theta = _sampler_case("mdp")
+    T = mdp.horizon
+    rng = np.random.default_rng(0)
+    calls = {
+        "sample": lambda k: pgmath.sample(mdp, pol, theta, 3, rng, n_steps=k).horizon,
+        "enumerate": lambda k: pgmath.enumerate_trajectories(mdp, pol, theta, n_steps=k)[0].horizon,
+        "count": lambda k: pgmath.count_trajectories(mdp, pol, theta, n_steps=k) > 0 and k,
+        "state_marginals": lambda k: pgmath.exact.state_marginals(mdp, pol, theta, n_steps=k).shape[0],
+        "estimator_moments": lambda k: pgmath.exact.estimator_moments(
+            pgmath.estimators.reinforce, mdp, pol, theta, n_steps=k) and k,
+        "batch_average_moments": lambda k: pgmath.exact.batch_average_moments(
+            mdp, pol, theta, 2, n_steps=k) and k,
+    }
+    for name, call in calls.items():
+        assert call(T) == T, name
+        if T > 1:
+            assert call(T - 1) == T - 1, name
+        with pytest.raises(pgmath.InvalidMDPError, match=f"n_steps = {T + 1} exceeds the horizon {T}"):
+            call(T + 1)
+    inf = mdp.with_horizon(None).with_discount(0.9)
+    assert pgmath.sample(inf, pol, theta, 3, rng, n_steps=T + 5).horizon == T + 5
+    assert pgmath.exact.state_marginals(inf, pol, theta, n_steps=T + 5).shape[0] == T + 5

@@ -35,6 +35,7 @@ from ..environments import tightrope
 from ..errors import InvalidArgumentError, InvalidMDPError, InvalidPolicyError, ShapeError
 from ..exact import optimal_policy, state_marginals
 from ..exact._policy import policy_table
+from ..probability import SUM_TOL, check_probability, probability_tolerance
 from ..trajectories import sample
 
 __all__ = [
@@ -62,15 +63,19 @@ def expert_policy(mdp) -> np.ndarray:
 
 
 def _check_expert(mdp, expert) -> np.ndarray:
+    """The expert's table with every entry exactly 0 or 1: entries within the rounding
+    tolerance tol(1) of 0 or 1 (:mod:`pgmath.probability`) are snapped to it."""
     pi = np.asarray(policy_table(mdp, expert), dtype=float)
-    bad = ~np.all((pi == 0.0) | (pi == 1.0), axis=-1)
+    tol = probability_tolerance(1)
+    one = pi >= 1.0 - tol
+    bad = ~np.all(one | (pi <= tol), axis=-1)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         where = ", ".join(f"{n}={i}" for n, i in zip(("t", "s")[-len(idx):], idx))
         raise InvalidPolicyError(
             f"the expert must be deterministic (one-hot rows) for c(s, a) = 1[a ≠ π*(s)]; "
             f"expert[{where}, :] = {pi[idx].tolist()}")
-    return pi
+    return one.astype(float)
 
 
 def imitation_cost(mdp, expert) -> np.ndarray:
@@ -95,7 +100,7 @@ def _both(mdp, expert, learner) -> tuple[np.ndarray, np.ndarray]:
 def error_rates(mdp, expert, learner) -> np.ndarray:
     """``[S]`` or ``[T, S]`` e(s) = π_θ(a ≠ π*(s)|s) = Σ_a π_θ(a|s) c(s, a)."""
     c, pi = _both(mdp, expert, learner)
-    return np.sum(pi * c, axis=-1)
+    return check_probability(np.sum(pi * c, axis=-1), "e", error=InvalidPolicyError)
 
 
 # -- learners -------------------------------------------------------------------------------
@@ -121,9 +126,7 @@ def epsilon_learner(expert, eps, mistakes=None) -> np.ndarray:
     pi = np.asarray(expert, dtype=float)
     if pi.ndim not in (2, 3) or pi.shape[-1] < 2:
         raise ShapeError(f"expert must be [S, A] or [T, S, A] with A ≥ 2, got shape {pi.shape}")
-    e = np.asarray(eps, dtype=float)
-    if not np.all(np.isfinite(e)) or np.any((e < 0) | (e > 1)):
-        raise InvalidPolicyError(f"eps must lie in [0, 1], got {e.tolist()}")
+    e = check_probability(eps, "eps", error=InvalidPolicyError)
     if pi.ndim == 2 and e.ndim == 2:  # time-dependent errors for a stationary expert
         pi = np.broadcast_to(pi, e.shape[:1] + pi.shape)
     try:
@@ -133,8 +136,9 @@ def epsilon_learner(expert, eps, mistakes=None) -> np.ndarray:
     if mistakes is None:
         m = (1.0 - pi) / (pi.shape[-1] - 1)
     else:
-        m = np.broadcast_to(np.asarray(mistakes, dtype=float), pi.shape)
-        if np.any(m * pi > 0) or np.any(np.abs(m.sum(-1) - 1) > 1e-9) or np.any(m < 0):
+        m = np.broadcast_to(check_probability(mistakes, "mistakes", error=InvalidPolicyError),
+                            pi.shape)
+        if np.any(m * pi > 0) or np.any(np.abs(m.sum(-1) - 1) > SUM_TOL):
             raise InvalidPolicyError("mistakes must be distributions over the wrong actions "
                                      "(zero on π*(s), rows summing to 1)")
     return (1.0 - e)[..., None] * pi + e[..., None] * m
@@ -286,18 +290,18 @@ def epsilon_average(mdp, expert, learner, *, per_step: bool = False):
     """
     e = error_rates(mdp, expert, learner)
     d = state_marginals(mdp, expert)
-    eps_t = np.sum(d * e, axis=-1)
+    eps_t = check_probability(np.sum(d * e, axis=-1), "ε_t", n_steps=d.shape[0] + 1,
+                              error=InvalidPolicyError)
     return eps_t if per_step else float(eps_t.mean())
 
 
 # -- bounds -----------------------------------------------------------------------------------
 def _eps_T(eps, T):
-    eps = np.asarray(eps, dtype=float)
-    if not np.all((eps >= 0) & (eps <= 1)):   # also rejects NaN
-        raise InvalidPolicyError(f"ε must lie in [0, 1], got {eps}")
     T = np.asarray(T, dtype=float)
     if not np.all((T >= 0) & (T == np.round(T))):
         raise InvalidArgumentError(f"the horizon / step count must be a non-negative int, got {T}")
+    # ε of a T-step problem is computed through at most T + 1 distributions
+    eps = check_probability(eps, "ε", n_steps=int(T.max(initial=0)) + 1, error=InvalidPolicyError)
     return eps, T
 
 
@@ -373,11 +377,8 @@ def average_error_cost_bound(eps_t) -> float:
     e = np.asarray(eps_t, dtype=float)
     if e.ndim == 0 or e.shape[-1] == 0:
         raise ShapeError(f"eps_t must be a non-empty [T] array of per-step error rates, got shape {e.shape}")
-    # error rates computed in floating point may exceed 1 by a rounding error (1 + 2e-16)
-    if not np.all((e >= 0) & (e <= 1 + 1e-12)):
-        raise InvalidPolicyError(f"every ε_k must lie in [0, 1], got {e.tolist()}")
-    e = np.minimum(e, 1.0)
     T = e.shape[-1]
+    e = check_probability(e, "ε_k", n_steps=T + 1, error=InvalidPolicyError)
     return float(np.sum((T - np.arange(T)) * e, axis=-1))
 
 

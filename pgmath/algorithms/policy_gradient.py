@@ -5,12 +5,18 @@ objective J(θ_k) of every iterate (:func:`pgmath.exact.objective`), so a run is
 compared with the truth, not with its own noisy returns:
 
 * :func:`reinforce`: θ ← θ + α ĝ with ĝ = (1/N) Σ_i (Σ_t ψ_t) r(τ_i) (notes §4.1,
-  Algorithm 2), or with ``baseline=True`` ĝ = (1/N) Σ_i Σ_t ψ_t (G_t − b_t), b_t the batch
-  mean of the reward-to-go G_t (notes §4.3).
+  Algorithm 2), or with ``baseline=True`` ĝ = (1/N) Σ_i Σ_t ψ_{i,t} (G_{i,t} − b_{i,t}),
+  b_{i,t} the mean of the reward-to-go G_{j,t} of the other trajectories of the batch
+  (notes §4.3; leave-one-out, so that ĝ stays unbiased: the plain batch mean gives
+  (1 − 1/N) ∇J).
 * :func:`npg`: θ ← θ + α F⁺ g with a fixed α (notes §4.5.1: "the natural policy
   gradient selects α"), or α = √(2ε / gᵀF⁺g): exact (F, ∇J from the solvers) or
-  sampled (CG on the sampled Fisher, damped).
+  sampled (CG on the sampled Fisher, damped; g the leave-one-out ĝ).
 * :func:`trpo`: :func:`pgmath.estimators.trpo_step_exact` / ``trpo_step_sampled``.
+
+Every sampled loop's gradient is the row mean of a public estimator,
+:data:`GRADIENT_ESTIMATORS`, so it can be checked like any other: each is unbiased for
+∇J(θ), decided exactly by :func:`pgmath.check_unbiased` (tests/algorithms).
 
 Sampled runs draw trajectories of ``n_steps`` steps (the MDP's horizon by default; an
 infinite-horizon problem needs ``n_steps``, which truncates the episodes the
@@ -28,14 +34,24 @@ import numpy as np
 
 from .. import environments
 from ..errors import PgmathError
-from ..estimators._protocol import step_scores
+from ..estimators import onpolicy as _onpolicy
 from ..estimators.natural import (kl_step_size, natural_gradient, natural_gradient_estimate,
                                   trpo_step_exact, trpo_step_sampled)
 from ..exact import gradient, objective, optimal_objective
 from ..trajectories import sample
 
 __all__ = ["RunResult", "reinforce", "npg", "trpo", "reference_optimum", "run", "DEFAULTS",
-           "ALGORITHMS"]
+           "ALGORITHMS", "GRADIENT_ESTIMATORS"]
+
+#: The estimator whose row mean is each sampled loop's gradient ĝ (all unbiased for ∇J):
+#: REINFORCE without baseline, and the reward-to-go with the leave-one-out time-dependent
+#: baseline for REINFORCE with baseline, sampled NPG and sampled TRPO.
+GRADIENT_ESTIMATORS = {
+    "reinforce": _onpolicy.reinforce,
+    "reinforce_baseline": _onpolicy.reward_to_go_leave_one_out,
+    "npg": _onpolicy.reward_to_go_leave_one_out,
+    "trpo": _onpolicy.reward_to_go_leave_one_out,
+}
 
 
 @dataclass
@@ -75,12 +91,18 @@ def reference_optimum(mdp) -> float:
     return optimal_objective(mdp)
 
 
-def _check(iterations, batch_size=None) -> None:
-    for name, v in (("iterations", iterations), ("batch_size", batch_size)):
-        if v is None and name == "batch_size":
-            continue
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise PgmathError(f"{name} must be a positive int, got {v!r}")
+def _check(iterations, batch_size=None, min_batch: int = 2) -> None:
+    """iterations ≥ 1; batch_size None (exact) or ≥ ``min_batch`` (2 for the leave-one-out
+    baseline)."""
+    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) \
+            or iterations < 1:
+        raise PgmathError(f"iterations must be a positive int, got {iterations!r}")
+    if batch_size is not None and (isinstance(batch_size, bool)
+                                   or not isinstance(batch_size, (int, np.integer))
+                                   or batch_size < min_batch):
+        raise PgmathError(f"batch_size must be an int ≥ {min_batch}, got {batch_size!r}"
+                          + (" (the leave-one-out baseline needs two trajectories)"
+                             if min_batch == 2 else ""))
 
 
 def _rng(seed) -> np.random.Generator:
@@ -93,28 +115,22 @@ def _finish(name, mdp, policy, thetas, samples, info=None) -> RunResult:
     return RunResult(name, th, J, reference_optimum(mdp), samples, info or {})
 
 
-def _reinforce_gradient(batch, policy, theta, baseline: bool) -> np.ndarray:
-    psi = step_scores(batch, policy, theta)  # [N, T, d]
-    if not baseline:
-        return psi.sum(axis=1).T @ batch.returns() / batch.n
-    w = batch.rewards * batch.discount ** np.arange(batch.horizon)
-    G = np.cumsum(w[:, ::-1], axis=1)[:, ::-1]
-    return np.einsum("ntd,nt->d", psi, G - G.mean(axis=0)) / batch.n
-
-
 def reinforce(mdp, policy, theta0, *, iterations: int, batch_size: int, step_size: float,
               seed=0, baseline: bool = False, n_steps: int | None = None) -> RunResult:
-    """REINFORCE: θ ← θ + α ĝ(θ) on a fresh batch of ``batch_size`` trajectories per step."""
-    _check(iterations, batch_size)
+    """REINFORCE: θ ← θ + α ĝ(θ) on a fresh batch of ``batch_size`` trajectories per step,
+    ĝ the row mean of :data:`GRADIENT_ESTIMATORS` ``["reinforce"]`` (or
+    ``["reinforce_baseline"]`` with ``baseline=True``, which needs ``batch_size`` ≥ 2)."""
+    name = "reinforce_baseline" if baseline else "reinforce"
+    _check(iterations, batch_size, 2 if baseline else 1)
+    estimator = GRADIENT_ESTIMATORS[name]
     rng = _rng(seed)
     theta = policy.check_theta(theta0).copy()
     thetas = [theta.copy()]
     for _ in range(iterations):
         batch = sample(mdp, policy, theta, batch_size, rng, n_steps=n_steps)
-        theta = theta + step_size * _reinforce_gradient(batch, policy, theta, baseline)
+        theta = theta + step_size * estimator(batch, policy, theta).mean(axis=0)
         thetas.append(theta.copy())
-    return _finish("reinforce_baseline" if baseline else "reinforce", mdp, policy, thetas,
-                   iterations * batch_size)
+    return _finish(name, mdp, policy, thetas, iterations * batch_size)
 
 
 def npg(mdp, policy, theta0, *, iterations: int, step_size: float | None = None,

@@ -7,11 +7,13 @@ The KL-constrained linearised problem
 is solved by Δ = α F⁺ g with α = √(2ε / (gᵀ F⁺ g)) (:func:`kl_step_size`). Softmax
 Fisher matrices are singular (shifting all logits of one input changes nothing), so
 pgmath uses the Moore–Penrose pseudo-inverse F⁺ (:func:`pinv_natural_gradient`) or
-conjugate gradient on Fisher-vector products (:func:`conjugate_gradient`). Started at
-x₀ = 0, CG stays in the Krylov space of g, which lies in range(F) because g does
-(∇J = Σ_s d(s) Σ_a π ψ Q is a combination of scores of visited states); so undamped CG
-converges to the minimum-norm solution F⁺g. Damping (F + λI) regularises the solve
-when F is estimated from samples.
+conjugate gradient on Fisher-vector products (:func:`conjugate_gradient`). ∇J lies in
+range(F) (∇J = Σ_s d(s) Σ_a π ψ Q is a combination of scores of visited states), but
+only up to rounding once computed; when that rounding is not negligible (∇J ≡ 0),
+undamped CG solves on range(F) (b projected on it first, by a CG solve of F y = F b), so
+it converges to the minimum-norm solution F⁺g with no null-space part grown from
+rounding. Damping (F + λI) regularises the
+solve when F is estimated from samples.
 
 TRPO (:func:`trpo_step`) fixes ε, takes the CG direction x ≈ F⁺g, the step α x with α
 from ε, and backtracks (α ← β α) until the surrogate improves and the KL constraint
@@ -30,7 +32,8 @@ from ..exact.fisher import fisher, fisher_vector_product, input_weights
 from ..exact.kl import policy_kl
 from ..exact.objective import gradient
 from ..exact.surrogate import surrogate, surrogate_weights
-from .offpolicy import _reverse_cumsum, _discounted_rewards, is_surrogate
+from .offpolicy import is_surrogate
+from .onpolicy import _leave_one_out_baseline
 from ._protocol import step_scores
 
 __all__ = ["pinv_natural_gradient", "conjugate_gradient", "kl_step_size", "natural_gradient",
@@ -47,42 +50,78 @@ def pinv_natural_gradient(F: np.ndarray, g: np.ndarray, rcond: float = 1e-10) ->
     return np.linalg.pinv(F, rcond=rcond, hermitian=True) @ g
 
 
-def conjugate_gradient(fvp: Callable[[np.ndarray], np.ndarray], b: np.ndarray, *,
-                       damping: float = 0.0, max_iter: int | None = None,
-                       tol: float = 1e-12, null_tol: float = 1e-12) -> np.ndarray:
-    """``[d]`` x solving (F + λI) x = b by conjugate gradient, given v ↦ F v.
+def _cg(apply: Callable[[np.ndarray], np.ndarray], b: np.ndarray, n_iter: int, tol: float,
+        null_floor: float) -> tuple[np.ndarray, bool]:
+    """Hestenes–Stiefel CG for A x = b from x₀ = 0, A = ``apply`` positive semi-definite:
+    (x, converged).
 
-    Stops when ‖r‖ ≤ tol ‖b‖, after ``max_iter`` (default d) iterations, or when the search
-    direction p is numerically in the null space of F: pᵀ(F + λI)p ≤ null_tol · σ · ‖p‖²,
-    σ the Rayleigh quotient of a fixed random probe (a scale of F; one extra product).
-    With λ = 0 and b ∈ range(F) the iterates converge to F⁺ b; a b whose component in
-    range(F) is rounding noise gives x = 0 instead of a blown-up solve.
+    Stops when ‖r‖ ≤ tol ‖b‖ (converged), after ``n_iter`` iterations, or when the search
+    direction p is numerically in the null space of A: pᵀAp ≤ ``null_floor`` ‖p‖².
     """
-    b = np.asarray(b, dtype=float)
-    if damping < 0:
-        raise PgmathError(f"damping must be ≥ 0, got {damping}")
-    n_iter = b.size if max_iter is None else int(max_iter)
     x = np.zeros_like(b)
     r = b.copy()
     p = r.copy()
     rr = float(r @ r)
     stop = (tol * float(np.linalg.norm(b))) ** 2
-    probe = np.random.default_rng(0).normal(size=b.size)  # fixed: deterministic scale of F
-    scale = float(probe @ (fvp(probe) + damping * probe)) / float(probe @ probe)
     for _ in range(n_iter):
         if rr <= stop:
             break
-        Ap = fvp(p) + damping * p
+        Ap = apply(p)
         pAp = float(p @ Ap)
-        if pAp <= null_tol * scale * float(p @ p):
-            break  # p lies (numerically) in the null space of F: nothing more to solve
+        if pAp <= null_floor * float(p @ p):
+            break  # p lies (numerically) in the null space: nothing more to solve
         a = rr / pAp
         x += a * p
         r -= a * Ap
         rr_new = float(r @ r)
         p = r + (rr_new / rr) * p
         rr = rr_new
-    return x
+    return x, rr <= stop
+
+
+def conjugate_gradient(fvp: Callable[[np.ndarray], np.ndarray], b: np.ndarray, *,
+                       damping: float = 0.0, max_iter: int | None = None,
+                       tol: float = 1e-12, null_tol: float = 1e-12) -> np.ndarray:
+    """``[d]`` x solving (F + λI) x = b by conjugate gradient, given v ↦ F v.
+
+    Each CG solve stops when ‖r‖ ≤ tol ‖b‖ (converged), after ``max_iter`` (default d)
+    iterations, or when the search direction p is numerically in the null space of F:
+    pᵀ(F + λI)p ≤ null_tol · σ · ‖p‖², σ the Rayleigh quotient of a fixed random probe (a
+    scale of F; one extra product).
+
+    λ > 0: one CG solve of the non-singular system.
+
+    λ = 0 (F singular, as every softmax Fisher matrix is): the answer is the minimum-norm
+    solution F⁺b. One CG solve from x₀ = 0 gives it when b ∈ range(F), as ∇J is in exact
+    arithmetic; it is returned when it converges. It cannot converge when b has a
+    component outside range(F) above tol ‖b‖, as a ∇J that is rounding noise has (∇J ≡ 0):
+    that component never leaves the residual, CG's conjugacy turns the search directions
+    into null-space directions, and x grows without bound in null(F) (issue 11, cause B:
+    rounding noise of 1e-16 gave x = 4.2e-5·(1, 1, 1) on one state, where F⁺b is 1e-15).
+    Then b is first projected on range(F) by a CG solve of F y = F b (whose minimum-norm
+    solution is y = F⁺F b), and F x = y is solved, both right-hand sides in range(F). A
+    null-space part of x changes neither F x nor the policy, but it changes θ and gᵀx.
+    So: a b with no component in range(F) beyond rounding (‖F b‖ ≤ null_tol · σ · ‖b‖)
+    gives x = 0; rounding noise in b gives x of the size of that noise times ‖F⁺‖, never a
+    blown-up null-space component. ``max_iter`` counts the iterations of each solve.
+    """
+    b = np.asarray(b, dtype=float)
+    if damping < 0:
+        raise PgmathError(f"damping must be ≥ 0, got {damping}")
+    n_iter = b.size if max_iter is None else int(max_iter)
+    probe = np.random.default_rng(0).normal(size=b.size)  # fixed: deterministic scale of F
+    scale = float(probe @ (fvp(probe) + damping * probe)) / float(probe @ probe)
+    floor = null_tol * scale
+    if damping > 0:
+        return _cg(lambda v: fvp(v) + damping * v, b, n_iter, tol, floor)[0]
+    x, converged = _cg(fvp, b, n_iter, tol, floor)
+    if converged:
+        return x
+    Fb = np.asarray(fvp(b), dtype=float)
+    if float(np.linalg.norm(Fb)) <= floor * float(np.linalg.norm(b)):
+        return np.zeros_like(b)  # b lies (numerically) in null(F): F⁺b is rounding
+    y, _ = _cg(fvp, Fb, n_iter, tol, floor)  # y = F⁺F b: b projected on range(F)
+    return _cg(fvp, y, n_iter, tol, floor)[0]  # x = F⁺y = F⁺b
 
 
 def kl_step_size(g: np.ndarray, x: np.ndarray, epsilon: float) -> float:
@@ -113,21 +152,24 @@ def natural_gradient(mdp, policy, theta, *, method: str = "pinv", weighting: str
     raise InvalidArgumentError(f"method must be 'pinv' or 'cg', got {method!r}")
 
 
-def _advantage_estimates(batch) -> np.ndarray:
-    """``[N, T]`` G_t − b_t with b_t the batch mean of G_t (a time-dependent baseline)."""
-    G = _reverse_cumsum(_discounted_rewards(batch))
-    return G - G.mean(axis=0, keepdims=True)
+def _sampled_gradient(batch, policy, theta):
+    """(ĝ ``[d]``, v ↦ F̂ v, b ``[N, T]``) from one batch: ĝ the row mean of
+    :func:`~pgmath.estimators.reward_to_go_leave_one_out`, F̂ v = (1/(N T)) Σ_{i,t} ψ (ψ·v)
+    the sampled per-step Fisher, b the leave-one-out baseline."""
+    psi = step_scores(batch, policy, theta)  # [N, T, d]
+    G, b = _leave_one_out_baseline(batch)    # [N, T] each
+    g = np.einsum("ntd,nt->d", psi, G - b) / batch.n
+    k = batch.n * batch.horizon
+    return g, (lambda v: np.einsum("ntd,nt->d", psi, psi @ v) / k), b
 
 
 def natural_gradient_estimate(batch, policy, theta, *, damping: float = 1e-3,
                               max_iter: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(x ``[d]``, ĝ ``[d]``): ĝ = (1/N) Σ_i Σ_t ψ_{i,t} (G_{i,t} − b_t) and x solving
-    (F̂ + λI) x = ĝ by CG on the sampled per-step Fisher F̂ v = (1/(N T)) Σ_{i,t} ψ (ψ·v)
-    (an estimate of the ``"average"`` Fisher matrix)."""
-    psi = step_scores(batch, policy, theta)  # [N, T, d]
-    g = np.einsum("ntd,nt->d", psi, _advantage_estimates(batch)) / batch.n
-    k = batch.n * batch.horizon
-    fvp = lambda v: np.einsum("ntd,nt->d", psi, psi @ v) / k  # noqa: E731
+    """(x ``[d]``, ĝ ``[d]``): ĝ = (1/N) Σ_i Σ_t ψ_{i,t} (G_{i,t} − b_{i,t}), the row mean of
+    :func:`~pgmath.estimators.reward_to_go_leave_one_out` (unbiased for ∇J_γ; N ≥ 2), and
+    x solving (F̂ + λI) x = ĝ by CG on the sampled per-step Fisher
+    F̂ v = (1/(N T)) Σ_{i,t} ψ (ψ·v) (an estimate of the ``"average"`` Fisher matrix)."""
+    g, fvp, _ = _sampled_gradient(batch, policy, theta)
     return conjugate_gradient(fvp, g, damping=damping, max_iter=max_iter), g
 
 
@@ -150,6 +192,7 @@ class TRPOStep:
       improvement: surrogate(θ') − surrogate(θ).
       kl: the KL of the accepted step.
       accepted: whether a step met both conditions.
+      gradient: the g the step was built from (∇J(θ) exact, or its estimate ĝ).
     """
 
     theta: np.ndarray
@@ -159,6 +202,7 @@ class TRPOStep:
     improvement: float
     kl: float
     accepted: bool
+    gradient: np.ndarray | None = None
 
 
 def trpo_step(theta, g, fvp, surrogate_fn, kl_fn, epsilon: float, *, damping: float = 0.0,
@@ -176,9 +220,9 @@ def trpo_step(theta, g, fvp, surrogate_fn, kl_fn, epsilon: float, *, damping: fl
         imp = surrogate_fn(cand) - L0
         d = kl_fn(cand)
         if imp > 0 and d <= epsilon:
-            return TRPOStep(cand, x, step, frac, float(imp), float(d), True)
+            return TRPOStep(cand, x, step, frac, float(imp), float(d), True, g)
         frac *= backtrack
-    return TRPOStep(theta, x, step, 0.0, 0.0, 0.0, False)
+    return TRPOStep(theta, x, step, 0.0, 0.0, 0.0, False, g)
 
 
 def trpo_step_exact(mdp, policy, theta, epsilon: float, **kw) -> TRPOStep:
@@ -198,20 +242,15 @@ def trpo_step_exact(mdp, policy, theta, epsilon: float, **kw) -> TRPOStep:
 
 def trpo_step_sampled(batch, policy, theta, epsilon: float, *, damping: float = 1e-3,
                       **kw) -> TRPOStep:
-    """TRPO from one batch of θ: surrogate (1/N) Σ_i Σ_t ρ_t (G_t − b_t), KL
+    """TRPO from one batch of θ: surrogate (1/N) Σ_i Σ_t ρ_{i,t} (G_{i,t} − b_{i,t}) with the
+    leave-one-out baseline b_{i,t} = (1/(N−1)) Σ_{j≠i} G_{j,t} (so its gradient at θ' = θ is
+    the unbiased ĝ of :func:`~pgmath.estimators.reward_to_go_leave_one_out`; N ≥ 2), KL
     (1/(NT)) Σ_{i,t} D_KL(π_θ(·|x_{i,t}) ‖ π_θ'(·|x_{i,t})), Fisher (1/(NT)) Σ ψψᵀ."""
     theta = policy.check_theta(theta)
-    adv = _advantage_estimates(batch)
-    G = _reverse_cumsum(_discounted_rewards(batch))
-    b = G.mean(axis=0)
-    psi = step_scores(batch, policy, theta)
-    g = np.einsum("ntd,nt->d", psi, adv) / batch.n
-    k = batch.n * batch.horizon
+    g, fvp, b = _sampled_gradient(batch, policy, theta)
     x = batch.inputs
     return trpo_step(
-        theta, g,
-        lambda v: np.einsum("ntd,nt->d", psi, psi @ v) / k,
+        theta, g, fvp,
         lambda th: float(is_surrogate(batch, policy, th, b).mean()),
         lambda th: float(policy_kl(policy, theta, th)[x].mean()),
         epsilon, damping=damping, **kw)
-

@@ -123,15 +123,16 @@ def state_marginal_ratio_is(mdp, theta_behaviour):
     §4.4, the state-action-marginal display), with the exact state marginals p(s_t) of
     ``mdp`` (finite horizon, state policies) under the behaviour θ and the target θ'.
 
-    Returns ``estimator(batch, policy, theta) -> [N, d]``. The marginal ratio is formed in
-    log space; a state the behaviour never reaches at t never appears in a batch of it.
+    Returns ``estimator(batch, policy, theta) -> [N, d]``. The marginals and their ratio are
+    formed in log space (:func:`pgmath.exact.log_state_marginals`), so a reachable state
+    whose probability underflows still gets a finite ratio; a state the behaviour never
+    reaches at t never appears in a batch of it.
     """
-    from ..exact.marginals import state_marginals
+    from ..exact.marginals import log_state_marginals
 
     def estimator(batch, policy, theta) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            ld_b = np.log(state_marginals(mdp, policy, theta_behaviour, n_steps=batch.horizon))
-            ld_t = np.log(state_marginals(mdp, policy, theta, n_steps=batch.horizon))
+        ld_b = log_state_marginals(mdp, policy, theta_behaviour, n_steps=batch.horizon)
+        ld_t = log_state_marginals(mdp, policy, theta, n_steps=batch.horizon)
         t = np.arange(batch.horizon)[None, :]
         lw = ld_t[t, batch.states] - ld_b[t, batch.states] + log_ratios(batch, policy, theta)
         G = _reverse_cumsum(_discounted_rewards(batch))
@@ -152,7 +153,7 @@ def action_ratio_is(batch, policy, theta) -> np.ndarray:
 def is_surrogate(batch, policy, theta, baseline: np.ndarray | float = 0.0) -> np.ndarray:
     """``[N]`` L̂_i(θ') = Σ_t (π_θ'(a_t|x_t)/π_θ(a_t|x_t)) (G_t − b_t), the importance-weighted
     surrogate; its gradient in θ' is :func:`action_ratio_is` (with G − b), and at θ' = θ its
-    mean gradient is ∇J(θ). ``baseline`` is a scalar or ``[T]``."""
+    mean gradient is ∇J(θ). ``baseline`` is a scalar, ``[T]`` or ``[N, T]``."""
     rho = np.exp(log_ratios(batch, policy, theta))
     G = _reverse_cumsum(_discounted_rewards(batch)) - np.asarray(baseline, dtype=float)
     return np.sum(rho * G, axis=1)

@@ -34,7 +34,8 @@ from ._protocol import batch_coupled, step_scores
 __all__ = ["reinforce", "reward_to_go", "reward_to_go_step_discount", "score_sum",
            "causality_term", "constant_baseline", "state_baseline", "q_critic",
            "advantage_critic", "gae", "optimal_constant_baseline",
-           "batch_average_baseline", "leave_one_out_baseline", "sample_optimal_baseline",
+           "batch_average_baseline", "leave_one_out_baseline", "reward_to_go_leave_one_out",
+           "sample_optimal_baseline",
            "estimate_optimal_baseline", "standardised_advantages"]
 
 DISCOUNTINGS = ("start", "step")
@@ -95,10 +96,7 @@ def reward_to_go(batch, policy, theta) -> np.ndarray:
     The discount γ^{t'} is counted from the start, so the estimator is unbiased for
     ∇J_γ. Returns ``[N, d]``.
     """
-    psi = step_scores(batch, policy, theta)
-    w = batch.rewards * _discounts(batch)
-    rtg = np.cumsum(w[:, ::-1], axis=1)[:, ::-1]
-    return np.einsum("ntd,nt->nd", psi, rtg)
+    return np.einsum("ntd,nt->nd", step_scores(batch, policy, theta), _reward_to_go(batch))
 
 
 _with_weights(reinforce, lambda T, g: StepWeights.make(T, kappa=1.0, beta=1.0,
@@ -338,11 +336,20 @@ def advantage_critic(advantages, policy=None, theta=None, *, discounting: str = 
                    advantage_critic.__doc__, check=_table_check(A, 2, "A", over))
 
 
-def gae(values, lam: float, policy=None, theta=None, *, discounting: str = "step") -> Callable:
+def gae(values, lam: float, policy=None, theta=None, *, discounting: str = "start") -> Callable:
     """Generalised advantage estimation, GAE(λ) (Schulman et al. 2016, eq. 16):
 
         Â_t = Σ_{l≥0} (γλ)^l δ_{t+l},   δ_t = r_t + γ V_{t+1}(s_{t+1}) − V_t(s_t),
-        g = Σ_t ψ_t Â_t   (``step``, the common practice)  or  Σ_t γ^t ψ_t Â_t (``start``).
+        g = Σ_t γ^t ψ_t Â_t   (``start``, the default)  or  Σ_t ψ_t Â_t (``step``).
+
+    Target. ``start`` estimates ∇J_γ = ∇_θ E[Σ_t γ^t r_t], the gradient of the problem's
+    own objective: unbiased with the exact V^π for every λ, and with any V for λ = 1
+    (then Â_t is the reward-to-go minus V_t(s_t), which E[ψ_t V_t(s_t)] = 0 removes).
+    ``step`` is the common practice (the paper's and most libraries' estimator, which drop
+    the γ^t): its mean is Σ_t E[ψ_t A_t(s_t, a_t)] with the exact V, not ∇J_γ when γ < 1
+    (:func:`pgmath.exact.discount_bias` gives the difference); the two agree for γ = 1.
+    The default was ``step`` until issue 17.3: the built-in GAE failed
+    :func:`pgmath.check_unbiased` on every discounted problem.
 
     λ = 1 gives reward-to-go minus V_t(s_t); λ = 0 gives the TD error δ_t.
 
@@ -351,6 +358,7 @@ def gae(values, lam: float, policy=None, theta=None, *, discounting: str = "step
         (V_T = 0) or ``[T+1, S]`` (bootstraps from V_T(s_T); needs ``final_states``); or
         an MDP followed by ``policy, theta`` for the exact V^π.
       lam: λ ∈ [0, 1].
+      discounting: ``"start"`` (γ^t ψ_t Â_t, unbiased for ∇J_γ) or ``"step"`` (ψ_t Â_t).
     """
     _check_discounting(discounting)
     try:
@@ -431,6 +439,41 @@ def leave_one_out_baseline(batch, policy, theta) -> np.ndarray:
 
 
 leave_one_out_baseline.batch_range = _baseline_range
+
+
+def _reward_to_go(batch) -> np.ndarray:
+    """``[N, T]`` G_{i,t} = Σ_{t'≥t} γ^{t'} r_{i,t'} (discounted from the start)."""
+    w = batch.rewards * _discounts(batch)
+    return np.cumsum(w[:, ::-1], axis=1)[:, ::-1]
+
+
+def _leave_one_out_baseline(batch) -> tuple[np.ndarray, np.ndarray]:
+    """(G ``[N, T]``, b ``[N, T]``): the reward-to-go G_{i,t} and the time-dependent
+    leave-one-out batch mean b_{i,t} = (1/(N−1)) Σ_{j≠i} G_{j,t}. Needs N ≥ 2."""
+    if batch.n < 2:
+        raise EstimatorError(f"the leave-one-out baseline needs N ≥ 2 trajectories, got N={batch.n}")
+    G = _reward_to_go(batch)
+    return G, (G.sum(axis=0, keepdims=True) - G) / (batch.n - 1)
+
+
+@batch_coupled
+def reward_to_go_leave_one_out(batch, policy, theta) -> np.ndarray:
+    """Reward-to-go with a time-dependent leave-one-out baseline (the learning loops' estimator):
+
+        g_i = Σ_t ψ_{i,t} (G_{i,t} − b_{i,t}),  G_{i,t} = Σ_{t'≥t} γ^{t'} r_{i,t'},
+        b_{i,t} = (1/(N−1)) Σ_{j≠i} G_{j,t}.
+
+    Batch-coupled and unbiased for ∇J_γ: b_{i,t} is independent of trajectory i, so
+    E[ψ_{i,t} b_{i,t}] = 0. (The batch mean b_t = (1/N) Σ_j G_{j,t} includes G_{i,t}
+    itself and gives (1 − 1/N) ∇J_γ; this is that estimator times N/(N − 1).) Needs
+    N ≥ 2. Returns ``[N, d]``.
+    """
+    G, b = _leave_one_out_baseline(batch)
+    return np.einsum("ntd,nt->nd", step_scores(batch, policy, theta), G - b)
+
+
+# |G_{i,t} − b_{i,t}| ≤ 2R̄ as for the return baselines, so the same range holds
+reward_to_go_leave_one_out.batch_range = _baseline_range
 
 
 def _base_rows(kind: str, batch, policy, theta) -> np.ndarray:

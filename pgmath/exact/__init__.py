@@ -6,8 +6,8 @@ also be a probability table ``[S, A]`` (or ``[T, S, A]``) with ``theta=None``.
 from ._policy import policy_table
 from .control import (greedy_policy, one_hot_policy, optimal_objective, optimal_policy,
                       optimal_q_values, optimal_values)
-from .marginals import (discounted_state_visitation, state_action_marginals,
-                        state_action_transition, state_marginals)
+from .marginals import (discounted_state_visitation, log_state_marginals,
+                        state_action_marginals, state_action_transition, state_marginals)
 from .objective import gradient, objective
 from .stationary import average_reward, stationary_distribution
 from .values import advantages, q_values, values
@@ -25,7 +25,7 @@ from .recursion import recursive_moments
 
 __all__ = [
     "policy_table",
-    "state_marginals", "state_action_marginals", "state_action_transition",
+    "state_marginals", "log_state_marginals", "state_action_marginals", "state_action_transition",
     "discounted_state_visitation",
     "values", "q_values", "advantages",
     "objective", "gradient",

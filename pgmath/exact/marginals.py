@@ -9,13 +9,16 @@ p((s', a')|(s, a)) = P[s, a, s'] π(a'|s')  (:func:`state_action_transition`).
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import logsumexp
 
 from ..errors import InvalidMDPError
+from ..mdp import horizon_steps
 from ._policy import policy_at, policy_table
 from ._system import active_states, state_transition
 
 __all__ = [
     "state_marginals",
+    "log_state_marginals",
     "state_action_marginals",
     "state_action_transition",
     "discounted_state_visitation",
@@ -23,17 +26,13 @@ __all__ = [
 
 
 def _steps(mdp, n_steps: int | None) -> int:
-    if n_steps is None:
-        if mdp.horizon is None:
-            raise InvalidMDPError(
-                f"{mdp!r} has an infinite horizon: pass n_steps to get the first n_steps "
-                "marginals, or use discounted_state_visitation / stationary_distribution")
-        return mdp.horizon
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-        raise InvalidMDPError(f"n_steps must be a positive int, got {n_steps!r}")
-    if mdp.horizon is not None and n_steps > mdp.horizon:
-        raise InvalidMDPError(f"n_steps = {n_steps} exceeds the horizon {mdp.horizon}")
-    return int(n_steps)
+    """T by the sampler's rule (:func:`pgmath.mdp.horizon_steps`), with a fuller message for
+    an infinite horizon."""
+    if n_steps is None and mdp.horizon is None:
+        raise InvalidMDPError(
+            f"{mdp!r} has an infinite horizon: pass n_steps to get the first n_steps "
+            "marginals, or use discounted_state_visitation / stationary_distribution")
+    return horizon_steps(mdp, n_steps)
 
 
 def state_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.ndarray:
@@ -49,6 +48,28 @@ def state_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.n
     for t in range(T - 1):
         d[t + 1] = d[t] @ (P_pi if P_pi is not None else state_transition(mdp, policy_at(pi, t)))
     return d
+
+
+def log_state_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.ndarray:
+    """``[T, S]`` log p_θ(s_t = s), computed in log space (−inf where the state is unreachable).
+
+        log d₀ = log p0,  log d_{t+1}(s') = logsumexp_{s,a} [log d_t(s) + log π(a|s) + log P[s, a, s']].
+
+    Unlike ``log(state_marginals(...))`` it stays finite for a reachable state whose
+    probability underflows (e.g. two transitions of probability 1e-200): a ratio of
+    marginals formed from it is then finite wherever a trajectory can go.
+    """
+    pi = np.asarray(policy_table(mdp, policy, theta))
+    T = _steps(mdp, n_steps)
+    with np.errstate(divide="ignore"):
+        logP, logpi = np.log(mdp.P), np.log(pi)
+        ld = np.empty((T, mdp.n_states))
+        ld[0] = np.log(mdp.p0)
+    for t in range(T - 1):
+        lp = logpi if pi.ndim == 2 else logpi[t]
+        x = ld[t][:, None, None] + lp[:, :, None] + logP          # [S, A, S']
+        ld[t + 1] = logsumexp(x, axis=(0, 1))
+    return ld
 
 
 def state_action_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.ndarray:

@@ -21,6 +21,7 @@ import itertools
 import numpy as np
 
 from ..errors import EstimatorError, InvalidPolicyError, TooManyTrajectoriesError
+from ..mdp import horizon_steps
 
 __all__ = ["estimator_moments", "coupled_moments", "batch_average_moments",
            "optimal_baseline", "discount_bias"]
@@ -160,7 +161,7 @@ def batch_average_moments(mdp, policy, theta, n: int, *, leave_one_out: bool = F
     from ..estimators.onpolicy import constant_baseline, score_sum
     from .objective import objective
     if n_steps is not None:
-        mdp = mdp.with_horizon(n_steps)
+        mdp = mdp.with_horizon(horizon_steps(mdp, n_steps))
     J = objective(mdp, policy, theta)
     grad, c1 = estimator_moments(constant_baseline(J), mdp, policy, theta)  # Ψ (R − J)
     _, A = estimator_moments(score_sum, mdp, policy, theta)                 # E[ΨΨᵀ]

@@ -1,7 +1,7 @@
 """Natural gradient, KL step size, covariance and TRPO steps (notes §4.5, PG-20, PG-21)."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, settings, strategies as st
 from scipy.optimize import minimize
 
 import pgmath
@@ -19,19 +19,69 @@ def _chain_problem(seed=0, horizon=5):
 
 
 @given(pst.problems(max_states=4, max_actions=3, horizon=(1, 4), max_logit=2.0,
-                    allow_extreme=False))
+                    allow_extreme=False), st.booleans())
 @settings(max_examples=30)
-def test_cg_without_damping_converges_to_the_pseudo_inverse_solution(problem):
-    """∇J ∈ range(F), so CG from 0 on exact Fisher-vector products gives F⁺∇J (pinv route),
-    and F (F⁺∇J) = ∇J."""
+def test_cg_without_damping_converges_to_the_pseudo_inverse_solution(problem, constant_rewards):
+    """∇J ∈ range(F), so CG on exact Fisher-vector products gives F⁺∇J (pinv route): the same
+    F x (what matters: the first-order policy change is π ψ·x, and F x = ∇J), and no longer
+    than the minimum-norm solution (no null-space part grown from rounding). With constant
+    rewards ∇J ≡ 0 and the computed ∇J is rounding noise (issue 11, cause B)."""
     mdp, policy, theta = problem
+    if constant_rewards:
+        mdp = pgmath.TabularMDP(mdp.P, np.full_like(mdp.r, 0.75), mdp.p0, horizon=mdp.horizon,
+                                discount=mdp.discount)
     x_pinv = es.natural_gradient(mdp, policy, theta, method="pinv")
     x_cg = es.natural_gradient(mdp, policy, theta, method="cg")
     g = exact.gradient(mdp, policy, theta)
     F = exact.fisher(mdp, policy, theta, "average")
-    scale = max(1.0, np.abs(x_pinv).max())
-    np.testing.assert_allclose(x_cg, x_pinv, atol=1e-6 * scale)
-    np.testing.assert_allclose(F @ x_pinv, g, atol=1e-8 * scale)
+    scale = max(1e-12, np.abs(g).max())
+    np.testing.assert_allclose(F @ x_cg, F @ x_pinv, rtol=0, atol=1e-8 * scale)
+    np.testing.assert_allclose(es.policy_change(policy, theta, x_cg),
+                               es.policy_change(policy, theta, x_pinv),
+                               rtol=0, atol=1e-6 * max(1.0, np.abs(x_pinv).max()))
+    assert np.linalg.norm(x_cg) <= (1 + 1e-6) * np.linalg.norm(x_pinv) + 1e-12
+    if not constant_rewards:
+        np.testing.assert_allclose(F @ x_pinv, g, atol=1e-8 * max(1.0, np.abs(x_pinv).max()))
+
+
+def test_cg_when_the_gradient_is_identically_zero_issue11():
+    """Issue 11, cause B: S = A = T = 3, deterministic next states, R ≡ 0.75, p0 = e₀: ∇J ≡ 0
+    and the computed ∇J is rounding noise (~1e-16). One CG solve returned 9.1e-6·(1, 1, 1) on
+    state 0 (a shift of its logits: F x ≈ 0 but θ moves; 4.2e-5 in the issue's run) where the
+    pseudo-inverse gives ~1e-15. Now CG's x is F⁺∇J to rounding, in θ and in F x."""
+    nxt = np.array([[0, 0, 1], [1, 0, 2], [0, 1, 1]])
+    P = np.zeros((3, 3, 3))
+    for s in range(3):
+        P[s, np.arange(3), nxt[s]] = 1.0
+    mdp = pgmath.TabularMDP(P, np.full((3, 3), 0.75), np.array([1.0, 0.0, 0.0]), horizon=3)
+    policy = pgmath.SoftmaxPolicy(3, 3)
+    theta = np.array([0, 2, 0, 1.5, 0.5, -1.5, 0.5, 1, 0.5])
+    g = exact.gradient(mdp, policy, theta)
+    assert 0 < np.abs(g).max() < 1e-15  # rounding noise, not a gradient
+    F = exact.fisher(mdp, policy, theta, "average")
+    x_pinv = es.natural_gradient(mdp, policy, theta, method="pinv")
+    x_cg = es.natural_gradient(mdp, policy, theta, method="cg")
+    assert np.abs(x_cg).max() < 1e-14
+    np.testing.assert_allclose(x_cg, x_pinv, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(F @ x_cg, F @ x_pinv, rtol=0, atol=1e-16)
+    st_exact = es.trpo_step_exact(mdp, policy, theta, 0.01)
+    assert np.abs(st_exact.direction).max() < 1e-14
+
+
+def test_cg_gives_zero_for_a_right_hand_side_in_the_null_space():
+    """The docstring's promise: b with no component in range(F) beyond rounding gives x = 0
+    (here b shifts all logits of state 0, plus 1e-17 noise); a b in range(F) is solved."""
+    mdp, policy, theta = _chain_problem(5)
+    F = exact.fisher(mdp, policy, theta, "average")
+    null = np.zeros(8)
+    null[:2] = 1.0
+    np.testing.assert_allclose(F @ null, 0.0, atol=1e-15)
+    noise = 1e-17 * np.random.default_rng(0).normal(size=8)
+    np.testing.assert_array_equal(es.conjugate_gradient(lambda v: F @ v, null + noise), 0.0)
+    b = F @ np.random.default_rng(1).normal(size=8)
+    x = es.conjugate_gradient(lambda v: F @ v, b + null)  # the null part is ignored
+    np.testing.assert_allclose(F @ x, b, atol=1e-10)
+    np.testing.assert_allclose(x, es.pinv_natural_gradient(F, b), atol=1e-8)
 
 
 def test_damped_cg_solves_the_damped_system():

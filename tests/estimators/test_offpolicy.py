@@ -259,3 +259,19 @@ def test_is_surrogate_follows_its_formula_with_a_baseline():
             G = sum(g ** u * batch.rewards[i, u] for u in range(t, T))
             expected[i] += pt[s, a] / pb[s, a] * (G - b[t])
     np.testing.assert_allclose(es.is_surrogate(batch, policy, target, b), expected, rtol=1e-12)
+
+
+def test_state_marginal_ratio_is_finite_where_a_marginal_underflows():
+    """Found by the randomised job (issue 11): P[2, 0, 2] = 2.2e-309 makes p(s_2 = 2) underflow
+    to 0 while the trajectory staying in state 2 is still enumerated; log(0) − log(0) gave
+    NaN. With log-space marginals the ratio is 1 (θ' = θ) and the mean is exact."""
+    P = np.zeros((3, 1, 3))
+    P[0, 0, 0] = P[1, 0, 1] = 1.0
+    P[2, 0, 1], P[2, 0, 2] = 1.0, 2.22507386e-309
+    mdp = pgmath.TabularMDP(P, np.array([[0.0], [1.0], [2.0]]), np.full(3, 1 / 3), horizon=3)
+    policy, theta = pgmath.SoftmaxPolicy(3, 1), np.zeros(3)
+    est = es.state_marginal_ratio_is(mdp, theta)
+    mean, _ = exact.offpolicy_moments(est, mdp, policy, theta, theta, method="enumeration")
+    np.testing.assert_array_equal(mean, np.zeros(3))  # one action: every score is 0
+    batch, _ = pgmath.enumerate_trajectories(mdp, policy, theta)
+    assert np.all(np.isfinite(est(batch, policy, theta)))

@@ -9,6 +9,7 @@ import pytest
 
 import pgmath
 from pgmath import estimators as E
+from pgmath import regressions
 from pgmath.errors import EstimatorError, ShapeError
 
 
@@ -156,17 +157,20 @@ def test_gae_follows_schulman_eq_16(pomdp, lam):
 
         def adv(i, t):
             return sum((g * lam) ** (k - t) * delta(i, k) for k in range(t, T))
-        np.testing.assert_allclose(E.gae(V, lam)(b, pol, th), _rows(b, pol, th, adv), atol=1e-12)
-        np.testing.assert_allclose(E.gae(V, lam, discounting="start")(b, pol, th),
-                                   _rows(b, pol, th, lambda i, t: g ** t * adv(i, t)), atol=1e-12)
+        np.testing.assert_allclose(E.gae(V, lam, discounting="step")(b, pol, th),
+                                   _rows(b, pol, th, adv), atol=1e-12)
+        start = _rows(b, pol, th, lambda i, t: g ** t * adv(i, t))
+        np.testing.assert_allclose(E.gae(V, lam, discounting="start")(b, pol, th), start, atol=1e-12)
+        np.testing.assert_allclose(E.gae(V, lam)(b, pol, th), start, atol=1e-12)  # the default
 
 
 def test_gae_with_lambda_one_is_the_state_baseline():
     """Telescoping: Σ_l γ^l δ_{t+l} = Σ_l γ^l r_{t+l} − V_t(s_t) when V_T = 0."""
     mdp, pol, th, b, rng = _problem(seed=4)
     V = rng.normal(size=(mdp.horizon, mdp.n_states))
-    np.testing.assert_allclose(E.gae(V, 1.0)(b, pol, th),
-                               E.state_baseline(V, discounting="step")(b, pol, th), atol=1e-12)
+    for disc in ("step", "start"):
+        np.testing.assert_allclose(E.gae(V, 1.0, discounting=disc)(b, pol, th),
+                                   E.state_baseline(V, discounting=disc)(b, pol, th), atol=1e-12)
 
 
 def test_exact_tables_from_the_mdp():
@@ -247,3 +251,20 @@ def test_bad_arguments_raise_clear_errors():
         E.gae(np.arange((T + 1) * S, dtype=float).reshape(T + 1, S), 0.5)(batch, pol, th)
     # ... while V_T = 0 needs no s_T
     assert np.all(np.isfinite(E.gae(np.ones((T, S)), 0.5)(batch, pol, th)))
+
+
+def test_gae_default_is_unbiased_on_a_discounted_problem():
+    """Issue 17.3: the default GAE targets ∇J_γ, so the built-in GAE with the exact V passes
+    check_unbiased on a discounted problem (exact route); discounting="step" is biased by
+    exact.discount_bias (the check fails it)."""
+    chain = pgmath.environments.chain(4, horizon=4, discount=0.9)
+    cpol = pgmath.SoftmaxPolicy(4, 2)
+    for (mdp, pol, th), lam in [(regressions.step_discount_bandit(), 0.0),
+                                (regressions.step_discount_bandit(), 1.0),
+                                ((chain, cpol, np.linspace(-1, 1, 8)), 0.5)]:
+        assert mdp.discount < 1
+        res = pgmath.check_unbiased(E.gae(mdp, lam, pol, th), mdp, pol, th)
+        assert res.passed and res.detectable_bias < 1e-9, res.report  # decided exactly
+        step = pgmath.check_unbiased(E.gae(mdp, lam, pol, th, discounting="step"), mdp, pol, th)
+        assert not step.passed
+        np.testing.assert_allclose(step.bias, pgmath.exact.discount_bias(mdp, pol, th), atol=1e-12)

@@ -105,3 +105,31 @@ def test_marginals_errors_name_the_problem():
         exact.state_marginals(mdp, pol, th, n_steps=0)
     with pytest.raises(pgmath.InvalidMDPError, match="exceeds the horizon 20"):
         exact.state_marginals(mdp.with_horizon(20), pol, th, n_steps=21)
+
+
+@given(pst.problems(max_states=4, max_actions=3, horizon=(1, 5)))
+@settings(max_examples=25)
+def test_log_state_marginals_is_the_log_of_the_marginals(problem):
+    mdp, policy, theta = problem
+    d = exact.state_marginals(mdp, policy, theta)
+    ld = exact.log_state_marginals(mdp, policy, theta)
+    ok = d > 1e-280
+    np.testing.assert_allclose(ld[ok], np.log(d[ok]), rtol=1e-10, atol=1e-12)
+    assert np.all(np.isneginf(ld[d == 0]) | (ld[d == 0] < np.log(1e-280)))
+
+
+def test_log_state_marginals_stay_finite_where_the_marginal_underflows():
+    """A chain 0 → 1 → 2 whose steps each have probability 1e-200: p(s_2 = 2) = 1e-400
+    underflows to 0, its log is −400 ln 10 (the situation of the randomised job's example,
+    issue 11)."""
+    P = np.zeros((3, 1, 3))
+    P[0, 0] = [1 - 1e-200, 1e-200, 0.0]
+    P[1, 0] = [0.0, 1 - 1e-200, 1e-200]
+    P[2, 0] = [0.0, 0.0, 1.0]
+    mdp = pgmath.TabularMDP(P, np.zeros((3, 1)), np.array([1.0, 0.0, 0.0]), horizon=3)
+    pol = np.ones((3, 1))
+    assert exact.state_marginals(mdp, pol)[2, 2] == 0.0
+    ld = exact.log_state_marginals(mdp, pol)
+    assert ld[1, 1] == pytest.approx(-200 * np.log(10), rel=1e-12)
+    assert ld[2, 2] == pytest.approx(-400 * np.log(10), rel=1e-12)
+    assert ld[0, 1] == -np.inf and ld[1, 2] == -np.inf

@@ -98,7 +98,8 @@ def test_step_discount_bias_is_exact(problem, lam):
     m, _ = X.estimator_moments(E.reward_to_go_step_discount, mdp, pol, th, method="enumeration")
     np.testing.assert_allclose(m, want, atol=tol)
     for est in (E.state_baseline(mdp, pol, th, discounting="step"),
-                E.q_critic(mdp, pol, th, discounting="step"), E.gae(mdp, lam, pol, th)):
+                E.q_critic(mdp, pol, th, discounting="step"),
+                E.gae(mdp, lam, pol, th, discounting="step")):
         np.testing.assert_allclose(X.estimator_moments(est, mdp, pol, th)[0], want, atol=tol)
 
 
