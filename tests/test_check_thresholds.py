@@ -235,7 +235,7 @@ def test_recursion_range_is_attained(name):
     (Σ_t ψ_j)(Σ_t γ^t r) for REINFORCE and Σ_t ψ_j Σ_{t'≥t} γ^{t'} r for reward-to-go; so a
     range twice too small (or too large) fails. Checked at T = 6 and at T = 25, where the
     2^25 trajectories are beyond enumeration."""
-    from pgmath.check_routes import recursion_moments
+    from pgmath.check.recursion_moments import recursion_moments
     est = getattr(pgmath.estimators, name)
     for T in (6, 25):
         mdp, pol, th = _bandit(T)
