@@ -6,9 +6,25 @@ import numpy as np
 from .. import environments, exact
 
 
+def _lqr_summary(name: str, problem) -> str:
+    """Dimensions, horizon, discount, J at θ = 0 (u = ε: K = 0, k = 0, σ = 1) and J* (Riccati)."""
+    from ..lqr import objective, optimal_objective
+    pol = environments.default_policy(problem)
+    return "\n".join([
+        f"{name}: {problem!r}",
+        f"  state dimension  {problem.n_states}",
+        f"  action dimension {problem.n_actions}",
+        f"  horizon         {problem.horizon if problem.horizon is not None else 'infinite'}",
+        f"  discount        {problem.discount:g}",
+        f"  J(theta = 0)    {objective(problem, pol, np.zeros(pol.n_params)):.6g}",
+        f"  J* (optimal, Riccati) {optimal_objective(problem):.6g}"])
+
+
 def summary(name: str) -> str:
     """States, actions, horizon, discount, optimal value J* and the uniform policy's J."""
     mdp = environments.make(name)
+    if not hasattr(mdp, "P"):
+        return _lqr_summary(name, mdp)
     pol = environments.default_policy(mdp)
     theta = np.zeros(pol.n_params)
     lines = [f"{name}: {mdp!r}",
