@@ -58,7 +58,8 @@ from .policies import GaussianLinearPolicy, SquashedGaussianPolicy, StateDepende
 from .quadrature import CHUNK, MAX_NODES, _node_chunks, hermite_rule
 from .trajectories import rollout, sample, split_noise
 
-__all__ = ["check_unbiased", "target_gradient", "METHODS", "median_of_means_blocks"]
+__all__ = ["check_unbiased", "target_gradient", "working_precision", "METHODS", "PRECISIONS",
+           "median_of_means_blocks"]
 
 UNIT_ROUNDOFF = np.finfo(float).eps / 2
 METHODS = ("auto", "exact-recursion", "exact-quadrature", "quadrature", "median-of-means",
@@ -69,9 +70,27 @@ SMOOTH_RULES = {1: (96, 192), 2: (48, 96), 3: (24, 48)}
 DEFAULT_N = 100_000
 
 
-def _gamma(k: float) -> float:
-    ku = k * UNIT_ROUNDOFF
+def _gamma(k: float, u: float = UNIT_ROUNDOFF) -> float:
+    """Higham's γ_k = k u / (1 − k u) for the unit roundoff u."""
+    ku = k * u
     return float("inf") if ku >= 0.5 else ku / (1.0 - ku)
+
+
+#: Unit roundoff of each working precision.
+ROUNDOFF = {"float64": np.finfo(np.float64).eps / 2, "float32": np.finfo(np.float32).eps / 2}
+PRECISIONS = ("auto", "float64", "float32")
+
+
+def working_precision(estimator, problem, policy, theta) -> str:
+    """``"float32"`` when the estimator returns float32, float16 or bfloat16 values (an
+    array or a tensor: judged by its ``dtype``) on a small sampled batch, else ``"float64"``."""
+    batch = sample(problem, policy, theta, 2, np.random.default_rng(0))
+    try:
+        out = estimator(batch, policy, theta)
+    except Exception:  # noqa: BLE001 - the real call names the error
+        return "float64"
+    name = str(getattr(out, "dtype", "float64"))
+    return "float32" if any(k in name for k in ("float32", "float16", "bfloat16")) else "float64"
 
 
 # -- the target ---------------------------------------------------------------------------
@@ -107,12 +126,17 @@ class _Ctx:
     target_how: str
     alpha: float
     beta: float
+    precision: str = "float64"
+
+    @property
+    def u(self) -> float:
+        return ROUNDOFF[self.precision]
 
 
 def _header(ctx: _Ctx, method: str) -> list[str]:
     return [f"check_unbiased({_name(ctx.estimator)}) on {ctx.problem!r}, {ctx.policy!r}",
             f"  target: ∇J(θ) exact, {ctx.target_how}; d = {ctx.target.size}",
-            f"  method: {method}"]
+            f"  method: {method}; working precision of the estimator: {ctx.precision}"]
 
 
 def _decide(ctx: _Ctx, method: str, mean, thr, n: int, notes: list[str], *,
@@ -130,12 +154,15 @@ def _decide(ctx: _Ctx, method: str, mean, thr, n: int, notes: list[str], *,
                        ctx.beta, bias, thr, ctx.target, mean)
 
 
-def _check_description(estimator, spec, problem, policy, theta, n: int = 64) -> None:
-    """Refuse an ``lqr_weights`` description that disagrees with what the code computes."""
+def _check_description(estimator, spec, problem, policy, theta, u: float, n: int = 64) -> None:
+    """Refuse an ``lqr_weights`` description that disagrees with what the code computes
+    (beyond 16 (T + 1)(n + m + 2) u relative, at least 1e-9: a row's rounding in the
+    working precision with unit roundoff u)."""
     batch = sample(problem, policy, theta, n, np.random.default_rng(0))
     g = call_estimator(estimator, batch, policy, theta)
     ref = spec.evaluate(batch, policy.step_scores(batch, theta))
-    bad = np.abs(g - ref) > 1e-9 * (1.0 + np.abs(g) + np.abs(ref))
+    rel = max(1e-9, 16 * (problem.horizon + 1) * (problem.n_states + problem.n_actions + 2) * u)
+    bad = np.abs(g - ref) > rel * (1.0 + np.abs(g) + np.abs(ref))
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
         raise EstimatorError(
@@ -175,7 +202,7 @@ def _quadrature_slack(ctx: _Ctx, mag, nodes: int, degree: int) -> np.ndarray:
     scale, as pgmath.check assumes) and the nodes' and weights' relative error."""
     p = ctx.problem
     K = nodes + 64 * (p.horizon + 1) * (p.n_states + p.n_actions + 2) + 64 * degree
-    return _gamma(K) * mag
+    return _gamma(K, ctx.u) * mag
 
 
 def median_of_means_blocks(d: int, alpha: float) -> int:
@@ -188,7 +215,7 @@ def median_of_means_blocks(d: int, alpha: float) -> int:
 def _exact_recursion(ctx: _Ctx) -> CheckResult:
     p, pol, th = ctx.problem, ctx.policy, ctx.theta
     spec = ctx.estimator.lqr_weights(p.horizon, p.discount)
-    _check_description(ctx.estimator, spec, p, pol, th)
+    _check_description(ctx.estimator, spec, p, pol, th, ctx.u)
     mom = weights_moments(spec, p, pol, th)
     mag = weights_moments(spec, p, pol, th, absolute=True).mean
     K = rounding_depth(p)
@@ -252,6 +279,14 @@ def _draws(ctx: _Ctx, n: int, rng) -> np.ndarray:
     return np.concatenate(out)
 
 
+def _sample_rounding(ctx: _Ctx, g: np.ndarray) -> np.ndarray:
+    """γ_K mean|g| with K = N + 64 (T + 1)(n + m + 2): the sum of N rows and each row's own
+    rounding in the working precision."""
+    p = ctx.problem
+    K = g.shape[0] + 64 * (p.horizon + 1) * (p.n_states + p.n_actions + 2)
+    return _gamma(K, ctx.u) * np.abs(g).mean(axis=0)
+
+
 def _median_of_means(ctx: _Ctx, variance_bound, n, rng) -> CheckResult:
     d = ctx.target.size
     V = np.broadcast_to(np.asarray(variance_bound, dtype=float), (d,))
@@ -262,7 +297,7 @@ def _median_of_means(ctx: _Ctx, variance_bound, n, rng) -> CheckResult:
     g = _draws(ctx, k * b, rng)
     med = np.median(g.reshape(k, b, d).mean(axis=1), axis=0)
     eps = 2.0 * np.sqrt(V / b)
-    thr = eps + ctx.target_slack
+    thr = eps + ctx.target_slack + _sample_rounding(ctx, g)
     sv = g.var(axis=0, ddof=1)
     notes = [f"  N = {k * b:,} draws in k = {k} blocks of {b}; α = {ctx.alpha:g}; declared "
              f"Var g_j ≤ {float(V.max()):.4g} (max over j)",
@@ -287,7 +322,8 @@ def _empirical_bernstein(ctx: _Ctx, bound: float, n, rng) -> CheckResult:
         raise EstimatorError(f"{_name(ctx.estimator)} broke the declared bound |g_j| ≤ {B:g}: "
                              f"draw {i}, component {j} is {g[i, j]!r}")
     v = g.var(axis=0, ddof=1)
-    thr = empirical_bernstein_threshold(v, 2.0 * B, n, ctx.alpha / d) + ctx.target_slack
+    thr = (empirical_bernstein_threshold(v, 2.0 * B, n, ctx.alpha / d) + ctx.target_slack
+           + _sample_rounding(ctx, g))
     notes = [f"  N = {n:,}; α = {ctx.alpha:g}; empirical Bernstein (Maurer & Pontil 2009) with "
              f"|g_j| ≤ {B:g}: P(false failure) ≤ α"]
     return _decide(ctx, "empirical-bernstein", g.mean(axis=0), thr, n, notes, detectable=2 * thr)
@@ -298,7 +334,7 @@ def _asymptotic(ctx: _Ctx, n, rng, why: str) -> CheckResult:
     g = _draws(ctx, n, rng)
     z = stats.norm.isf(ctx.alpha / (2 * d))
     se = g.std(axis=0, ddof=1) / np.sqrt(n)
-    thr = z * se + ctx.target_slack
+    thr = z * se + ctx.target_slack + _sample_rounding(ctx, g)
     notes = [f"  N = {n:,}; α = {ctx.alpha:g} (asymptotic)",
              f"  ASYMPTOTIC: Bonferroni z-test with the sample variance (CLT). {why}; the values "
              "of g are unbounded, and for an estimator of unknown distribution no test can bound "
@@ -313,8 +349,8 @@ def _asymptotic(ctx: _Ctx, n, rng, why: str) -> CheckResult:
 def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
                    beta: float = DEFAULT_BETA, method: str = "auto", n: int | None = None,
                    rng: np.random.Generator | None = None, bound: float | None = None,
-                   variance_bound=None, degree: int = 4,
-                   max_nodes: int = MAX_NODES) -> CheckResult:
+                   variance_bound=None, degree: int = 4, max_nodes: int = MAX_NODES,
+                   precision: str = "auto") -> CheckResult:
     """Decide E[g] = ∇J(θ) for an estimator on a linear-quadratic problem (module docstring).
 
     Args:
@@ -330,12 +366,17 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
       bound: B ≥ |g_j| (empirical Bernstein); variance_bound: V_j ≥ Var g_j (median of means).
       degree: the per-normal degree the exact quadrature assumes (and probes).
       max_nodes: the largest quadrature rule evaluated.
+      precision: the estimator's working precision, ``"float64"``, ``"float32"`` or
+        ``"auto"`` (float32 when it returns float32/float16/bfloat16 values): the unit
+        roundoff of every rounding bound.
 
     Returns:
       :class:`pgmath.check.CheckResult`.
     """
     if method not in METHODS:
         raise InvalidArgumentError(f"method must be one of {METHODS}, got {method!r}")
+    if precision not in PRECISIONS:
+        raise InvalidArgumentError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if not (isinstance(alpha, float) and 0 < alpha < 1):
         raise InvalidArgumentError(f"alpha must be a probability in (0, 1), got {alpha!r}")
     if is_batch_coupled(estimator):
@@ -347,7 +388,9 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
     theta = policy.check_theta(theta)
     policy.check_compatible(problem)
     target, tslack, how = target_gradient(problem, policy, theta)
-    ctx = _Ctx(estimator, problem, policy, theta, target, tslack, how, alpha, beta)
+    if precision == "auto":
+        precision = working_precision(estimator, problem, policy, theta)
+    ctx = _Ctx(estimator, problem, policy, theta, target, tslack, how, alpha, beta, precision)
     rng = np.random.default_rng(0) if rng is None else rng
     n = DEFAULT_N if n is None else int(n)
     linear = isinstance(policy, GaussianLinearPolicy)

@@ -115,3 +115,30 @@ def test_bad_arguments(small):
                        pol, th)
     with pytest.raises(EstimatorError, match="returned shape"):
         check_unbiased(lambda b, p, t: np.zeros((b.n, 2)), prob, pol, th)
+
+
+def test_float32_code_is_judged_in_float32(small):
+    """A correct REINFORCE computed in float32 passes (auto-detected precision, stated in the
+    report); the float32 sign bug still fails; forcing float64 on the float32 code fails
+    the polynomial probe, so it is not given an exact verdict it cannot have."""
+    prob, pol, th = small
+
+    def f32(est):
+        def run(batch, policy, theta):
+            b32 = type(batch)(*(np.asarray(getattr(batch, f), dtype=np.float32) if f != "discount"
+                                else batch.discount for f in
+                                ("states", "actions", "rewards", "terminal_rewards", "noise",
+                                 "discount")))
+            return est(b32, policy, np.asarray(theta, dtype=np.float32)).astype(np.float32)
+        run.__name__ = est.__name__ + "_float32"
+        return run
+
+    ok = check_unbiased(f32(U.reinforce_by_hand), prob, pol, th)
+    assert ok.passed and ok.method == "exact-quadrature" and "float32" in ok.report, ok.report
+    bad = check_unbiased(f32(U.reinforce_wrong_sign), prob, pol, th)
+    assert not bad.passed
+    with pytest.raises(PgmathError, match="not a polynomial"):
+        check_unbiased(f32(U.reinforce_by_hand), prob, pol, th, precision="float64",
+                       method="exact-quadrature")
+    with pytest.raises(InvalidArgumentError, match="precision"):
+        check_unbiased(U.reinforce_by_hand, prob, pol, th, precision="float16")
