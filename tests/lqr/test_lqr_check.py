@@ -142,3 +142,26 @@ def test_float32_code_is_judged_in_float32(small):
                        method="exact-quadrature")
     with pytest.raises(InvalidArgumentError, match="precision"):
         check_unbiased(U.reinforce_by_hand, prob, pol, th, precision="float16")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from pgmath import strategies as pst  # noqa: E402
+
+
+@settings(max_examples=15)
+@given(pst.lqr_problems(max_states=2, max_actions=2, horizon=(1, 2), max_noise_rank=1,
+                        discount=st.sampled_from([1.0, 0.9])))
+def test_correct_estimators_pass_on_random_problems(case):
+    """Hand-written REINFORCE and reward-to-go are unbiased on every generated problem; the
+    check decides it exactly, and its E[g] is the recursion's mean of the built-in twin."""
+    problem, policy, theta = case
+    if (3 + 1) ** problem.noise_dimension() > 200_000:
+        return
+    for mine, twin in ((U.reinforce_by_hand, E.reinforce), (U.reward_to_go_by_hand, E.reward_to_go)):
+        res = check_unbiased(mine, problem, policy, theta)
+        assert res.passed and res.method == "exact-quadrature", res.report
+        exact = estimator_moments(twin, problem, policy, theta).mean
+        np.testing.assert_allclose(res.estimate, exact, rtol=0,
+                                   atol=1e-9 * max(1.0, float(np.abs(exact).max())))
