@@ -78,6 +78,15 @@ def _gamma(k: float, u: float = UNIT_ROUNDOFF) -> float:
 
 #: Unit roundoff of each working precision.
 ROUNDOFF = {"float64": np.finfo(np.float64).eps / 2, "float32": np.finfo(np.float32).eps / 2}
+#: The absolute error an operation may add when its result is subnormal (gradual underflow:
+#: half the smallest subnormal; Higham §2.1, fl(x op y) = (x op y)(1 + δ) + η).
+UNDERFLOW = {"float64": float(np.finfo(np.float64).smallest_subnormal),
+             "float32": float(np.finfo(np.float32).smallest_subnormal)}
+
+
+def _underflow(operations: float, precision: str = "float64") -> float:
+    """The absolute allowance for gradual underflow over ``operations`` operations."""
+    return float(operations) * UNDERFLOW[precision]
 PRECISIONS = ("auto", "float64", "float32")
 
 
@@ -102,7 +111,8 @@ def target_gradient(problem, policy, theta) -> tuple[np.ndarray, np.ndarray, str
                                        "estimator needs a finite T (problem.with_horizon(T))")
         g = _lin.gradient(problem, policy, theta)
         mag, K = _lin.gradient_magnitude(problem, policy, theta)
-        return g, _gamma(K) * mag, "closed form (Fazel et al. 2018, Lyapunov recursions)"
+        return g, _gamma(K) * mag + _underflow(K * K), \
+            "closed form (Fazel et al. 2018, Lyapunov recursions)"
     if isinstance(policy, StateDependentGaussianPolicy):
         g = _sd.gradient(problem, policy, theta)
         return g, _gamma(256) * (np.abs(g) + 1.0) * 4, \
@@ -199,10 +209,11 @@ def _rule_mean(ctx: _Ctx, q: int) -> tuple[np.ndarray, np.ndarray, int]:
 def _quadrature_slack(ctx: _Ctx, mag, nodes: int, degree: int) -> np.ndarray:
     """γ_K Σ_i w_i (|g_i| + scale_i), K = nodes + 64 (T + 1)(n + m + 2) + 64 degree: the
     weighted sum (nodes terms), each row's own rounding (O(T) operations on terms of that
-    scale, as pgmath.check assumes) and the nodes' and weights' relative error."""
+    scale, as pgmath.check assumes) and the nodes' and weights' relative error; plus the
+    absolute allowance for underflow of K · nodes operations."""
     p = ctx.problem
     K = nodes + 64 * (p.horizon + 1) * (p.n_states + p.n_actions + 2) + 64 * degree
-    return _gamma(K, ctx.u) * mag
+    return _gamma(K, ctx.u) * mag + _underflow(K * nodes, ctx.precision)
 
 
 def median_of_means_blocks(d: int, alpha: float) -> int:
@@ -219,7 +230,7 @@ def _exact_recursion(ctx: _Ctx) -> CheckResult:
     mom = weights_moments(spec, p, pol, th)
     mag = weights_moments(spec, p, pol, th, absolute=True).mean
     K = rounding_depth(p)
-    thr = _gamma(K) * np.abs(mag) + ctx.target_slack
+    thr = _gamma(K) * np.abs(mag) + _underflow(K * K) + ctx.target_slack
     notes = [f"  E[g] by the forward moment recursion on the lifted Gaussian state (T = "
              f"{p.horizon}), no sampling; the code matched its lqr_weights description",
              f"  tolerance: floating-point rounding only (γ_K × the recursion on magnitudes, "
@@ -284,7 +295,7 @@ def _sample_rounding(ctx: _Ctx, g: np.ndarray) -> np.ndarray:
     rounding in the working precision."""
     p = ctx.problem
     K = g.shape[0] + 64 * (p.horizon + 1) * (p.n_states + p.n_actions + 2)
-    return _gamma(K, ctx.u) * np.abs(g).mean(axis=0)
+    return _gamma(K, ctx.u) * np.abs(g).mean(axis=0) + _underflow(K * g.shape[0], ctx.precision)
 
 
 def _median_of_means(ctx: _Ctx, variance_bound, n, rng) -> CheckResult:

@@ -165,3 +165,16 @@ def test_correct_estimators_pass_on_random_problems(case):
         exact = estimator_moments(twin, problem, policy, theta).mean
         np.testing.assert_allclose(res.estimate, exact, rtol=0,
                                    atol=1e-9 * max(1.0, float(np.abs(exact).max())))
+
+
+@pytest.mark.parametrize("tiny", [2.2250738585e-313, 1e-315, 1e-320])
+def test_subnormal_inputs_keep_the_exact_route(tiny):
+    """A subnormal μ₀ (absolute, not relative, rounding) once sent a correct estimator off
+    the exact route (found by the random Hypothesis profile); the underflow allowance
+    keeps it there."""
+    prob = LQRProblem(A=np.zeros((2, 2)), B=np.zeros((2, 1)), Q=np.zeros((2, 2)), R=[[0.05]],
+                      mu0=[0.0, tiny], horizon=1)
+    pol = GaussianLinearPolicy(2, 1)
+    for th in (pol.pack([[0.0, 0.0]], [1.0], [0.0]), pol.pack([[0.3, 0.7]], [0.5], [0.2])):
+        res = check_unbiased(U.reinforce_by_hand, prob, pol, th)
+        assert res.passed and res.method == "exact-quadrature", res.report
