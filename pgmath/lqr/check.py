@@ -58,8 +58,8 @@ from .policies import GaussianLinearPolicy, SquashedGaussianPolicy, StateDepende
 from .quadrature import CHUNK, MAX_NODES, _node_chunks, hermite_rule
 from .trajectories import rollout, sample, split_noise
 
-__all__ = ["check_unbiased", "target_gradient", "working_precision", "METHODS", "PRECISIONS",
-           "median_of_means_blocks"]
+__all__ = ["check_unbiased", "target_gradient", "working_precision", "probe_coupling",
+           "METHODS", "PRECISIONS", "median_of_means_blocks"]
 
 UNIT_ROUNDOFF = np.finfo(float).eps / 2
 METHODS = ("auto", "exact-recursion", "exact-quadrature", "quadrature", "median-of-means",
@@ -178,6 +178,30 @@ def _check_description(estimator, spec, problem, policy, theta, u: float, n: int
         raise EstimatorError(
             f"{_name(estimator)}'s lqr_weights does not describe it: on trajectory {i}, "
             f"component {j} the function gives {g[i, j]!r} and its description {ref[i, j]!r}")
+
+
+def probe_coupling(estimator, problem, policy, theta, *, u: float = UNIT_ROUNDOFF,
+                   n: int = 8) -> str | None:
+    """Why the estimator's rows depend on their batch, or ``None``.
+
+    On n sampled trajectories (seed 1) each row is computed with the whole batch, alone,
+    and inside the reversed batch; a row that changes beyond rounding depends on its
+    companions (a batch-mean baseline, standardised advantages), and the per-trajectory
+    routes (quadrature evaluates rows in chunks of nodes, which are not a sample) would
+    give a wrong answer.
+    """
+    batch = sample(problem, policy, theta, n, np.random.default_rng(1))
+    g = call_estimator(estimator, batch, policy, theta)
+    alone = np.concatenate([call_estimator(estimator, batch[i], policy, theta) for i in range(n)])
+    rev = call_estimator(estimator, batch[np.arange(n)[::-1]], policy, theta)[::-1]
+    tol = max(1e-9, 64 * (problem.horizon + 1) * (problem.n_states + problem.n_actions + 2) * u)
+    for other, how in ((alone, "computed alone"), (rev, "in the reversed batch")):
+        bad = np.abs(g - other) > tol * (1.0 + np.abs(g) + np.abs(other))
+        if bad.any():
+            i, j = (int(v) for v in np.argwhere(bad)[0])
+            return (f"row {i}, component {j} is {g[i, j]!r} in a batch of {n} and "
+                    f"{other[i, j]!r} {how}")
+    return None
 
 
 def _row_scale(batch, policy, theta) -> np.ndarray:
@@ -401,6 +425,12 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
     target, tslack, how = target_gradient(problem, policy, theta)
     if precision == "auto":
         precision = working_precision(estimator, problem, policy, theta)
+    coupled = probe_coupling(estimator, problem, policy, theta, u=ROUNDOFF[precision])
+    if coupled is not None:
+        raise EstimatorError(
+            f"{_name(estimator)} couples the trajectories of a batch ({coupled}); the LQR check "
+            "decides per-trajectory estimators only: compute any batch statistic outside the "
+            "estimator, or check it on a tabular problem with pgmath.check_unbiased")
     ctx = _Ctx(estimator, problem, policy, theta, target, tslack, how, alpha, beta, precision)
     rng = np.random.default_rng(0) if rng is None else rng
     n = DEFAULT_N if n is None else int(n)

@@ -178,3 +178,15 @@ def test_subnormal_inputs_keep_the_exact_route(tiny):
     for th in (pol.pack([[0.0, 0.0]], [1.0], [0.0]), pol.pack([[0.3, 0.7]], [0.5], [0.2])):
         res = check_unbiased(U.reinforce_by_hand, prob, pol, th)
         assert res.passed and res.method == "exact-quadrature", res.report
+
+
+def test_an_unmarked_batch_coupled_estimator_is_refused(small):
+    """A batch-mean baseline couples the rows: no per-trajectory verdict is given."""
+    prob, pol, th = small
+
+    def batch_mean_baseline(batch, policy, theta):
+        ret = batch.returns()
+        psi = U.gaussian_score(batch, theta).sum(axis=1)
+        return psi * (ret - ret.mean())[:, None]
+    with pytest.raises(EstimatorError, match="couples the trajectories"):
+        check_unbiased(batch_mean_baseline, prob, pol, th)
