@@ -23,10 +23,9 @@ except ImportError as _exc:  # pragma: no cover - exercised where jax is absent
 
 from ..errors import EstimatorError, InvalidArgumentError
 from ..estimators._protocol import _name
+from .loss_rows import FIELDS, batch_arrays, finish_rows
 
 __all__ = ["ArrayBatch", "loss_estimator"]
-
-FIELDS = ("states", "actions", "rewards", "terminal_rewards", "noise")
 
 
 class ArrayBatch(NamedTuple):
@@ -69,8 +68,7 @@ def loss_estimator(loss_fn: Callable, *, dtype=None, minimize: bool = True,
     def estimator(batch, policy, theta):
         gamma = float(batch.discount)
         th = jnp.asarray(np.asarray(policy.check_theta(theta)), dtype=dt)
-        xs = [jnp.asarray(np.asarray(getattr(batch, f) if getattr(batch, f) is not None
-                                     else np.zeros_like(batch.actions)), dtype=dt) for f in FIELDS]
+        xs = [jnp.asarray(v, dtype=dt) for v in batch_arrays(batch)]
         try:
             loss = whole(th, gamma, *xs)
         except Exception as exc:  # noqa: BLE001 - named below
@@ -79,16 +77,7 @@ def loss_estimator(loss_fn: Callable, *, dtype=None, minimize: bool = True,
             raise EstimatorError(f"{label} must return a scalar (a loss), got shape {np.shape(loss)}")
         gB = np.asarray(batch_grad(th, gamma, *xs))
         rows = np.asarray(row_grads(th, gamma, *xs))
-        bad = ~np.isfinite(rows)
-        if bad.any():
-            i, j = (int(v) for v in np.argwhere(bad)[0])
-            raise EstimatorError(f"{label} has a non-finite gradient {rows[i, j]!r} at row {i}, "
-                                 f"component {j}")
-        scale = np.abs(rows).mean(axis=0) + np.abs(gB) + 1e-30
-        tol = 64 * float(np.finfo(rows.dtype).eps) * batch.horizon
-        if np.any(np.abs(rows.mean(axis=0) - gB) > tol * scale * max(1, batch.n)):
-            rows = np.broadcast_to(gB, rows.shape).copy()
-        return sign * rows
+        return finish_rows(rows, gB, label, batch, sign)
 
     estimator.__name__ = estimator.__qualname__ = label
     estimator.loss_fn = loss_fn

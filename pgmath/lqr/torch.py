@@ -34,10 +34,9 @@ except ImportError as _exc:  # pragma: no cover - exercised where torch is absen
 
 from ..errors import EstimatorError, InvalidArgumentError
 from ..estimators._protocol import _name
+from .loss_rows import batch_arrays, finish_rows
 
 __all__ = ["TensorBatch", "loss_estimator"]
-
-FIELDS = ("states", "actions", "rewards", "terminal_rewards", "noise")
 
 
 class TensorBatch(NamedTuple):
@@ -52,13 +51,7 @@ class TensorBatch(NamedTuple):
 
 
 def _tensors(batch, dtype, device) -> list:
-    out = []
-    for f in FIELDS:
-        v = getattr(batch, f)
-        if v is None:
-            v = np.zeros_like(batch.actions)
-        out.append(torch.as_tensor(np.asarray(v), dtype=dtype, device=device))
-    return out
+    return [torch.as_tensor(v, dtype=dtype, device=device) for v in batch_arrays(batch)]
 
 
 def loss_estimator(loss_fn: Callable, *, dtype=None, device: str = "cpu",
@@ -105,17 +98,7 @@ def loss_estimator(loss_fn: Callable, *, dtype=None, device: str = "cpu",
         rows, gB = rows.detach().cpu(), gB.detach().cpu()
         if rows.dtype in (torch.float16, torch.bfloat16):
             rows, gB = rows.float(), gB.float()
-        rows, gB = rows.numpy(), gB.numpy()
-        bad = ~np.isfinite(rows)
-        if bad.any():
-            i, j = (int(v) for v in np.argwhere(bad)[0])
-            raise EstimatorError(f"{label} has a non-finite gradient {rows[i, j]!r} at row {i}, "
-                                 f"component {j}")
-        scale = np.abs(rows).mean(axis=0) + np.abs(gB) + 1e-30
-        tol = 64 * float(np.finfo(rows.dtype).eps) * batch.horizon
-        if np.any(np.abs(rows.mean(axis=0) - gB) > tol * scale * max(1, batch.n)):
-            rows = np.broadcast_to(gB, rows.shape).copy()   # coupled: the probe refuses it
-        return sign * rows
+        return finish_rows(rows.numpy(), gB.numpy(), label, batch, sign)
 
     estimator.__name__ = estimator.__qualname__ = label
     estimator.loss_fn = loss_fn
