@@ -25,13 +25,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; a user's mistake (a :class:`~pgmath.errors.PgmathError`) is one line
+    on stderr and exit status 2, not a traceback."""
+    from .errors import PgmathError
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except PgmathError as exc:
+        print(f"pgmath {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

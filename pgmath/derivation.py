@@ -200,7 +200,7 @@ class Derivation:
             rs = [by_label[ref] for ref in refs]
             false = [r for r in rs if r.status == "false"]
             unver = [r for r in rs if r.status == "unverified"]
-            check = f"proofs/{self.name}.py"
+            check = f"pgmath/proofs/{self.name}.py"
             steps = ", ".join(f"step {r.number}" for r in rs)
             if false:
                 out[cid] = dict(
@@ -353,13 +353,37 @@ def _short(v) -> str:
     return s
 
 
-def format_counterexample(r: StepResult) -> str:
-    """``ε = 1/2: lhs = 1/4, rhs = 0`` for a false step (empty string otherwise)."""
+#: What the symbols of the symbolic MDPs (:mod:`pgmath.symbolic`) stand for, by prefix.
+SYMBOL_MEANINGS = {
+    "p": "p = p(s₁ = 0)",
+    "q": "q_sa = p(s' = 0 | s, a)",
+    "r": "r_sa = r(s, a)",
+    "u": "u_sa = exp θ[s, a] (the sampling policy's logits)",
+    "v": "v_sa = exp θ'[s, a] (the target policy's logits)",
+}
+
+
+def _legend(names) -> str:
+    seen = []
+    for n in names:
+        base = n.rstrip("₀₁₂₃₄₅₆₇₈₉")
+        key = base if base in SYMBOL_MEANINGS and base != n else None
+        if key and SYMBOL_MEANINGS[key] not in seen:
+            seen.append(SYMBOL_MEANINGS[key])
+    return f" ({'; '.join(seen)})" if seen else ""
+
+
+def format_counterexample(r: StepResult, *, name_step: bool = False) -> str:
+    """``ε = 1/2: left side = 1/4, right side = 0`` for a false step (empty string
+    otherwise); the symbols of the symbolic MDPs are defined after the point, and with
+    ``name_step`` the step is named first ("step 4 (title) fails at …")."""
     c = r.counterexample
     if not c:
         return ""
     pt = ", ".join(f"{k} = {v}" for k, v in c["point"].items()) or "(no free symbols)"
-    return f"{pt}: left side = {c['lhs']}, right side = {c['rhs']}"
+    head = f"step {r.number} ({r.step.title}) fails at " if name_step else ""
+    return (f"{head}{pt}{_legend(c['point'])}: left side = {c['lhs']}, "
+            f"right side = {c['rhs']}")
 
 
 def _prove_inequality(step: Step) -> str | None:
@@ -441,17 +465,18 @@ def step_tex(step: Step) -> str:
     return f"{sp.latex(step.lhs)} {_RELS[step.rel]} {sp.latex(step.rhs)}"
 
 
-def render(derivation: Derivation, results: Sequence[StepResult]) -> str:
+def render(derivation: Derivation, results: Sequence[StepResult], *, title: str | None = None) -> str:
     """Markdown with ``$$…$$`` LaTeX: numbered, titled steps, each with its justification
     and SymPy's status; false notes' steps show the counterexample and point to the
     corrected step."""
     by_label = {r.step.label: r for r in results if r.step.label}
-    lines = [f"# {derivation.title}", ""]
+    lines = [f"# {title or derivation.title}", ""]
     if derivation.claims:
-        lines += ["Claims decided here: " + ", ".join(
-            f"[{c}](../claims.md#{c.lower()})" for c in derivation.claims) + ".", ""]
+        lines += ["Claims this derivation bears on: " + ", ".join(
+            f"[{c}](../claims/{c.lower()}.md)" for c in derivation.claims) + ".", ""]
     counts = {st: sum(r.status == st for r in results) for st in STATUSES}
-    lines += [f"Source: `proofs/{derivation.name}.py`. {len(results)} steps: "
+    fixed_by = {r.step.fixes: r.number for r in results if r.step.fixes}
+    lines += [f"Source: `pgmath/proofs/{derivation.name}.py`. {len(results)} steps: "
               + ", ".join(f"{n} {st}" for st, n in counts.items() if n) + ".", ""]
     if derivation.intro:
         lines += [derivation.intro.strip(), ""]
@@ -460,7 +485,7 @@ def render(derivation: Derivation, results: Sequence[StepResult]) -> str:
         head = f"## Step {r.number}. {s.title}"
         if s.lemma:
             head += f" — {s.lemma}"
-        lines += [head, ""]
+        lines += [head + f" {{#step-{r.number}}}", ""]
         if s.notes:
             lines += [f"*As written in the notes ({s.notes}):*", ""]
         if s.fixes:
@@ -475,8 +500,8 @@ def render(derivation: Derivation, results: Sequence[StepResult]) -> str:
             status += f" Witness: {format_counterexample(r)}."
         if r.status == "false":
             status += f" Counterexample: {format_counterexample(r)}."
-            if s.correction:
-                status += f" Correct statement: {s.correction}"
+            if s.label in fixed_by:
+                status += f" Corrected in [step {fixed_by[s.label]}](#step-{fixed_by[s.label]})."
         lines += [status, ""]
     if derivation.outro:
         lines += [derivation.outro.strip(), ""]
@@ -484,16 +509,22 @@ def render(derivation: Derivation, results: Sequence[StepResult]) -> str:
 
 
 def load(path) -> Derivation:
-    """The ``DERIVATION`` of a proof file (``proofs/<name>.py``, loaded by path: proofs/ is
-    a folder of the checkout, not a package)."""
+    """The ``DERIVATION`` of a proof module: ``pgmath/proofs/<name>.py`` imported as
+    ``pgmath.proofs.<name>`` (the proofs ship inside the package), or any other file by path."""
+    import importlib
     import importlib.util
     from pathlib import Path
+
+    from .paths import proofs_dir
     path = Path(path)
-    spec = importlib.util.spec_from_file_location(f"pgmath_proofs.{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise DerivationError(f"cannot load proof file {path}")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    if path.parent.resolve() == proofs_dir():
+        mod = importlib.import_module(f"pgmath.proofs.{path.stem}")
+    else:
+        spec = importlib.util.spec_from_file_location(f"pgmath_proofs.{path.stem}", path)
+        if spec is None or spec.loader is None:
+            raise DerivationError(f"cannot load proof file {path}")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
     d = getattr(mod, "DERIVATION", None)
     if not isinstance(d, Derivation):
         raise DerivationError(f"proof file {path} defines no DERIVATION")
@@ -504,7 +535,7 @@ def load(path) -> Derivation:
 
 
 def proof_files(directory=None) -> list:
-    """The proof files ``proofs/*.py`` (sorted), from :func:`pgmath.paths.proofs_dir`."""
+    """The proof modules ``pgmath/proofs/*.py`` (sorted; package files, no ``__init__``)."""
     from .paths import proofs_dir
     directory = proofs_dir() if directory is None else directory
     return sorted(p for p in directory.glob("*.py") if not p.name.startswith("_"))
@@ -512,7 +543,7 @@ def proof_files(directory=None) -> list:
 
 @functools.lru_cache(maxsize=None)
 def checked(name: str) -> tuple[Derivation, tuple[StepResult, ...]]:
-    """The derivation ``proofs/<name>.py`` and its step results, computed once per process."""
+    """The derivation ``pgmath/proofs/<name>.py`` and its step results, computed once per process."""
     from .paths import proofs_dir
     d = load(proofs_dir() / f"{name}.py")
     return d, tuple(check(d))

@@ -193,9 +193,17 @@ def tightrope(length: int = 10, *, n_actions: int = 2, horizon: int | None = Non
     At position i the expert action is i mod n_actions; it moves to i + 1 (the last
     position loops on itself) with reward 0. Any other action drops the walker into the
     fallen state with reward −1, and every step there costs −1 (reward −1) until the
-    horizon (default ``length``). So −J is the expected number of steps spent off the
-    rope or erring, the cost Σ_t c(s_t, a_t) of the notes' §2.1 with
-    c = 1[a ≠ π*(s)] on the rope and c = 1 once fallen.
+    horizon (default ``length``).
+
+    Two costs, which differ: −J counts the steps spent erring or fallen (the task cost,
+    read off the rewards), while the notes' imitation cost (§2.1) is
+    c(s, a) = 1[a ≠ π*(s)] against the expert's action π*(s) in *every* state — in the
+    fallen state π*(fallen) is the expert's label there (action 0, the lowest of the tied
+    actions in :func:`pgmath.algorithms.behavioural_cloning.expert_policy`), so a learner
+    that copies that label pays c = 0 while fallen and still −1 reward per step. They
+    agree for a learner that errs surely once fallen (behavioural cloning, untrained
+    there) and differ for DAgger, whose learner is trained on the fallen state's label:
+    see :func:`pgmath.algorithms.behavioural_cloning.expected_cost` for c.
     """
     if length < 1 or n_actions < 2:
         raise InvalidMDPError(f"tightrope needs length ≥ 1 and n_actions ≥ 2, got {length}, {n_actions}")
@@ -233,6 +241,29 @@ def double_integrator(*, dt: float = 0.1, horizon: int | None = 50, discount: fl
     B = np.array([[dt * dt / 2], [dt]])
     return LQRProblem(A=A, B=B, Q=np.eye(2), R=[[control_cost]], W=noise * dt * np.eye(2),
                       mu0=[1.0, 0.0], Sigma0=0.01 * np.eye(2), horizon=horizon, discount=discount)
+
+
+#: The deterministic goal-reaching gridworld of GCSL (IL-7): every free cell is a goal.
+GOAL_GRID_LAYOUT = ("....", ".#..", "..#.", "....")
+
+
+def goal_gridworld(*, horizon: int = 6) -> TabularMDP:
+    """The 4×4 deterministic gridworld with two pillars of :data:`GOAL_GRID_LAYOUT`
+    (horizon H, γ = 1, no reward: the goals are given to GCSL)."""
+    return gridworld(GOAL_GRID_LAYOUT, horizon=horizon, discount=1.0, off_grid_penalty=0.0)
+
+
+#: The slippery 5×5 gridworld with pillars of DAgger (IL-4, IL-9).
+DAGGER_GRID_LAYOUT = (".....", ".#.#.", ".....", ".#.#.", "....G")
+
+
+def dagger_gridworld(*, horizon: int | None = 12) -> TabularMDP:
+    """A slippery (0.2) 5×5 gridworld with four pillars and a goal in the corner
+    (:data:`DAGGER_GRID_LAYOUT`), γ = 0.95, cut to ``horizon`` steps (``None``: infinite).
+    DAgger's expert is optimal for the infinite-horizon problem:
+    ``expert_policy(dagger_gridworld(horizon=None))``."""
+    g = gridworld(DAGGER_GRID_LAYOUT, slip=0.2, discount=0.95)
+    return g if horizon is None else g.with_horizon(horizon)
 
 
 _NAMED: dict[str, Callable[[], TabularMDP | LQRProblem]] = {

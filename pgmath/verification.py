@@ -1,9 +1,8 @@
 """Run every SymPy proof and every registered claim check, and compare with the committed
-expected results (``docs/verdicts.json``): the engine of ``pgmath verify``.
+expected results (``pgmath/claims/verdicts.json``): the engine of ``pgmath verify``.
 
-The expected file records, per claim, the combined verdict and its text (check,
-conditions, correction, counterexample, evidence) and, per derivation, the status of
-each step. :func:`compare` lists what changed; a claim of the notes being false is a
+The expected file (``pgmath/claims/verdicts.json``, shipped with the package) records, per
+claim, the verdict and its texts and, per derivation, the status of each step. :func:`compare` lists what changed; a claim of the notes being false is a
 result, not a failure.
 """
 from __future__ import annotations
@@ -14,21 +13,21 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from .claims import registered, run_claim
+from .claims import get, registered, run_claim
 from .derivation import checked, proof_files
-from .paths import docs_dir
+from .paths import NotACheckoutError, expected_verdicts_path, package_dir
 
 __all__ = ["run_all", "compare", "new_results", "expected_path", "load_expected", "save_expected",
-           "claims_table", "CLAIM_KEYS"]
+           "claims_table", "claim_report", "CLAIM_KEYS"]
 
 #: The fields of a claim's result kept in the expected file (no timings).
-CLAIM_KEYS = ("id", "section", "statement", "verdict", "check", "conditions", "correction",
-              "counterexample", "evidence", "error")
+CLAIM_KEYS = ("id", "section", "title", "statement", "verdict", "wrong", "correction",
+              "conditions", "counterexample", "evidence", "decided_by", "proofs", "error")
 
 
 def expected_path() -> Path:
-    """``docs/verdicts.json``: the committed expected results."""
-    return docs_dir() / "verdicts.json"
+    """``pgmath/claims/verdicts.json``: the committed expected results."""
+    return expected_verdicts_path()
 
 
 def _progress(items: list, desc: str, enabled: bool) -> Iterable:
@@ -45,16 +44,15 @@ def run_all(*, progress: bool = False, claim_ids: Iterable[str] | None = None) -
     """Check every derivation of ``proofs/`` and run every registered claim check.
 
     Returns ``{"proofs": {name: {"title", "steps": [status, …], "seconds"}},
-    "claims": [run_claim dict, …]}`` (claims in the registry's order; every claim of
-    :data:`pgmath.claims.CLAIMS`, with "undecided"/"none registered" when nothing checks
-    it). ``claim_ids`` restricts the claims run (all proofs still run).
+    "claims": [run_claim dict, …]}`` (claims in the registry's order).
+    ``claim_ids`` restricts the claims run (all proofs still run); an unknown ID raises
+    :class:`~pgmath.claims.ClaimError`.
     """
     # claims first: a proof is checked once (cached) and its time counts for the first
     # claim it decides
     entries = registered()
     if claim_ids is not None:
-        wanted = set(claim_ids)
-        entries = [e for e in entries if e.id in wanted]
+        entries = [get(cid) for cid in claim_ids]
     claims = [run_claim(e) for e in _progress(entries, "claims", progress)]
     proofs = {}
     names = [p.stem for p in proof_files()]
@@ -77,8 +75,11 @@ def _strip(result: dict) -> dict:
 
 
 def save_expected(result: dict, path: Path | None = None) -> Path:
-    """Write the timing-free part of ``result`` as the expected results (sorted, stable)."""
+    """Write the timing-free part of ``result`` as the expected results (sorted, stable).
+    Refuses (:class:`~pgmath.paths.NotACheckoutError`) to write into an installed package."""
     path = expected_path() if path is None else path
+    if path == expected_path() and not (package_dir().parent / "pyproject.toml").exists():
+        raise NotACheckoutError(f"not writing {path}: pgmath is installed, not a source checkout")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_strip(result), indent=1, ensure_ascii=False, sort_keys=True) + "\n",
                     encoding="utf-8")
@@ -108,7 +109,7 @@ def compare(result: dict, expected: dict) -> list[str]:
     exp_claims = {c["id"]: c for c in expected.get("claims", [])}
     for c in result["claims"]:
         e = exp_claims.get(c["id"])
-        if e is not None and e["verdict"] != c["verdict"] and e.get("check") != "none registered":
+        if e is not None and e["verdict"] != c["verdict"]:
             problems.append(f"claim {c['id']}: verdict changed from {e['verdict']!r} "
                             f"to {c['verdict']!r}")
     exp_proofs = expected.get("proofs", {})
@@ -131,21 +132,47 @@ def compare(result: dict, expected: dict) -> list[str]:
 
 
 def new_results(result: dict, expected: dict) -> list[str]:
-    """Claims that had no check in the expected results and have one now (reported, not a
-    failure: accept them with ``pgmath verify --update``)."""
-    exp_claims = {c["id"]: c for c in expected.get("claims", [])}
-    return [f"claim {c['id']}: new result {c['verdict']!r} from {c['check']}"
-            for c in result["claims"]
-            if c["id"] in exp_claims and exp_claims[c["id"]].get("check") == "none registered"
-            and c["check"] != "none registered"]
+    """Claims that the expected results do not have yet (reported, not a failure: accept
+    them with ``pgmath verify --update``)."""
+    exp_ids = {c["id"] for c in expected.get("claims", [])}
+    if not exp_ids:
+        return []
+    return [f"claim {c['id']}: new, {c['verdict']!r}" for c in result["claims"]
+            if c["id"] not in exp_ids]
 
 
-def claims_table(claims: list[dict], *, width: int = 60) -> str:
-    """The plain-text claims table: ID, verdict, deciding check, time."""
-    rows = [("ID", "verdict", "check", "time")]
+def _number(x: float) -> str:
+    return f"{x:.2f}s"
+
+
+def claims_table(claims: list[dict], *, width: int = 100) -> str:
+    """The plain-text claims table, at most ``width`` columns: ID, verdict, title, time.
+    (``pgmath verify --verbose`` prints each claim in full.)"""
+    rows = [("ID", "verdict", "claim", "time")]
     for c in claims:
-        check = c["check"] if len(c["check"]) <= width else c["check"][:width - 1] + "…"
-        rows.append((c["id"], c["verdict"] + (" (error)" if "error" in c else ""), check,
-                     f"{c.get('seconds', 0):.2f}s"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
+        rows.append((c["id"], c["verdict"] + (" (error)" if "error" in c else ""),
+                     c.get("title", ""), _number(c.get("seconds", 0))))
+    w = [max(len(r[i]) for r in rows) for i in (0, 1, 3)]
+    room = max(10, width - w[0] - w[1] - w[2] - 6)
+    lines = []
+    for r in rows:
+        title = r[2] if len(r[2]) <= room else r[2][:room - 1] + "…"
+        lines.append(f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {title:<{room}}  {r[3]:>{w[2]}}".rstrip())
+    return "\n".join(lines)
+
+
+def claim_report(c: dict, *, width: int = 100) -> str:
+    """One claim in full for the terminal: statement, verdict and its texts, decided by."""
+    import textwrap
+
+    from .claims import plain
+    lines = [f"{c['id']} ({c['section']}) {c.get('title', '')}: {c['verdict']}"]
+    for key, label in (("statement", "claim"), ("wrong", "wrong"), ("correction", "correction"),
+                       ("conditions", "conditions"), ("counterexample", "counterexample"),
+                       ("evidence", "evidence"), ("error", "error")):
+        if c.get(key):
+            lines += textwrap.wrap(plain(c[key]), width, initial_indent=f"  {label}: ",
+                                   subsequent_indent="    ")
+    by = ", ".join(c.get("decided_by", []))
+    lines += textwrap.wrap(by, width, initial_indent="  decided by: ", subsequent_indent="    ")
+    return "\n".join(lines)

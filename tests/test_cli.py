@@ -68,3 +68,33 @@ def test_show_rejects_unknown_names(capsys):
     with pytest.raises(SystemExit):
         main(["show", "maze"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_python_dash_m_pgmath_runs_the_command():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "pgmath", "envs"], capture_output=True, text=True)
+    assert out.returncode == 0 and "tightrope" in out.stdout
+
+
+def test_envs_says_which_commands_each_environment_supports(capsys):
+    assert main(["envs"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^tightrope\s+show, check\s", out, re.M)
+    assert re.search(r"^bandit\s+show, check, learn\s", out, re.M)
+
+
+def test_learn_on_an_environment_without_settings_says_why(capsys):
+    assert main(["learn", "tightrope", "npg"]) == 2
+    err = capsys.readouterr().err
+    assert "no learning-loop settings for 'tightrope'" in err and "Traceback" not in err
+
+
+def test_show_aligns_numbers_and_prints_no_negative_zero(capsys):
+    from pgmath.commands import fmt
+    assert fmt(-0.00001) == "0.0000" and fmt(-0.5) == "-0.5000"
+    main(["show", "tightrope"])
+    lines = [line for line in capsys.readouterr().out.splitlines()[1:] if "commands" not in line]
+    ends = {len(line) for line in lines}
+    assert len(ends) == 1, lines                           # right-aligned in one column
+    assert not any(re.search(r"-0(\.0*)?$", line) for line in lines)

@@ -126,7 +126,7 @@ def test_claim_verdicts_follow_the_step_statuses():
     assert "x = 1" in v["PG-2"]["counterexample"]
     assert v["PG-3"] == {**v["PG-3"], "verdict": "holds under conditions", "conditions": "x > 0"}
     assert v["PG-4"]["verdict"] == "undecided"
-    assert all(val["check"] == "proofs/demo.py" for val in v.values())
+    assert all(val["check"] == "pgmath/proofs/demo.py" for val in v.values())
 
 
 def test_render_numbers_steps_and_shows_the_verdicts():

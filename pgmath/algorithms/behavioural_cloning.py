@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..environments import tightrope
 from ..errors import InvalidArgumentError, InvalidMDPError, InvalidPolicyError, ShapeError
 from ..exact import optimal_policy, state_marginals
 from ..exact._policy import policy_table
@@ -42,7 +43,7 @@ __all__ = [
     "expected_cost", "expected_cost_per_step", "clean_marginals",
     "epsilon_max", "epsilon_average", "pooled", "total_variation",
     "bc_series_bound", "bc_cost_bound", "drift_bound", "notes_cost_bound",
-    "average_error_cost_bound",
+    "average_error_cost_bound", "tightrope_learners", "fitted_slope",
 ]
 
 
@@ -100,6 +101,12 @@ def error_rates(mdp, expert, learner) -> np.ndarray:
 # -- learners -------------------------------------------------------------------------------
 def epsilon_learner(expert, eps, mistakes=None) -> np.ndarray:
     """The ε-error model: π_θ(a|s) = (1 − ε(s)) 1[a = π*(s)] + ε(s) m(a|s).
+
+    ε(s) is the error rate in *every* state s, including states the expert never visits
+    (the tightrope's fallen state): a scalar ε makes the learner err with probability ε
+    there too, which is DAgger's fixed point (trained on its own states). Behavioural
+    cloning's learner is untrained off the expert's path: give a per-state ε (as
+    :func:`tightrope_learners` does, ε = 1 in the fallen state).
 
     Args:
       expert: one-hot ``[S, A]`` or ``[T, S, A]``.
@@ -366,7 +373,38 @@ def average_error_cost_bound(eps_t) -> float:
     e = np.asarray(eps_t, dtype=float)
     if e.ndim == 0 or e.shape[-1] == 0:
         raise ShapeError(f"eps_t must be a non-empty [T] array of per-step error rates, got shape {e.shape}")
-    if not np.all((e >= 0) & (e <= 1)):
+    # error rates computed in floating point may exceed 1 by a rounding error (1 + 2e-16)
+    if not np.all((e >= 0) & (e <= 1 + 1e-12)):
         raise InvalidPolicyError(f"every ε_k must lie in [0, 1], got {e.tolist()}")
+    e = np.minimum(e, 1.0)
     T = e.shape[-1]
     return float(np.sum((T - np.arange(T)) * e, axis=-1))
+
+
+# -- the tightrope learners of IL-1, IL-4 and IL-8 -----------------------------------------------
+def tightrope_learners(eps: float, T: int, *, length: int | None = None, n_actions: int = 2):
+    """(tightrope, expert, BC ε-learner, DAgger ε-learner) with horizon T.
+
+    The rope has ``length`` positions (default min(T, 16); its last position loops, so the
+    walk continues there and the cost does not depend on the length). BC's learner errs
+    with probability ε on the rope (the training distribution) and surely in the fallen
+    state, which the expert never visits: its imitation cost is Σ_{t=1}^{T} (1 − (1−ε)^t)
+    (:func:`bc_cost_bound`). DAgger's fixed point errs with probability ε in every state,
+    the fallen one included (its own distribution): imitation cost εT.
+    """
+    mdp = tightrope(length or min(T, 16), n_actions=n_actions, horizon=T)
+    expert = expert_policy(mdp)
+    off = np.full(mdp.n_states, eps)
+    off[-1] = 1.0
+    return mdp, expert, epsilon_learner(expert, off), epsilon_learner(expert, eps)
+
+
+def fitted_slope(T, cost) -> float:
+    """The least-squares slope k of log C = k log T + c over ``[n]`` horizons T and
+    positive costs C (k = 2 for behavioural cloning's εT², 1 for DAgger's εT)."""
+    T, cost = np.asarray(T, dtype=float), np.asarray(cost, dtype=float)
+    if T.shape != cost.shape or T.ndim != 1 or T.size < 2:
+        raise ShapeError(f"T and cost must be [n] with n ≥ 2, got {T.shape} and {cost.shape}")
+    if np.any(T <= 0) or np.any(cost <= 0):
+        raise InvalidArgumentError("fitted_slope needs positive horizons and costs (log scale)")
+    return float(np.polyfit(np.log(T), np.log(cost), 1)[0])

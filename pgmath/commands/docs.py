@@ -1,6 +1,6 @@
 """``pgmath docs``: write the documentation site into ``docs/`` — index, claims table,
 errata, one page per SymPy derivation, figures — from ``proofs/`` and the committed
-expected results ``docs/verdicts.json`` (refresh those with ``pgmath verify --update``).
+expected results ``pgmath/claims/verdicts.json`` (refresh those with ``pgmath verify --update``).
 Build the HTML with ``mkdocs build --strict`` (maths rendered to MathML, offline)."""
 from __future__ import annotations
 

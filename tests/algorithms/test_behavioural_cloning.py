@@ -19,7 +19,7 @@ from pgmath.environments import tightrope
 from pgmath.errors import InvalidPolicyError, ShapeError
 from pgmath.exact import objective, state_marginals
 from pgmath.mdp import TabularMDP
-from pgmath.verdicts import il
+from pgmath.claims import il
 
 
 @st.composite
@@ -178,7 +178,7 @@ def test_tightrope_closed_form_matches_engine(eps, T, A):
     engine's imitation cost and against −J (the tightrope's own reward, −1 per step off)."""
     closed = T - (1 - eps) * (1 - (1 - eps) ** T) / eps
     assert closed == _exact_sum(eps, T)
-    mdp, ex, lb, _ = il.tightrope_learners(float(eps), T, n_actions=A)
+    mdp, ex, lb, _ = bc.tightrope_learners(float(eps), T, n_actions=A)
     assert bc.expected_cost(mdp, ex, lb) == pytest.approx(float(closed), rel=1e-12)
     assert -objective(mdp, lb) == pytest.approx(float(closed), rel=1e-12)
     assert float(bc.bc_cost_bound(float(eps), T)) == pytest.approx(float(closed), rel=1e-12)
@@ -209,7 +209,7 @@ def test_dagger_fixed_point_is_linear_in_T():
     imitation cost exactly εT (each step errs w.p. ε, whatever the state); its task cost
     (−J, a fall is forever) is still BC's closed form."""
     for T in (3, 17, 40):
-        mdp, ex, _, ld = il.tightrope_learners(0.01, T)
+        mdp, ex, _, ld = bc.tightrope_learners(0.01, T)
         assert bc.expected_cost(mdp, ex, ld) == pytest.approx(0.01 * T, rel=1e-12)
         assert -objective(mdp, ld) == pytest.approx(float(_exact_sum(Fraction(1, 100), T)), rel=1e-12)
 
@@ -241,17 +241,16 @@ def test_il1_series_without_end_sums_to_T():
 
 def test_il1_fails_when_epsilon_is_measured_on_a_sample():
     """A training set (50 trajectories × T = 10 pairs, all in state 0) that missed the rare
-    start state r (p0(r) = δ = 0.05): error ε₀ = 1/502 on the sampled state, 1/2 at r and in
-    the fallen state (both unseen). By hand, every step from r costs 1/2 and from state 0
-    step t costs (1−ε₀)^t ε₀ + (1 − (1−ε₀)^t)/2; this exceeds the bound built from the
+    start state r (p0(r) = δ = 0.05): the learner is exact on the sampled state (ε = 0 on
+    D_train), uniform at r and in the fallen state (both unseen). By hand, every step from r
+    costs 1/2 and state 0 costs nothing: C = δT/2 = 1/4 > 0 = the bound built from the
     sample's ε, while the bound with ε over p_train's support holds."""
     mdp, ex, le, states = il.unsampled_state_mdp()
     T = mdp.horizon
     eps_sample = float(np.max(bc.error_rates(mdp, ex, le)[np.unique(states)]))
-    assert eps_sample == pytest.approx(1 / 502)
+    assert eps_sample == 0.0
     C = bc.expected_cost(mdp, ex, le)
-    e0, on = 1 / 502, (1 - 1 / 502) ** np.arange(T)
-    assert C == pytest.approx(0.05 * T / 2 + 0.95 * np.sum(on * e0 + (1 - on) / 2), rel=1e-12)
+    assert C == pytest.approx(0.05 * T / 2, rel=1e-12)
     assert C > float(bc.bc_series_bound(eps_sample, T)) + 0.1
     assert bc.epsilon_max(mdp, ex, le) == pytest.approx(0.5)
     assert C <= float(bc.bc_cost_bound(0.5, T))
@@ -344,3 +343,37 @@ def test_il5_corrected_bound(problem):
     C = bc.expected_cost(mdp, expert, learner)
     assert C <= bc.average_error_cost_bound(eps_t) + 1e-12
     assert bc.average_error_cost_bound(eps_t) <= bc.epsilon_average(mdp, expert, learner) * T ** 2 + 1e-12
+
+
+def test_epsilon_learner_errs_with_eps_in_every_state_including_the_fallen_one():
+    """Issue 17.6: a scalar ε is the error rate in every state, the tightrope's fallen state
+    (never visited by the expert) included; BC's learner needs a per-state ε there
+    (tightrope_learners gives 1)."""
+    from pgmath.environments import tightrope
+    mdp = tightrope(4, horizon=4)
+    ex = bc.expert_policy(mdp)
+    e = bc.error_rates(mdp, ex, bc.epsilon_learner(ex, 0.1))
+    np.testing.assert_allclose(e, 0.1)
+    _, _, lb, ld = bc.tightrope_learners(0.1, 4)
+    np.testing.assert_allclose(bc.error_rates(mdp, ex, lb), [0.1] * 4 + [1.0])
+    np.testing.assert_allclose(bc.error_rates(mdp, ex, ld), 0.1)
+
+
+def test_tightrope_imitation_cost_differs_from_the_reward_cost_for_dagger():
+    """Issue 17.7: the tightrope's −J counts steps erring or fallen; the imitation cost is
+    c(s, a) = 1[a ≠ π*(s)] with the expert's label (action 0) in the fallen state. They agree
+    for BC's learner (errs surely once fallen) and differ for DAgger's (ε everywhere): by
+    hand, with T = 2 and ε = 1/2, c-cost = εT = 1, while −J = ε (step 1) + 1·ε + ... =
+    P(err at t=0)·2 + P(ok at 0)·P(err at 1) = 1/2·2 + 1/4 = 5/4."""
+    mdp, ex, lb, ld = bc.tightrope_learners(0.5, 2, length=2)
+    assert bc.expected_cost(mdp, ex, lb) == pytest.approx(-pgmath.exact.objective(mdp, lb))
+    assert bc.expected_cost(mdp, ex, ld) == pytest.approx(1.0)
+    assert -pgmath.exact.objective(mdp, ld) == pytest.approx(1.25)
+    assert "c(s, a) = 1[a ≠ π*(s)]" in pgmath.environments.tightrope.__doc__
+
+
+def test_fitted_slope_recovers_powers_and_rejects_bad_input():
+    T = np.array([2.0, 4.0, 8.0])
+    assert bc.fitted_slope(T, 3 * T ** 2) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="positive"):
+        bc.fitted_slope(T, [1.0, 0.0, 2.0])

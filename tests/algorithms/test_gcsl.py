@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 import pgmath
 from pgmath.algorithms.gcsl import (expected_relabelled_counts, gcsl, goal_policy,
                                     relabelled_counts, success_probabilities)
-from pgmath.environments import gridworld
+from pgmath.environments import goal_gridworld, gridworld
 from pgmath.errors import ShapeError
 from pgmath.mdp import TabularMDP
-from pgmath.verdicts import il
+from pgmath.claims import il
 
 SMALL = ("..", ".#", "..")  # 5 free cells
 
@@ -76,7 +76,7 @@ def test_il7_gcsl_improves_on_deterministic_gridworld():
     """Expected-count GCSL on the 4×4 gridworld: iteration 0 is the uniform policy (its exact
     success by enumeration), the mean success rises at every iteration and every goal ends
     above the random policy."""
-    mdp = gridworld(il.GCSL_LAYOUT, horizon=6, discount=1.0, off_grid_penalty=0.0)
+    mdp = goal_gridworld(horizon=6)
     goals = np.arange(mdp.n_states)
     its = gcsl(mdp, goals, n_iterations=6, n_trajectories=20)
     uniform = np.full((mdp.n_states, mdp.n_actions), 0.25)

@@ -10,7 +10,7 @@ from pgmath import estimators as es
 from pgmath import exact
 from pgmath import strategies as pst
 from pgmath.errors import EstimatorError
-from pgmath.verdicts.pg_offpolicy import notes_bandit_counterexample
+from pgmath.claims.pg_offpolicy import notes_bandit_counterexample
 
 
 def _random_problem(seed, S=3, A=2, T=4, scale=0.5):
@@ -210,7 +210,7 @@ def test_pg11_notes_importance_sampling_steps():
     x ∈ {0, 1}, p = (½, ½), q = (0.9, 0.1), f = (1, 0) (numbers by hand: 0.5, 0.9, 0.5, 0.5):
     the endpoints agree, the middle line does not (it is E_q[f]); the corrected middle
     line ∫ q (p/q) f dx (multiply and divide by q) is 0.5."""
-    from pgmath.verdicts.pg_offpolicy import importance_sampling_lines
+    from pgmath.claims.pg_offpolicy import importance_sampling_lines
     lines = importance_sampling_lines(np.array([0.5, 0.5]), np.array([0.9, 0.1]),
                                       np.array([1.0, 0.0]))
     np.testing.assert_allclose(lines["notes"], [0.5, 0.9, 0.5, 0.5], atol=1e-15)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import pgmath
 from pgmath import exact
 from pgmath import strategies as pst
-from pgmath.verdicts import rl
+from pgmath.claims import rl
 
 import reference as ref
 

@@ -20,7 +20,7 @@ from pgmath import exact as X
 from pgmath import regressions
 from pgmath import strategies as pst
 from pgmath.errors import EstimatorError, TooManyTrajectoriesError
-from pgmath.verdicts.pg_onpolicy import trajectory_score_gap
+from pgmath.claims.pg_onpolicy import trajectory_score_gap
 
 SMALL = dict(max_states=3, max_actions=2, horizon=(1, 3), discount=st.sampled_from([1.0, 0.9]))
 

@@ -209,7 +209,7 @@ def test_rl11_off_policy_reuse_needs_importance_weights(problem, data):
     """RL-11: from θ_b's trajectories, the importance-weighted estimator's exact mean is
     ∇J(θ) (the pg_theorem route), while the unweighted on-policy estimator on the same
     samples has mean ∇J(θ) only when θ = θ_b (here θ_b + offset)."""
-    from pgmath.verdicts import rl
+    from pgmath.claims import rl
     mdp, policy, theta_b = problem
     theta = theta_b + np.array(data.draw(st.lists(st.floats(-1, 1), min_size=theta_b.size,
                                                   max_size=theta_b.size)))
@@ -223,7 +223,7 @@ def test_rl11_stale_samples_bias_the_on_policy_estimator():
     """A one-step bandit with means (0, 1), θ_b = 0, θ = (0, 2), π₁ = e²/(1 + e²), by hand:
     ∂J/∂θ_a = π_a (r_a − J), so ∇J(θ) = (−π₀π₁, π₁π₀); reusing θ_b's samples without
     weights gives Σ_a ½ r_a ψ_θ(a) = ½ (e₁ − π_θ) = ½ (−π₀, π₀) instead."""
-    from pgmath.verdicts import rl
+    from pgmath.claims import rl
     mdp = pgmath.environments.bandit((0.0, 1.0))
     pol = pgmath.SoftmaxPolicy(1, 2)
     g, g_is, g_reuse = rl.off_policy_gradients(mdp, pol, np.zeros(2), np.array([0.0, 2.0]))

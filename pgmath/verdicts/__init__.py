@@ -1,1 +1,0 @@
-"""Claim checks: one module per area, each registering checks with :func:`pgmath.claims.claim`."""
