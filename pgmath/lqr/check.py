@@ -46,7 +46,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..check import DEFAULT_BETA, CheckResult, _bias_lines, empirical_bernstein_threshold
+from ..check import (DEFAULT_BETA, CheckResult, _bias_lines, empirical_bernstein_sample_size,
+                     empirical_bernstein_threshold)
 from ..errors import EstimatorError, InvalidArgumentError, PgmathError, TooManyTrajectoriesError
 from ..estimators._protocol import _name, call_estimator, is_batch_coupled
 from . import objective as _lin
@@ -59,7 +60,7 @@ from .quadrature import CHUNK, MAX_NODES, _node_chunks, hermite_rule
 from .trajectories import rollout, sample, split_noise
 
 __all__ = ["check_unbiased", "target_gradient", "working_precision", "probe_coupling",
-           "METHODS", "PRECISIONS", "median_of_means_blocks"]
+           "METHODS", "PRECISIONS", "median_of_means_blocks", "median_of_means_sample_size"]
 
 UNIT_ROUNDOFF = np.finfo(float).eps / 2
 METHODS = ("auto", "exact-recursion", "exact-quadrature", "quadrature", "median-of-means",
@@ -68,6 +69,8 @@ METHODS = ("auto", "exact-recursion", "exact-quadrature", "quadrature", "median-
 SMOOTH_RULES = {1: (96, 192), 2: (48, 96), 3: (24, 48)}
 #: N when the statistical routes are not told how many to draw.
 DEFAULT_N = 100_000
+#: The largest N a check plans for a requested detectable bias.
+MAX_N = 1_000_000
 
 
 def _gamma(k: float, u: float = UNIT_ROUNDOFF) -> float:
@@ -322,11 +325,25 @@ def _sample_rounding(ctx: _Ctx, g: np.ndarray) -> np.ndarray:
     return _gamma(K, ctx.u) * np.abs(g).mean(axis=0) + _underflow(K * g.shape[0], ctx.precision)
 
 
-def _median_of_means(ctx: _Ctx, variance_bound, n, rng) -> CheckResult:
-    d = ctx.target.size
+def _variance_bound(variance_bound, d: int) -> np.ndarray:
     V = np.broadcast_to(np.asarray(variance_bound, dtype=float), (d,))
     if np.any(~np.isfinite(V)) or np.any(V < 0):
         raise InvalidArgumentError(f"variance_bound must be finite and ≥ 0, got {variance_bound!r}")
+    return V
+
+
+def median_of_means_sample_size(variance_bound, detectable_bias: float, d: int, *,
+                                alpha: float = 1e-6) -> int:
+    """N = k b for the median-of-means test to catch ‖bias‖∞ ≥ δ: with ε_j = 2√(V_j/b), a
+    bias > 2ε_j is caught w.p. ≥ 1 − α/d, so b = ⌈16 max_j V_j / δ²⌉, k the blocks."""
+    V = _variance_bound(variance_bound, d)
+    b = max(1, int(np.ceil(16.0 * float(V.max()) / detectable_bias ** 2)))
+    return median_of_means_blocks(d, alpha) * b
+
+
+def _median_of_means(ctx: _Ctx, variance_bound, n, rng) -> CheckResult:
+    d = ctx.target.size
+    V = _variance_bound(variance_bound, d)
     k = median_of_means_blocks(d, ctx.alpha)
     b = max(1, n // k)
     g = _draws(ctx, k * b, rng)
@@ -384,7 +401,8 @@ def _asymptotic(ctx: _Ctx, n, rng, why: str) -> CheckResult:
 def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
                    beta: float = DEFAULT_BETA, method: str = "auto", n: int | None = None,
                    rng: np.random.Generator | None = None, bound: float | None = None,
-                   variance_bound=None, degree: int = 4, max_nodes: int = MAX_NODES,
+                   variance_bound=None, detectable_bias: float | None = None,
+                   degree: int = 4, max_nodes: int = MAX_NODES, max_n: int = MAX_N,
                    precision: str = "auto") -> CheckResult:
     """Decide E[g] = ∇J(θ) for an estimator on a linear-quadratic problem (module docstring).
 
@@ -397,10 +415,15 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
         :class:`~pgmath.lqr.SquashedGaussianPolicy` (T = 1; m = 1 for squashing).
       alpha: the false-failure probability of the statistical routes.
       method: ``"auto"`` or one of :data:`METHODS`.
-      n: draws for the statistical routes (default :data:`DEFAULT_N`).
+      n: draws for the statistical routes (default :data:`DEFAULT_N`, or planned from
+        ``detectable_bias``).
       bound: B ≥ |g_j| (empirical Bernstein); variance_bound: V_j ≥ Var g_j (median of means).
+      detectable_bias: the ∞-norm bias a statistical route must catch (w.p. ≥ 1 − β): N is
+        planned for it (median of means, empirical Bernstein); the asymptotic route cannot
+        plan and says so. The exact routes see any bias above rounding.
       degree: the per-normal degree the exact quadrature assumes (and probes).
       max_nodes: the largest quadrature rule evaluated.
+      max_n: the largest N a planned statistical check draws (more raises, naming the N).
       precision: the estimator's working precision, ``"float64"``, ``"float32"`` or
         ``"auto"`` (float32 when it returns float32/float16/bfloat16 values): the unit
         roundoff of every rounding bound.
@@ -414,6 +437,13 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
         raise InvalidArgumentError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if not (isinstance(alpha, float) and 0 < alpha < 1):
         raise InvalidArgumentError(f"alpha must be a probability in (0, 1), got {alpha!r}")
+    for name, v, least in (("n", n, 2), ("degree", degree, 1), ("max_nodes", max_nodes, 1),
+                           ("max_n", max_n, 2)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                              or v < least):
+            raise InvalidArgumentError(f"{name} must be an int ≥ {least}, got {v!r}")
+    if detectable_bias is not None and not detectable_bias > 0:
+        raise InvalidArgumentError(f"detectable_bias must be > 0, got {detectable_bias!r}")
     if is_batch_coupled(estimator):
         raise EstimatorError(f"{_name(estimator)} is batch-coupled: the LQR check takes "
                              "per-trajectory estimators")
@@ -433,6 +463,16 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
             "estimator, or check it on a tabular problem with pgmath.check_unbiased")
     ctx = _Ctx(estimator, problem, policy, theta, target, tslack, how, alpha, beta, precision)
     rng = np.random.default_rng(0) if rng is None else rng
+    if n is None and detectable_bias is not None:
+        d = policy.n_params
+        if variance_bound is not None:
+            n = median_of_means_sample_size(variance_bound, detectable_bias, d, alpha=alpha)
+        elif bound is not None:
+            n = empirical_bernstein_sample_size(bound, detectable_bias, d, alpha=alpha, beta=beta)
+        if n is not None and n > max_n:
+            raise PgmathError(
+                f"detectable_bias={detectable_bias:g} needs N = {n:,} draws, more than max_n = "
+                f"{max_n:,}: raise max_n, or ask for a larger detectable bias")
     n = DEFAULT_N if n is None else int(n)
     linear = isinstance(policy, GaussianLinearPolicy)
     why = []
@@ -466,4 +506,9 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
         if bound is None:
             raise PgmathError("method='empirical-bernstein' needs bound= (B ≥ |g_j|)")
         return _empirical_bernstein(ctx, bound, n, rng)
+    if detectable_bias is not None:
+        raise PgmathError(
+            f"detectable_bias={detectable_bias:g} cannot be planned for {_name(estimator)}: no exact "
+            f"route applies ({'; '.join(why)}) and the asymptotic test knows no variance; pass "
+            "variance_bound= (median of means) or bound= (empirical Bernstein)")
     return _asymptotic(ctx, n, rng, "; ".join(why) or "asked for")

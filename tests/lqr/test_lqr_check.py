@@ -190,3 +190,25 @@ def test_an_unmarked_batch_coupled_estimator_is_refused(small):
         return psi * (ret - ret.mean())[:, None]
     with pytest.raises(EstimatorError, match="couples the trajectories"):
         check_unbiased(batch_mean_baseline, prob, pol, th)
+
+
+def test_detectable_bias_is_planned_or_refused(long):
+    """With a variance bound, N is planned so that the detectable bias is the requested one
+    (chosen here to need about 40,000 draws); a bias needing more than max_n, or no
+    variance bound at all, is refused with the reason."""
+    from pgmath.lqr.check import median_of_means_blocks, median_of_means_sample_size
+    prob, pol, th = long
+    V = estimator_moments(E.reinforce, prob, pol, th).variance
+    d = pol.n_params
+    delta = float(np.sqrt(16 * V.max() * median_of_means_blocks(d, 1e-6) / 40_000))
+    assert median_of_means_sample_size(V, delta, d) <= 41_000
+    res = check_unbiased(U.reinforce_by_hand, prob, pol, th, variance_bound=V,
+                         detectable_bias=delta)
+    assert res.passed and res.detectable_bias <= delta * (1 + 1e-9) and res.n <= 41_000
+    with pytest.raises(PgmathError, match="max_n"):
+        check_unbiased(U.reinforce_by_hand, prob, pol, th, variance_bound=V,
+                       detectable_bias=delta / 100)
+    with pytest.raises(PgmathError, match="variance_bound"):
+        check_unbiased(U.reinforce_by_hand, prob, pol, th, detectable_bias=0.1)
+    with pytest.raises(InvalidArgumentError, match="degree"):
+        check_unbiased(U.reinforce_by_hand, prob, pol, th, degree=0)
