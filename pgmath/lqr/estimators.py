@@ -18,7 +18,7 @@ from ..errors import EstimatorError, ShapeError
 from .weights import LQRWeights
 
 __all__ = ["reinforce", "reward_to_go", "reward_to_go_step_discount", "score_sum",
-           "constant_baseline", "state_baseline", "value_baseline", "describes"]
+           "constant_baseline", "state_baseline", "value_baseline", "pathwise", "describes"]
 
 
 def describes(fn) -> bool:
@@ -115,4 +115,43 @@ def value_baseline(problem, policy, theta) -> Callable:
     w = problem.discount ** np.arange(T)
     est = state_baseline(-w[:, None, None] * P[:T], -2 * w[:, None] * p[:T], -w * c[:T])
     est.__name__ = est.__qualname__ = "value_baseline"
+    return est
+
+
+def pathwise(problem) -> Callable:
+    """The reparameterised (pathwise) gradient through the known dynamics:
+    g = ∇_θ [Σ_{t<T} γ^t r_t + γ^T r_T] with u_t = K_t x_t + k_t + σ_t ⊙ ε_t and
+    x_{t+1} = A x_t + B u_t + w_t held as functions of θ at the drawn (x_0, ε, w).
+
+    Backpropagation through time with the adjoint λ_t = ∂(γ^t r_t + … + γ^T r_T)/∂x_t:
+    λ_T = −2γ^T Q_T x_T, and for t = T−1, …, 0, with δ_t = −2γ^t(R u_t + Nᵀx_t) + Bᵀλ_{t+1}
+    (the derivative with respect to u_t),
+
+        ∂g/∂K_t = δ_t x_tᵀ,  ∂g/∂k_t = δ_t,  ∂g/∂log σ_t = δ_t ⊙ σ_t ⊙ ε_t,
+        λ_t = −2γ^t(Q x_t + N u_t) + Aᵀλ_{t+1} + K_tᵀ δ_t.
+
+    Unbiased (E[g] = ∇J: the expectation of a pathwise derivative); not a score-function
+    estimator, so it has no ``lqr_weights`` description and its exact moments come from
+    quadrature (:func:`pgmath.lqr.quadrature_moments`). Needs the batch's noises ε_t.
+    """
+    A, B, Q, R, N, QT, g = (problem.A, problem.B, problem.Q, problem.R, problem.N,
+                            problem.Q_T, problem.discount)
+
+    def est(batch, policy, theta):
+        if batch.noise is None:
+            raise EstimatorError("pathwise needs the batch's noises ε_t (batch.noise)")
+        x, u, eps = batch.states, batch.actions, batch.noise
+        Nb, T, m = u.shape
+        Ks, ks, ss = policy.gains(theta, T)
+        lam = -2 * g ** T * x[:, T] @ QT
+        blocks = []
+        for t in range(T - 1, -1, -1):
+            xt, ut = x[:, t], u[:, t]
+            delta = -2 * g ** t * (ut @ R + xt @ N) + lam @ B
+            blocks.append(np.concatenate([(delta[:, :, None] * xt[:, None, :]).reshape(Nb, -1),
+                                          delta, delta * ss[t] * eps[:, t]], axis=1))
+            lam = -2 * g ** t * (xt @ Q + ut @ N.T) + lam @ A + delta @ Ks[t]
+        blocks = blocks[::-1]
+        return np.concatenate(blocks, axis=1) if policy.time_varying else sum(blocks)
+    est.__name__ = est.__qualname__ = "pathwise"
     return est

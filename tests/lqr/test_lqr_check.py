@@ -212,3 +212,16 @@ def test_detectable_bias_is_planned_or_refused(long):
         check_unbiased(U.reinforce_by_hand, prob, pol, th, detectable_bias=0.1)
     with pytest.raises(InvalidArgumentError, match="degree"):
         check_unbiased(U.reinforce_by_hand, prob, pol, th, degree=0)
+
+
+def test_built_in_pathwise_equals_the_hand_written_one_and_is_unbiased(small):
+    from pgmath.lqr import sample
+    prob, pol, th = small
+    batch = sample(prob, pol, th, 32, np.random.default_rng(5))
+    np.testing.assert_allclose(E.pathwise(prob)(batch, pol, th), U.pathwise(prob)(batch, pol, th),
+                               rtol=1e-12, atol=1e-12)
+    res = check_unbiased(E.pathwise(prob), prob, pol, th)
+    assert res.passed and res.method == "exact-quadrature"
+    tv = GaussianLinearPolicy(2, 1, time_varying=True, horizon=2)
+    th2 = tv.pack(np.array([[[-1.0, -1.5]], [[-0.5, -1.0]]]), [[0.1], [0.0]], [[-0.7], [-0.2]])
+    assert check_unbiased(E.pathwise(prob), prob, tv, th2).passed

@@ -50,6 +50,17 @@ def test_the_squashing_table_is_current(namespace):
     np.testing.assert_allclose(grad, namespace["grad"], atol=5e-5)
 
 
+def test_the_variance_table_is_current(namespace):
+    text = GUIDE.read_text(encoding="utf-8")
+    names = {"REINFORCE": "reinforce", "reward-to-go": "reward_to_go",
+             "reward-to-go, exact V baseline": "value_baseline",
+             "pathwise (reparameterised)": "pathwise"}
+    for label, key in names.items():
+        row = re.search(rf"^\| {re.escape(label)} \| ([\d.]+) \|$", text, re.M)
+        assert row, label
+        assert float(row.group(1)) == pytest.approx(namespace["traces"][key], rel=5e-5), label
+
+
 def test_the_figure_numbers_are_current():
     """A few horizons recomputed against the committed JSON (the full run takes minutes)."""
     stored = json.loads((docs_dir() / "guide" / "figures" / "lqr_variance_vs_T.json").read_text())
