@@ -234,8 +234,8 @@ def lqr_problems(draw, *, min_states: int = 1, max_states: int = 3, min_actions:
     """``(problem, policy, theta)``: a random :class:`pgmath.lqr.LQRProblem` with a
     :class:`pgmath.lqr.GaussianLinearPolicy` whose closed loop is stable.
 
-    The closed loop F = A + BK is drawn first with spectral radius ≤ ``max_radius``
-    (a random matrix rescaled), then B and K, and A = F − BK; so ρ(√γ F) < 1 and a
+    The closed loop F = A + BK is drawn first with spectral norm (so spectral radius)
+    ≤ ``max_radius`` (a random matrix rescaled), then B and K, and A = F − BK; so ρ(√γ F) < 1 and a
     discounted problem (``horizon=None``) has a finite J. Costs: [[Q, N], [Nᵀ, R]] = LLᵀ
     (N = 0 without ``cross_terms``); R ⪰ 0.05 I. W, Σ₀ (with ``noise``) are random PSD
     matrices, full rank, low rank or zero (rank ≤ ``max_noise_rank`` when given: fewer
@@ -263,9 +263,9 @@ def lqr_problems(draw, *, min_states: int = 1, max_states: int = 3, min_actions:
     B = _matrix(draw, n, m)
     for _ in range(steps):
         M = _matrix(draw, n, n)
-        rho = float(np.max(np.abs(np.linalg.eigvals(M))))
+        norm = float(np.linalg.norm(M, 2))   # ρ(F) ≤ ‖F‖₂ = r, and F's entries stay ≤ r
         r = draw(st.floats(0.0, max_radius))
-        Fs.append(M * (r / rho) if rho > 1e-12 else M * 0.0)
+        Fs.append(M * (r / norm) if norm > 1e-12 else M * 0.0)
         Ks.append(_matrix(draw, m, n, -0.5, 0.5))
     A = Fs[0] - B @ Ks[0]
     if time_varying:  # the same A for every step: K_t = K_0 + drawn deviations

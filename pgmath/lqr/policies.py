@@ -112,6 +112,13 @@ class ContinuousPolicy:
         x, u = np.atleast_2d(x), np.atleast_2d(u)
         return self._place(self.block_score(theta, t, x, self.noise_of(theta, t, x, u)), t)
 
+    def score_magnitude(self, theta, t: int, x_mag, u_mag) -> np.ndarray:
+        """``[N, block_size]`` a bound on the magnitude of the terms ψ_t is computed from, at
+        states and actions of magnitudes ``x_mag`` ``[N, n]``, ``u_mag`` ``[N, m]`` (for
+        rounding bounds). The default, for the one-step families, is the score at those
+        magnitudes with ε = (|u| + |μ|)/σ; :class:`GaussianLinearPolicy` states it exactly."""
+        raise NotImplementedError
+
     def step_scores(self, batch, theta) -> np.ndarray:
         """``[N, T, d]`` ψ_t = ∇_θ log π_θ(u_t|x_t) for every step of a batch.
 
@@ -208,6 +215,16 @@ class GaussianLinearPolicy(ContinuousPolicy):
         z = (u - anp.dot(x, K.T) - k) / anp.exp(ls)
         return -anp.sum(0.5 * z ** 2 + ls + 0.5 * _LOG_2PI, axis=-1)
 
+    def score_magnitude(self, theta, t, x_mag, u_mag):
+        """With ē = (|u| + |K||x| + |k|)/σ (the terms u − μ(x) is formed from):
+        (ē_i |x_j|/σ_i, ē_i/σ_i, ē_i² + 1) in the layout of ψ."""
+        K, k, ls = (np.asarray(v) for v in self.params(theta, t))
+        sig = np.exp(ls)
+        e = (u_mag + x_mag @ np.abs(K).T + np.abs(k)) / sig
+        N = x_mag.shape[0]
+        return np.concatenate([((e / sig)[:, :, None] * x_mag[:, None, :]).reshape(N, -1),
+                               e / sig, e ** 2 + 1.0], axis=1)
+
     def __repr__(self) -> str:
         tv = f", time_varying=True, horizon={self.horizon}" if self.time_varying else ""
         return f"GaussianLinearPolicy(n={self.n_states}, m={self.n_actions}{tv})"
@@ -272,6 +289,17 @@ class StateDependentGaussianPolicy(ContinuousPolicy):
         z = (u - anp.dot(x, K.T) - k) / anp.exp(ls)
         return -anp.sum(0.5 * z ** 2 + ls + 0.5 * _LOG_2PI, axis=-1)
 
+    def score_magnitude(self, theta, t, x_mag, u_mag):
+        """ē = (|u| + |K||x| + |k|)/σ(x) with σ(x) at the magnitudes' worst sign (exp(c − |D||x|)),
+        in the layout of ψ: (ē|x|/σ, ē/σ, ē² + 1, (ē² + 1)|x|)."""
+        K, k, c, D = (np.asarray(v) for v in self.params(theta))
+        sig = np.exp(c - x_mag @ np.abs(D).T)
+        e = (u_mag + x_mag @ np.abs(K).T + np.abs(k)) / sig
+        N = x_mag.shape[0]
+        s2 = e ** 2 + 1.0
+        return np.concatenate([((e / sig)[:, :, None] * x_mag[:, None, :]).reshape(N, -1), e / sig,
+                               s2, (s2[:, :, None] * x_mag[:, None, :]).reshape(N, -1)], axis=1)
+
     def __repr__(self) -> str:
         return f"StateDependentGaussianPolicy(n={self.n_states}, m={self.n_actions})"
 
@@ -311,6 +339,13 @@ class SquashedGaussianPolicy(ContinuousPolicy):
     def log_prob(self, theta, t, x, u):
         v = anp.arctanh(u)
         return self._gauss.log_prob(theta, 0, x, v) - anp.sum(anp.log1p(-u ** 2), axis=-1)
+
+    def score_magnitude(self, theta, t, x_mag, u_mag):
+        """The Gaussian magnitude of v = atanh(a), with |v| ≤ atanh|a| + |a|/(1 − a²) (the
+        recovery of v from a is that ill-conditioned near ±1)."""
+        a = np.minimum(u_mag, 1.0 - 1e-16)
+        v = np.arctanh(a) + a / (1.0 - a * a)
+        return self._gauss.score_magnitude(theta, 0, x_mag, v)
 
     def __repr__(self) -> str:
         return f"SquashedGaussianPolicy(n={self.n_states}, m={self.n_actions})"

@@ -71,6 +71,12 @@ def psd_factor(S: np.ndarray) -> np.ndarray:
     return V[:, keep] * np.sqrt(lam[keep])[None, :]
 
 
+def _realised(L: np.ndarray) -> np.ndarray:
+    """L Lᵀ, symmetric."""
+    S = L @ L.T
+    return (S + S.T) / 2
+
+
 @dataclass(frozen=True, eq=False)
 class LQRProblem:
     """A linear-quadratic problem (module docstring), validated.
@@ -82,6 +88,10 @@ class LQRProblem:
       Q_T: ``[n, n]`` terminal cost (finite horizon only), default 0.
       W: ``[n, n]`` covariance of w_t, default 0.
       mu0: ``[n]`` mean of x_0, default 0; Sigma0: ``[n, n]`` covariance of x_0, default 0.
+        W and Σ₀ are stored as L Lᵀ of the factors the sampler draws with
+        (:func:`psd_factor`: equal to the given matrices up to rounding relative to their
+        norm; eigenvalues below n · 4ε · λ_max dropped), so the closed forms, the moment
+        recursion, quadrature and sampling all see one covariance.
       horizon: T ≥ 1, or ``None`` for the infinite-horizon discounted problem (γ < 1).
       discount: γ ∈ (0, 1].
 
@@ -143,8 +153,12 @@ class LQRProblem:
             raise InvalidMDPError(f"mu0 has a non-finite entry: {mu0.tolist()}")
         Sigma0 = (np.zeros((n, n)) if self.Sigma0 is None
                   else _symmetric_psd(_matrix(self.Sigma0, "Sigma0", (n, n)), "Sigma0"))
+        # every route uses the covariances the sampler realises, L Lᵀ of their factors
+        # (equal to the given ones up to rounding relative to their norm)
+        L0, Lw = psd_factor(Sigma0), psd_factor(W)
+        Sigma0, W = _realised(L0), _realised(Lw)
         vals = dict(A=A, B=B, Q=Q, R=R, N=N, Q_T=Q_T, W=W, mu0=mu0, Sigma0=Sigma0,
-                    horizon=horizon, discount=discount, L0=psd_factor(Sigma0), Lw=psd_factor(W))
+                    horizon=horizon, discount=discount, L0=L0, Lw=Lw)
         for name, val in vals.items():
             if isinstance(val, np.ndarray):
                 val = val.copy()
