@@ -7,6 +7,7 @@ problems (``pgmath.lqr``).
 """
 from . import errors, exact, estimators, environments, strategies
 from . import algorithms, lqr
+from . import rollouts
 from .errors import *  # noqa: F401,F403
 from .mdp import POMDP, TabularMDP
 from .policies import LinearSoftmaxPolicy, ObservationSoftmaxPolicy, Policy, SoftmaxPolicy
@@ -22,7 +23,7 @@ __all__ = [
     "Policy", "SoftmaxPolicy", "ObservationSoftmaxPolicy", "LinearSoftmaxPolicy",
     "Trajectories", "sample", "enumerate_trajectories", "count_trajectories",
     "exact", "estimators", "strategies", "environments", "errors",
-    "algorithms", "lqr",
+    "algorithms", "lqr", "rollouts",
     *errors.__all__,
     "check_unbiased", "compare_variance", "plan_sample_size", "testing",
 ]

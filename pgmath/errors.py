@@ -18,6 +18,7 @@ __all__ = [
     "EstimatorError",
     "InvalidArgumentError",
     "DivergentPolicyError",
+    "RolloutError",
 ]
 
 
@@ -65,3 +66,9 @@ class DivergentPolicyError(InvalidPolicyError):
     """A policy under which a discounted linear-quadratic problem diverges: the closed loop
     x_{t+1} = (A + BK) x_t + … has spectral radius ρ(√γ (A + BK)) ≥ 1, so the state's
     discounted second moment, J(θ) and every estimator's variance are infinite."""
+
+
+class RolloutError(PgmathError):
+    """Rollout arrays that contradict each other: terminated and truncated both set, a
+    segment shorter than one step, flags or final observations where no episode ended
+    (the message names the array, the step t and the environment)."""

@@ -31,6 +31,7 @@ from ..errors import PgmathError
 from ..exact import gradient
 from ..mdp import TabularMDP
 from ..policies import SoftmaxPolicy
+from ..rollouts import command as rollout_command
 
 __all__ = ["load_estimator", "battery", "run_battery", "planned_n", "register"]
 
@@ -182,6 +183,8 @@ def format_table(rows) -> str:
 
 
 def _check(args) -> int:
+    if args.rollout:  # seam: rollout advantage functions live in pgmath.rollouts.command
+        return rollout_command.run(args, load_estimator)
     try:
         est = load_estimator(args.target)
     except PgmathError as exc:
@@ -235,6 +238,7 @@ def register(sub) -> None:
     p.add_argument("--progress", action=argparse_bool(), default=None,
                    help="force the progress bar on or off (default: on a terminal)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every report")
+    rollout_command.add_arguments(p)
     p.set_defaults(func=_check)
 
 

@@ -1,0 +1,486 @@
+"""The exact expected update of an advantage function computed from a segment.
+
+The update a policy-gradient library forms from a segment ``[n_steps, n_envs]`` is
+
+    g = Σ_e Σ_t w_t ψ_t Â_t   (``reduce="sum"``)   or   g / (n_steps · n_envs)   (``"mean"``),
+
+ψ_t = ∇_θ log π_θ(a_t|s_t), Â_t the advantages the function returns, and
+w_t = 0 on next-step auto-reset rows (their action did nothing), else 1
+(``weighting="none"``, the common practice) or γ^{k_t} (``weighting="discounted"``,
+k_t the steps since the episode's reset: the state weighting of ∇J_γ, Thomas 2014).
+The n_envs environments are independent and start alike, so E[g] is n_envs times the
+expectation over one column.
+
+Two routes:
+
+* ``"enumeration"``: every segment of one column (:mod:`.enumeration`), any advantage
+  function (a user's black box), E = Σ p(segment) g(segment);
+* ``"recursion"``: for a function described as a rule (:mod:`.rules`), a forward
+  recursion over the row chain from the start distribution. With Â_t = δ_t + c_t Â_{t+1},
+
+      Σ_t w_t ψ_t Â_t = Σ_u δ_u z_u,   z_u = w_u ψ_u + c_{u−1} z_{u−1},
+
+  and the first moments m_u(x) = E[z 1{X_u = x}] (two of them, before and after the
+  row's own factor c^own) propagate along the chain's edges like the state marginals
+  p_u(x), so the cost is O(n_steps · E · d), E the number of edges — polynomial where
+  enumeration is exponential in n_steps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from ..errors import (EstimatorError, InvalidArgumentError, PgmathError,
+                      TooManyTrajectoriesError)
+from ..exact._policy import policy_table
+from ..estimators._protocol import _name
+from .chain import RolloutChain, rollout_chain, start_distribution
+from .enumeration import MAX_SEGMENTS, count_segments, enumerate_segments
+from .objective import values as exact_values
+from .problem import RolloutProblem
+from .rules import Rows, Rule, abs_rule, rows_of_segment, rule_advantages
+from .sampling import sample_segment
+from .segment import Segment
+from .value_tables import as_value_table, lookup
+
+__all__ = ["SegmentExpectation", "Setting", "prepare", "enumerate_setting", "expected_update",
+           "enumeration_expectation", "recursion_expectation", "call_advantages",
+           "segment_updates", "columns_independent",
+           "update_weights", "recursion_update", "rule_of", "value_table_for",
+           "WEIGHTINGS", "REDUCTIONS", "METHODS"]
+
+WEIGHTINGS = ("none", "discounted")
+REDUCTIONS = ("sum", "mean")
+METHODS = ("auto", "recursion", "enumeration")
+#: Unit roundoff of float64.
+U64 = np.finfo(np.float64).eps / 2
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentExpectation:
+    """E[g] of one advantage function on segments of a problem.
+
+    Attributes:
+      mean: ``[d]`` the exact expected update E[g].
+      method: ``"recursion"`` or ``"enumeration"``.
+      n_segments: segments enumerated for one column (0 for the recursion).
+      slack: ``[d]`` a bound on the floating-point error of ``mean``.
+      abs_mean: ``[d]`` E[Σ_t |w_t ψ_t| Â^abs_t] (the magnitude the rounding scales with).
+      name, n_steps, n_envs, start, mode, weighting, reduce, lam: what was computed.
+    """
+
+    mean: np.ndarray
+    method: str
+    n_segments: int
+    slack: np.ndarray
+    abs_mean: np.ndarray
+    name: str
+    n_steps: int
+    n_envs: int
+    start: str
+    mode: str
+    weighting: str
+    reduce: str
+    lam: float
+
+
+# -- the pieces ---------------------------------------------------------------------------
+def _check_options(weighting, reduce, method, problem) -> None:
+    if weighting not in WEIGHTINGS:
+        raise InvalidArgumentError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+    if reduce not in REDUCTIONS:
+        raise InvalidArgumentError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
+    if method not in METHODS:
+        raise InvalidArgumentError(f"method must be one of {METHODS}, got {method!r}")
+    if weighting == "discounted" and problem.time_limit is None:
+        raise InvalidArgumentError(
+            "weighting='discounted' weights row t by γ^k, k the steps since the reset; without "
+            "a time limit k is unbounded and the row chain does not track it: give a time limit")
+
+
+def _check_lam(lam) -> float:
+    try:
+        lam = float(lam)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"lam (λ) must be a number in [0, 1], got {lam!r}") from None
+    if not 0.0 <= lam <= 1.0:
+        raise InvalidArgumentError(f"lam (λ) must lie in [0, 1], got {lam!r}")
+    return lam
+
+
+def call_advantages(fn, segment: Segment, lam: float) -> tuple[np.ndarray, float]:
+    """(``[n, e]`` float64 Â, the unit roundoff of the dtype the function returned).
+
+    Calls ``fn(rewards, values, terminated, truncated, final_values, next_values,
+    gamma=γ, lam=λ)``. Raises :class:`EstimatorError` naming the function when it raises,
+    returns the wrong shape or a non-finite value.
+    """
+    args = (segment.rewards.copy(), segment.values.copy(), segment.terminated.copy(),
+            segment.truncated.copy(), segment.final_values.copy(), segment.next_values.copy())
+    try:
+        out = fn(*args, gamma=segment.discount, lam=lam)
+    except Exception as exc:  # noqa: BLE001 - re-raised with context
+        raise EstimatorError(f"advantage function {_name(fn)} raised {type(exc).__name__}: {exc}") from exc
+    if hasattr(out, "detach"):  # a torch tensor
+        out = out.detach().cpu().numpy()
+    arr = np.asarray(out)
+    if arr.dtype.kind not in "fiu":
+        raise EstimatorError(f"advantage function {_name(fn)} returned {type(out).__name__} of dtype "
+                             f"{arr.dtype}, not a numeric array [n_steps, n_envs]")
+    u = float(np.finfo(arr.dtype).eps / 2) if arr.dtype.kind == "f" else U64
+    shape = segment.rewards.shape
+    if arr.shape != shape:
+        raise EstimatorError(f"advantage function {_name(fn)} returned shape {arr.shape}; expected "
+                             f"[n_steps, n_envs] = {shape}")
+    arr = arr.astype(float)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        t, e = (int(i) for i in np.argwhere(bad)[0])
+        raise EstimatorError(f"advantage function {_name(fn)} returned a non-finite value "
+                             f"{arr[t, e]!r} at t={t}, env={e}")
+    return arr, max(u, U64)
+
+
+def update_weights(segment: Segment, weighting: str) -> np.ndarray:
+    """``[n, e]`` w_t: 0 on auto-reset rows, else 1 or γ^{k_t} (``"discounted"``)."""
+    w = segment.live.astype(float)
+    if weighting == "discounted":
+        if segment.elapsed is None:
+            raise InvalidArgumentError("weighting='discounted' needs the segment's elapsed times")
+        w = w * segment.discount ** segment.elapsed
+    return w
+
+
+def segment_updates(segment: Segment, adv: np.ndarray, psi: np.ndarray, weighting: str
+                    ) -> np.ndarray:
+    """``[e, d]`` Σ_t w_t ψ(s_t, a_t) Â_t per environment column (``psi`` ``[S, A, d]``)."""
+    w = update_weights(segment, weighting) * adv
+    return np.einsum("te,ted->ed", w, psi[segment.observations, segment.actions])
+
+
+def rule_of(fn, gamma: float, lam: float) -> Rule | None:
+    """The :class:`Rule` an advantage function describes itself by, or ``None``."""
+    factory = getattr(fn, "rollout_rule", None)
+    return factory(gamma, lam) if callable(factory) else None
+
+
+def value_table_for(problem: RolloutProblem, policy, theta, values) -> np.ndarray:
+    """``[K, S]``: the exact values of the problem's objective (``values=None``), or the
+    given table checked against the problem."""
+    if values is None:
+        values = exact_values(problem, policy, theta)
+    return as_value_table(values, problem.n_states, problem.time_limit)
+
+
+def _scale(reduce: str, n_steps: int, n_envs: int) -> float:
+    return float(n_envs) if reduce == "sum" else 1.0 / n_steps
+
+
+def _slack(u: float, n_steps: int, n_terms: int, abs_mean, abs_g) -> np.ndarray:
+    """``[d]`` the rounding bound of an enumerated E[g]: each Â_t from the function, in its
+    working precision u, within γ_{8n+16}(u) of the magnitude of its terms (``abs_mean``
+    weights them by |w ψ| and p), and pgmath's float64 sum of the n_terms weighted rows
+    within γ_{n_terms + 2n}(u64) (Higham, eq. 3.5)."""
+    return (_gamma_k(8 * n_steps + 16, u) * np.asarray(abs_mean)
+            + _gamma_k(n_terms + 2 * n_steps + 16, U64) * (np.asarray(abs_mean) + np.asarray(abs_g)))
+
+
+def _gamma_k(k: float, u: float) -> float:
+    ku = k * u
+    return float("inf") if ku >= 0.5 else ku / (1.0 - ku)
+
+
+# -- recursion ----------------------------------------------------------------------------
+def _edge_rows(chain: RolloutChain, V: np.ndarray, gamma: float, lam: float) -> Rows:
+    src, dst = chain.src, chain.dst
+    ended = chain.ended
+    fin_k = np.where(ended, chain.elapsed[src] + 1, 0) if V.shape[0] > 1 else chain.elapsed[src]
+    v_final = np.where(ended, lookup(V, fin_k, np.maximum(chain.env_next, 0)), 0.0)
+    return Rows(chain.reward, lookup(V, chain.elapsed[src], chain.state[src]),
+                lookup(V, chain.elapsed[dst], chain.state[dst]), v_final,
+                chain.terminated, chain.truncated, float(gamma), float(lam))
+
+
+def recursion_update(rule: Rule, chain: RolloutChain, start: np.ndarray, V: np.ndarray,
+                     psi: np.ndarray, n_steps: int, weighting: str, lam: float, *,
+                     absolute: bool = False) -> np.ndarray:
+    """``[d]`` E[Σ_t w_t ψ_t Â_t] over one column of ``n_steps`` rows from ``start`` ``[N]``.
+
+    ``absolute=True`` runs the same recursion on |coefficients| and |ψ| (a bound on
+    E[Σ_t |w ψ_t| · Σ |terms of Â_t|], for the rounding slack).
+    """
+    g = chain.problem.discount
+    rows = _edge_rows(chain, V, g, lam)
+    E, N, A = chain.n_edges, chain.n_nodes, chain.problem.n_actions
+    ones, zeros = np.ones(E), np.zeros(E)
+
+    def coef(fn, *args, default):
+        return np.broadcast_to(np.asarray(fn(rows, *args), dtype=float), (E,)).copy() \
+            if fn is not None else (ones if default == 1 else zeros).copy()
+
+    d_own = coef(lambda x, last: rule.delta_own(x, last), False, default=0)
+    d_last = coef(lambda x, last: rule.delta_own(x, last), True, default=0)
+    c_own = coef(rule.cont_own, default=1)
+    d_next = coef(rule.delta_next, default=0)
+    c_next = coef(rule.cont_next, default=1)
+    Psi = psi[chain.state].reshape(N * A, -1)
+    w = (~chain.dead).astype(float)
+    if weighting == "discounted":
+        w = w * g ** chain.elapsed
+    if absolute:
+        d_own, d_last, c_own, d_next, c_next = map(np.abs, (d_own, d_last, c_own, d_next, c_next))
+        Psi = np.abs(Psi)
+    q = chain.prob
+    src, dst = chain.src, chain.dst
+    xa = src * A + chain.action
+
+    def to_dst(vals, cols, n_cols):
+        return sparse.csr_matrix((vals, (dst, cols)), shape=(N, n_cols))
+
+    def per_xa(vals):
+        return np.bincount(xa, weights=vals, minlength=N * A)
+
+    def per_x(vals):
+        return np.bincount(src, weights=vals, minlength=N)
+
+    T_psi = to_dst(q, xa, N * A)                       # z ← w ψ p
+    T_zeta = to_dst(q * c_next, src, N)                # z ← c^next ζ
+    T3_psi = to_dst(q * c_own, xa, N * A)              # ζ' ← c^own z
+    T3_zeta = to_dst(q * c_own * c_next, src, N)
+    Kt = to_dst(q, src, N)
+    a_own, a_last = per_xa(q * d_own), per_xa(q * d_last)
+    b_own, b_last = per_x(q * d_own * c_next), per_x(q * d_last * c_next)
+    b_next = per_x(q * d_next)
+    look = rule.looks_ahead
+    d = Psi.shape[1]
+    p = start.astype(float)
+    m_Z = np.zeros((N, d))
+    m_zeta = np.zeros((N, d))
+    total = np.zeros(d)
+    for u in range(n_steps):
+        last = u == n_steps - 1
+        pw = np.repeat(p * w, A)                        # [N·A]
+        a_vec, b_vec = (a_last, b_last) if last else (a_own, b_own)
+        total += (pw * a_vec) @ Psi + b_vec @ m_zeta
+        if look and u > 0:
+            total += b_next @ m_Z
+        if last:
+            break
+        pPsi = pw[:, None] * Psi
+        if look:
+            m_Z = T_psi @ pPsi + T_zeta @ m_zeta
+        m_zeta = T3_psi @ pPsi + T3_zeta @ m_zeta
+        p = Kt @ p
+    return total
+
+
+# -- the front end --------------------------------------------------------------------------
+def _verify_rule(fn, rule: Rule, setting: "Setting", lam: float, n_steps: int) -> None:
+    """Refuse a rule that disagrees with its function's code: on every segment of
+    min(n_steps, 3) rows (fewer rows when there would be more than 20,000 segments), and
+    on one sampled segment of n_steps rows × 4 environments (seeded), so code that changes
+    with the segment's length is caught too."""
+    chain, start, discount = setting.chain, setting.p_start, setting.problem.discount
+    n = min(n_steps, 3)
+    while n > 1 and count_segments(chain, start, n) > 20_000:
+        n -= 1
+    seg, _, _ = enumerate_segments(chain, start, n, discount=discount, max_segments=10 ** 9)
+    segments = [seg.with_values(setting.V)]
+    if n_steps > n:
+        V = setting.V[0] if setting.V.shape[0] == 1 else setting.V
+        segments.append(sample_segment(setting.problem, setting.pi, None, n_steps=n_steps,
+                                       n_envs=4, rng=np.random.default_rng(0),
+                                       start=setting.start, mode=setting.mode, values=V))
+    for seg in segments:
+        code, u = call_advantages(fn, seg, lam)
+        rows = rows_of_segment(seg, discount, lam)
+        want = rule_advantages(rule, rows)
+        tol = _gamma_k(8 * seg.n_steps + 16, u) * abs_rule(rows) * 4 + 1e-300
+        bad = np.abs(code - want) > tol
+        if bad.any():
+            t, e = (int(i) for i in np.argwhere(bad)[0])
+            raise EstimatorError(
+                f"{_name(fn)} describes itself by the rule {rule.name!r}, but its code disagrees: "
+                f"on a segment of {seg.n_steps} steps, Â[t={t}] is {code[t, e]!r} from the code "
+                f"and {want[t, e]!r} from the rule; pgmath does not route by a description the "
+                "code contradicts")
+
+
+@dataclass(frozen=True, eq=False)
+class Setting:
+    """Everything an expectation needs besides the advantage function: the problem, the
+    action probabilities π ``[S, A]``, the score table ψ ``[S, A, d]``, the value table
+    ``[K, S]``, the row chain and the start distribution ``[N]`` of a segment's first row."""
+
+    problem: RolloutProblem
+    pi: np.ndarray
+    psi: np.ndarray
+    V: np.ndarray
+    chain: RolloutChain
+    p_start: np.ndarray
+    start: str
+    mode: str
+
+
+def prepare(problem: RolloutProblem, policy, theta, *, mode: str = "same_step",
+            start: str = "stationary", values=None) -> Setting:
+    """The :class:`Setting` of ``problem`` under (policy, θ) with the value table ``values``
+    (``None``: the exact values of the problem's objective)."""
+    if not hasattr(policy, "score"):
+        raise PgmathError("rollout expectations need a pgmath Policy (for the score ψ) and its θ")
+    theta = policy.check_theta(theta)
+    pi = np.asarray(policy_table(problem.mdp, policy, theta))
+    V = value_table_for(problem, policy, theta, values)
+    chain = rollout_chain(problem, pi, mode=mode)
+    return Setting(problem, pi, policy.score(theta), V, chain, start_distribution(chain, start),
+                   start, mode)
+
+
+def enumerate_setting(setting: Setting, n_steps: int, *, max_segments: int = MAX_SEGMENTS
+                      ) -> tuple[Segment, np.ndarray]:
+    """(every segment of one column as the columns of one :class:`Segment` with value
+    predictions, probabilities ``[M]`` summing to 1)."""
+    seg, prob, _ = enumerate_segments(setting.chain, setting.p_start, n_steps,
+                                      discount=setting.problem.discount, max_segments=max_segments)
+    return seg.with_values(setting.V), prob / prob.sum()
+
+
+def _common(fn, setting: Setting, n_steps, n_envs, weighting, reduce, lam) -> dict:
+    return dict(name=_name(fn), n_steps=int(n_steps), n_envs=int(n_envs), start=setting.start,
+                mode=setting.mode, weighting=weighting, reduce=reduce, lam=lam)
+
+
+def enumeration_expectation(fn, setting: Setting, segments: Segment, prob: np.ndarray, *,
+                            n_envs: int, lam: float, weighting: str = "none",
+                            reduce: str = "sum", max_batches: int = MAX_SEGMENTS
+                            ) -> tuple[SegmentExpectation, np.ndarray]:
+    """(E[g] by enumeration, ``[n, M]`` the function's Â on the enumerated segments).
+
+    Columns are probed for independence (:func:`columns_independent`); a function that
+    couples them is called once per ordered batch of ``n_envs`` segments.
+    """
+    n_steps = segments.n_steps
+    common = _common(fn, setting, n_steps, n_envs, weighting, reduce, lam)
+    adv, u = call_advantages(fn, segments, lam)
+    if columns_independent(fn, segments, adv, lam, u):
+        scale = _scale(reduce, n_steps, n_envs)
+        g, absg = _updates(segments, adv, setting.psi, weighting, lam)
+        mean, absm = prob @ g, prob @ absg
+        slack = _slack(u, n_steps, g.shape[0], absm, prob @ np.abs(g))
+        return SegmentExpectation(mean * scale, "enumeration", int(g.shape[0]), slack * scale,
+                                  absm * scale, **common), adv
+    mean, absm, absg_sum, n_batches = _coupled_expectation(fn, segments, prob, setting.psi,
+                                                           weighting, lam, n_envs, max_batches)
+    bscale = 1.0 if reduce == "sum" else 1.0 / (n_steps * n_envs)
+    slack = _slack(u, n_steps * n_envs, n_batches, absm, absg_sum)
+    return SegmentExpectation(mean * bscale, "enumeration", int(segments.n_envs), slack * bscale,
+                              absm * bscale, **common), adv
+
+
+def recursion_expectation(fn, setting: Setting, *, n_steps: int, n_envs: int, lam: float,
+                          weighting: str = "none", reduce: str = "sum") -> SegmentExpectation:
+    """E[g] by the recursion, for a function with a rule (checked against its code)."""
+    rule = rule_of(fn, setting.problem.discount, lam)
+    if rule is None:
+        raise PgmathError(f"method='recursion' needs a described advantage function; "
+                          f"{_name(fn)} has no rollout_rule (use enumeration)")
+    chain, p_start, V, psi = setting.chain, setting.p_start, setting.V, setting.psi
+    _verify_rule(fn, rule, setting, lam, n_steps)
+    mean = recursion_update(rule, chain, p_start, V, psi, n_steps, weighting, lam)
+    absm = recursion_update(rule, chain, p_start, V, psi, n_steps, weighting, lam, absolute=True)
+    K = 4 * n_steps + 64 + int(np.bincount(chain.dst, minlength=chain.n_nodes).max())
+    scale = _scale(reduce, n_steps, n_envs)
+    slack = _gamma_k(K, U64) * absm
+    return SegmentExpectation(mean * scale, "recursion", 0, slack * scale, absm * scale,
+                              **_common(fn, setting, n_steps, n_envs, weighting, reduce, lam))
+
+
+def expected_update(advantage_fn, problem: RolloutProblem, policy, theta, *, n_steps: int,
+                    n_envs: int = 1, lam: float = 0.95, values=None, start: str = "stationary",
+                    mode: str = "same_step", weighting: str = "none", reduce: str = "sum",
+                    method: str = "auto", max_segments: int = MAX_SEGMENTS) -> SegmentExpectation:
+    """E[g], the exact expected update of ``advantage_fn`` on segments of ``problem``.
+
+    Args:
+      advantage_fn: an explicit-signature advantage function (:mod:`pgmath.rollouts.gae`;
+        adapters in :mod:`pgmath.rollouts.signatures`).
+      problem, policy, theta: the problem and a state policy with θ ``[d]``.
+      n_steps, n_envs: the segment's size.
+      lam: λ passed to the function.
+      values: the value predictions' table (``[S]`` or ``[H + 1, S]``); ``None`` for the
+        exact values of the problem's objective.
+      start: ``"stationary"`` or ``"reset"`` (:mod:`pgmath.rollouts.chain`).
+      mode: ``"same_step"`` or ``"next_step"`` auto-reset.
+      weighting: ``"none"`` or ``"discounted"`` (γ^k, needs a time limit).
+      reduce: ``"sum"`` (Σ over steps and environments) or ``"mean"`` (divided by
+        n_steps · n_envs, as a loss's ``.mean()``).
+      method: ``"auto"`` (recursion for a function with a rule, else enumeration),
+        ``"recursion"`` or ``"enumeration"``.
+
+    Raises:
+      EstimatorError: the function raised or returned a bad array, or its rule disagrees
+        with its code; TooManyTrajectoriesError: enumeration too large.
+    """
+    _check_options(weighting, reduce, method, problem)
+    lam = _check_lam(lam)
+    for name, v in (("n_steps", n_steps), ("n_envs", n_envs)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise InvalidArgumentError(f"{name} must be a positive int, got {v!r}")
+    setting = prepare(problem, policy, theta, mode=mode, start=start, values=values)
+    if method == "auto":
+        method = "recursion" if rule_of(advantage_fn, problem.discount, lam) else "enumeration"
+    if method == "recursion":
+        return recursion_expectation(advantage_fn, setting, n_steps=n_steps, n_envs=n_envs,
+                                     lam=lam, weighting=weighting, reduce=reduce)
+    seg, prob = enumerate_setting(setting, n_steps, max_segments=max_segments)
+    return enumeration_expectation(advantage_fn, setting, seg, prob, n_envs=n_envs, lam=lam,
+                                   weighting=weighting, reduce=reduce, max_batches=max_segments)[0]
+
+
+def columns_independent(fn, seg: Segment, adv: np.ndarray, lam: float, u: float) -> bool:
+    """Whether column e of ``fn``'s output depends on column e of its input only, probed:
+    the two halves of the columns, and the columns reversed, must give the same Â
+    (within rounding). A function that normalises advantages over the batch fails."""
+    M = seg.n_envs
+    if M == 1:
+        return True
+    tol = _gamma_k(8 * seg.n_steps + 16, u) * abs_rule(rows_of_segment(seg, seg.discount, lam)) * 4
+    probes = [np.arange(M)[::-1], np.arange(M // 2), np.arange(M // 2, M)]
+    for cols in probes:
+        got, _ = call_advantages(fn, seg.columns(cols), lam)
+        if np.any(np.abs(got - adv[:, cols]) > tol[:, cols]):
+            return False
+    return True
+
+
+def _updates(seg: Segment, adv, psi, weighting, lam):
+    """(``[M, d]`` per-column updates, ``[M, d]`` their magnitudes for the rounding slack)."""
+    g = segment_updates(seg, adv, psi, weighting)
+    mag = abs_rule(rows_of_segment(seg, seg.discount, lam))
+    w = np.abs(update_weights(seg, weighting)) * mag
+    absg = np.einsum("te,ted->ed", w, np.abs(psi[seg.observations, seg.actions]))
+    return g, absg
+
+
+def _coupled_expectation(fn, seg: Segment, prob, psi, weighting, lam, n_envs, max_batches):
+    """E[Σ_e g_e] of a function that couples its columns: every ordered batch of n_envs
+    enumerated segments is one call (M^{n_envs} calls, at most ``max_batches``)."""
+    M = seg.n_envs
+    if M ** n_envs > max_batches:
+        raise TooManyTrajectoriesError(
+            f"{_name(fn)} couples its environment columns (its output for one column changes "
+            f"with the others), so each batch of {n_envs} segments is one call: {M}^{n_envs} = "
+            f"{M ** n_envs:,} batches, above {max_batches:,}; use fewer steps or environments")
+    idx = np.indices((M,) * n_envs).reshape(n_envs, -1).T
+    mean = absm = absg_sum = 0.0
+    for cols in idx:
+        sub = seg.columns(cols)
+        adv, _ = call_advantages(fn, sub, lam)
+        g, absg = _updates(sub, adv, psi, weighting, lam)
+        p = float(np.prod(prob[cols]))
+        mean = mean + p * g.sum(axis=0)
+        absm = absm + p * absg.sum(axis=0)
+        absg_sum = absg_sum + p * np.abs(g).sum(axis=0)
+    return mean, absm, absg_sum, idx.shape[0]
