@@ -3,9 +3,10 @@
 N = 100,000 trajectories, T = 100, S = 50, A = 5 (a dense random MDP, random softmax
 policy): 10⁷ steps. Two baselines measured in the same run:
 
-* raw RNG: drawing just the uniform numbers the sampler consumes (one for s₀ per
-  trajectory, two per step: the action and the next state) with ``rng.random``;
-  target: sampler rate ≥ 25% of this rate;
+* raw RNG: drawing the uniform numbers a sampler with one table per draw consumes (one
+  for s₀ per trajectory, two per step: the action and the next state) with
+  ``rng.random``; target (issue 15): sampler rate ≥ 50% of this rate (pgmath.sample
+  draws the action and next state jointly, one uniform per step);
 * a per-step Python loop over one trajectory at a time (inverse-CDF with ``bisect`` on
   precomputed cumulative tables, one ``rng.random()`` per draw), timed on fewer
   trajectories and compared as a rate; target: sampler ≥ 20× this rate.
@@ -75,9 +76,9 @@ def main() -> int:
     print(f"Python loop  {t_loop:7.3f} s  {steps / t_loop / 1e6:8.2f} M steps/s "
           f"(extrapolated from {N_LOOP:,} trajectories)")
     frac, speedup = t_rng / t_sampler, t_loop / t_sampler
-    print(f"sampler / raw RNG rate: {frac:.1%} (target ≥ 25%)")
+    print(f"sampler / raw RNG rate: {frac:.1%} (target ≥ 50%)")
     print(f"sampler / Python loop rate: {speedup:.1f}x (target ≥ 20x)")
-    return 0 if frac >= 0.25 and speedup >= 20 else 1
+    return 0 if frac >= 0.5 and speedup >= 20 else 1
 
 
 if __name__ == "__main__":

@@ -540,8 +540,7 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
     if method == "exact-recursion" and route is None:
         raise PgmathError(
             f"method='exact-recursion' needs a moment recursion, and {_name(estimator)} has "
-            "none here (a user's estimator without step_weights, a batch-coupled one, an "
-            "on-policy estimator fed behaviour samples, or R[s, a, s'] for an off-policy one)")
+            "none here (an estimator without step_weights, or a batch-coupled one)")
     if method in ("exact", "bernstein", "chi2") and not enumerable and (
             method == "exact" or route is None):
         why = (f"it is batch-coupled and M^{batch_size} batches are too many to enumerate"

@@ -3,17 +3,16 @@
 :func:`pgmath.check.check_unbiased` needs, for a per-trajectory estimator g, its exact
 mean E[g] (to decide E[g] = ∇J(θ) exactly), its variance Var g_j and a bound b_j on
 |g_j − E g_j| (Bernstein's inequality), and a bound on the floating-point error of all of
-them. Enumeration gives these on small problems. For the built-in estimators that are
-linear recursions (DESIGN §3) they come in polynomial time in T:
+them. Enumeration gives these on small problems. For every estimator that describes
+itself as a linear recursion (DESIGN §3; ``step_weights``, a built-in or a user's own,
+importance-ratio powers included) they come in polynomial time in T from
+:func:`pgmath.exact.recursion.recursive_moments` of its
+:class:`~pgmath.exact.recursion.StepWeights`
+g(τ) = Σ_t ψ_t w_t − b ⊙ Σ_t ω_t ψ_t (module docstring of :mod:`pgmath.exact.recursion`),
+on-policy or with the trajectories of a behaviour θ_b (target θ). The route is chosen by
+that description, never by the estimator's name (:func:`recursion_route`).
 
-* on-policy: :func:`pgmath.exact.recursion.recursive_moments` of the estimator's
-  :class:`~pgmath.exact.recursion.StepWeights`
-  g(τ) = Σ_t ψ_t w_t − b ⊙ Σ_t ω_t ψ_t (module docstring of :mod:`pgmath.exact.recursion`);
-* off-policy (trajectories of a behaviour θ_b, target θ):
-  :func:`pgmath.exact.offpolicy_moments.offpolicy_moments_recursion` for the five
-  estimators of :data:`~pgmath.exact.offpolicy_moments.RECURSIONS`.
-
-**Rounding.** Both recursions only add and multiply. For such a computation the
+**Rounding.** The recursion only adds and multiplies. For such a computation the
 computed value x̂ of a quantity x obeys |x̂ − x| ≤ γ_K x_abs, where x_abs is the same
 computation run in exact arithmetic on the absolute values of every input and K bounds
 the number of roundings along any path from an input to the output (Higham, *Accuracy
@@ -23,8 +22,8 @@ So each recursion is run a second time on |r|, on |weights| and with the score r
 by its magnitude m(x, a) = |Φ[x, a]| + Σ_b π(b|x)|Φ[x, b]| ≥ |ψ(x, a)| (which also covers
 the absolute rounding of ψ = Φ[x, a] − Σ_b π(b|x)Φ[x, b]): its mean is x_abs for E[g] and
 its second moment the same for E[g gᵀ]. The slack of E g − ∇J adds γ_K times a bound on
-the terms ∇J is assembled from, (Σ_t max m)(Σ_t γ^t max|r|). K is counted in
-:func:`rounding_depth`.
+the terms ∇J is assembled from, (Σ_t max m)(Σ_t γ^t max|r|). K is counted for the
+algorithm that runs by :func:`pgmath.exact.recursion.recursion_rounding_depth`.
 
 **Range.** |g_j(τ)| ≤ B_j for every trajectory, with (on-policy)
 
@@ -33,10 +32,12 @@ the terms ∇J is assembled from, (Σ_t max m)(Σ_t γ^t max|r|). K is counted i
     F̄_t ≥ max_paths Σ_{t'≥t} |ρ|^{t'−t} U_{t'},  P̄_t ≥ max_paths Σ_{t'<t} U_{t'},
     U_t = |α_t| |r(s_t, a_t, s_{t+1})| + |y_t(s_t, a_t, s_{t+1})|
 
-(F̄, P̄ by a max-plus dynamic programme over the possible transitions), the triangle
-inequality on the StepWeights form term by term; and (off-policy, every
-weight is a product of at most T + 1 per-step ratios ≤ ρ̄ = max(1, max π_θ/π_{θ_b}))
-B_j = ρ̄^{T+1} T max|ψ_j| Σ_t γ^t r̄. Then |g_j − E g_j| ≤ B_j + |E g_j| and
+(F̄, P̄ by a max-plus dynamic programme over the transitions possible under the policy
+that draws the trajectories), the triangle inequality on the StepWeights form term by
+term; with importance ratios every term of g carries one power ϱ_t^{k_t} per step, so
+B_j is multiplied by ρ̄^{k_ψ + (T−1) max(k_σ, k_e, k_G)}, ρ̄ = max(1, max π_θ/π_{θ_b})
+(:func:`step_weights_range`; :func:`offpolicy_range` is the cruder
+ρ̄^{T+1} T max|ψ_j| Σ_t γ^t r̄ for the built-in importance-sampling estimators). Then |g_j − E g_j| ≤ B_j + |E g_j| and
 |g_j − ∇J_j| ≤ B_j + |∇J_j|.
 """
 from __future__ import annotations
@@ -46,10 +47,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import EstimatorError
-from .estimators import offpolicy as _offpolicy
 from .estimators._protocol import _name, call_estimator, has_recursion, is_batch_coupled, step_scores
-from .exact.offpolicy_moments import RECURSIONS, offpolicy_moments_recursion
-from .exact.recursion import StepWeights, recursive_moments, step_weights_of
+from .estimators.offpolicy import log_ratios
+from .exact.recursion import (StepWeights, recursion_rounding_depth, recursive_moments,
+                              step_weights_of)
 
 __all__ = ["RecursionMoments", "recursion_route", "recursion_moments", "rounding_depth",
            "step_weights_range", "offpolicy_range"]
@@ -88,27 +89,22 @@ class RecursionMoments:
     depth: int
 
 
-def _is_offpolicy_builtin(estimator) -> bool:
-    name = getattr(estimator, "__name__", None)
-    return name in RECURSIONS and getattr(_offpolicy, name, None) is estimator
-
-
 def recursion_route(estimator, mdp, policy, theta, behaviour_theta=None) -> str | None:
     """Which recursion gives the exact moments of ``estimator`` on this problem, or ``None``.
 
-    ``"on-policy recursion"``: a per-trajectory estimator with ``step_weights`` sampled
-    on-policy (``behaviour_theta`` is ``None`` or equal to θ). ``"off-policy recursion"``:
-    one of the built-in off-policy estimators of :data:`RECURSIONS` on an MDP with rewards
-    r(s, a). A user's estimator without a linear-recursion description gets ``None``.
+    Routed by description, never by name: any per-trajectory estimator with
+    ``step_weights`` (a :class:`~pgmath.exact.recursion.StepWeights`, importance-ratio
+    powers included; a user's own as much as a built-in) on a finite horizon gets the
+    moment recursion: ``"on-policy recursion"`` when sampled on-policy
+    (``behaviour_theta`` is ``None`` or equal to θ), ``"off-policy recursion"`` when the
+    trajectories come from π_{behaviour_theta} (the recursion then weights by the
+    behaviour and evaluates the estimator at θ). An estimator without a description, or a
+    batch-coupled one, gets ``None``.
     """
-    if is_batch_coupled(estimator) or mdp.horizon is None:
+    if is_batch_coupled(estimator) or mdp.horizon is None or not has_recursion(estimator):
         return None
     on_policy = behaviour_theta is None or np.array_equal(behaviour_theta, theta)
-    if on_policy and has_recursion(estimator):
-        return "on-policy recursion"
-    if _is_offpolicy_builtin(estimator) and mdp.R.ndim == 2:
-        return "off-policy recursion"
-    return None
+    return "on-policy recursion" if on_policy else "off-policy recursion"
 
 
 class _ScoreOverride:
@@ -144,7 +140,7 @@ def _abs_spec(spec: StepWeights) -> StepWeights:
         spec.T, kappa=np.abs(spec.kappa), rho=abs(spec.rho), beta=np.abs(spec.beta),
         alpha=np.abs(spec.alpha), eta=np.abs(spec.eta), y=ab(spec.y), c=ab(spec.c),
         cx=ab(spec.cx), offset=None if spec.offset is None else -np.abs(spec.offset),
-        omega=1.0 if spec.omega is None else np.abs(spec.omega))
+        omega=1.0 if spec.omega is None else np.abs(spec.omega), ratio_powers=spec.ratio_powers)
 
 
 def _max_log_prob(policy, theta) -> float:
@@ -190,12 +186,20 @@ def _path_maxima(U: np.ndarray, mask: np.ndarray, p0: np.ndarray, rho: float
     return np.maximum(F[:T].max(axis=1), 0.0), past
 
 
-def step_weights_range(spec: StepWeights, mdp, policy, theta) -> np.ndarray:
+def step_weights_range(spec: StepWeights, mdp, policy, theta, theta_b=None) -> np.ndarray:
     """``[d]`` B_j ≥ max_τ |g_j(τ)| for a StepWeights estimator (module docstring), with F_t
-    and P_t bounded over the possible paths (:func:`_path_maxima`) rather than by T r̄."""
+    and P_t bounded over the possible paths (:func:`_path_maxima`) rather than by T r̄.
+
+    With ``theta_b`` the paths are those of the behaviour π_{θ_b} and the estimator is
+    evaluated at θ; with ratio powers (k_σ, k_e, k_ψ, k_G) every term of g carries one
+    factor ϱ_t^{k_t} per step, k_t = k_ψ at its injection step and one of k_σ, k_e, k_G at
+    every other step (module docstring of :mod:`pgmath.exact.recursion`), so the ratio-free
+    bound is multiplied by ρ̄^{k_ψ + (T−1) max(k_σ, k_e, k_G)}, ρ̄ = max(1, max_{x,a: π_b>0}
+    π_θ/π_{θ_b}) (formed in log space; ∞ when it overflows)."""
     T = spec.T
     S, A = mdp.n_states, mdp.n_actions
-    pi = np.asarray(policy.probs(theta))
+    tb = theta if theta_b is None else theta_b
+    pi = np.asarray(policy.probs(tb))
     psi = np.abs(np.asarray(policy.score(theta)))
     psi_max = np.max(np.where(pi[:, :, None] > 0, psi, 0.0), axis=(0, 1))  # [d]
     O = np.asarray(mdp.O) if policy.over == "observations" else np.eye(S)
@@ -210,6 +214,14 @@ def step_weights_range(spec: StepWeights, mdp, policy, theta) -> np.ndarray:
     B = psi_max * float(W.sum())
     if spec.offset is not None:
         B = B + np.abs(spec.offset) * psi_max * float(np.abs(spec.omega).sum())
+    if spec.has_ratios:
+        k_sig, k_e, k_psi, k_G = spec.ratio_powers
+        lt = np.asarray(policy.log_probs(theta))
+        lb = np.asarray(policy.log_probs(tb))
+        log_rho = max(0.0, float(np.max(np.where(np.isfinite(lb), lt - lb, -np.inf))))
+        with np.errstate(over="ignore", invalid="ignore"):
+            w = np.exp((k_psi + (T - 1) * max(k_sig, k_e, k_G)) * log_rho)
+            B = np.where(B > 0, w * np.where(B > 0, B, 1.0), 0.0)
     return B
 
 
@@ -231,13 +243,17 @@ def offpolicy_range(mdp, policy, theta, theta_b) -> np.ndarray:
     return np.where(base > 0, w * np.where(base > 0, base, 1.0), 0.0)
 
 
-def _check_description(estimator, spec: StepWeights, mdp, policy, theta, n: int = 64) -> None:
+def _check_description(estimator, spec: StepWeights, mdp, policy, theta, theta_b=None,
+                       n: int = 64) -> None:
     """The recursion decides the estimator's ``step_weights``, not its code: evaluate both on
-    ``n`` sampled trajectories (seed 0) and refuse when they differ beyond rounding."""
+    ``n`` trajectories sampled from π_{θ_b} (θ when ``None``; seed 0), the description with
+    the batch's log-ratios, and refuse when they differ beyond rounding."""
     from .trajectories import sample
-    batch = sample(mdp, policy, theta, n, np.random.default_rng(0))
+    batch = sample(mdp, policy, theta if theta_b is None else theta_b, n,
+                   np.random.default_rng(0))
     g = call_estimator(estimator, batch, policy, theta)
-    ref = spec.evaluate(batch, step_scores(batch, policy, theta))
+    lr = log_ratios(batch, policy, theta) if spec.has_ratios else None
+    ref = spec.evaluate(batch, step_scores(batch, policy, theta), lr)
     scale = 1.0 + np.abs(g) + np.abs(ref)
     bad = np.abs(g - ref) > 1e-9 * scale
     if bad.any():
@@ -260,30 +276,20 @@ def recursion_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, ta
     route = recursion_route(estimator, mdp, policy, theta, behaviour_theta)
     if route is None:
         raise EstimatorError(
-            f"{_name(estimator)} has no moment recursion on {mdp!r} (a user's estimator "
-            "without step_weights, a batch-coupled one, or an on-policy estimator fed "
-            "behaviour samples): use enumeration")
+            f"{_name(estimator)} has no moment recursion on {mdp!r} (an estimator without "
+            "step_weights, a batch-coupled one, or an infinite horizon): use enumeration")
     if target is None:
         target = gradient(mdp, policy, theta)
     T = mdp.horizon
-    mdp_abs = _abs_mdp(mdp)
-    if route == "on-policy recursion":
-        spec = step_weights_of(estimator, T, mdp.discount)
-        _check_description(estimator, spec, mdp, policy, theta)
-        mean, cov = recursive_moments(spec, mdp, policy, theta)
-        mag = _ScoreOverride(policy, _score_magnitude(policy, theta))
-        m_abs, c_abs = recursive_moments(_abs_spec(spec), mdp_abs, mag, theta)
-        width = 2 * (len(spec.rows()) + (2 if spec.has_past else 1))
-        K = rounding_depth(mdp, policy, theta, width=width)
-        B = step_weights_range(spec, mdp, policy, theta)
-    else:
-        tb = theta if behaviour_theta is None else behaviour_theta
-        mean, cov = offpolicy_moments_recursion(estimator, mdp, policy, tb, theta)
-        mag = _ScoreOverride(policy, _score_magnitude(policy, theta))
-        m_abs, c_abs = offpolicy_moments_recursion(estimator, mdp_abs, mag, tb, theta)
-        d = mean.size
-        K = rounding_depth(mdp, policy, theta, width=2 * (2 + 2 * d), theta_b=tb)
-        B = offpolicy_range(mdp, policy, theta, tb)
+    tb = None if route == "on-policy recursion" else policy.check_theta(behaviour_theta)
+    spec = step_weights_of(estimator, T, mdp.discount)
+    _check_description(estimator, spec, mdp, policy, theta, tb)
+    mean, cov = recursive_moments(spec, mdp, policy, theta, theta_behaviour=tb)
+    mag = _ScoreOverride(policy, _score_magnitude(policy, theta))
+    m_abs, c_abs = recursive_moments(_abs_spec(spec), _abs_mdp(mdp), mag, theta,
+                                     theta_behaviour=tb)
+    K = recursion_rounding_depth(spec, mdp, policy, theta, theta_behaviour=tb)
+    B = step_weights_range(spec, mdp, policy, theta, tb)
     gam = _gamma(K)
     B = B * (1.0 + gam)  # the bound may be attained: cover the rounding of g and of B
     mag_tab = _score_magnitude(policy, theta)

@@ -161,10 +161,11 @@ class _Alias:
     ``thr[row·n + j] = j + prob[row, j]``, so a draw from row ``row`` with one uniform u
     is: y = u n, j = ⌊y⌋, i = row·n + j, outcome j if y < thr[i] else alias[row, j] —
     read branch-free from the interleaved table ``pair[2i] = alias[row, j]``,
-    ``pair[2i + 1] = j`` (eight cheap array passes, no per-row Python work).
+    ``pair[2i + 1] = j`` (eight cheap array passes, no per-row Python work). With
+    ``flat=True`` the outcomes are returned as flat indices row·n + j.
     """
 
-    def __init__(self, p: np.ndarray) -> None:
+    def __init__(self, p: np.ndarray, *, flat: bool = False) -> None:
         prob, alias = _alias_tables(p)
         K, n = p.shape
         self.n = n
@@ -172,7 +173,11 @@ class _Alias:
         self.m = float(n) * (1.0 - 2.0 ** -52)
         self.thr = (np.arange(n)[None, :] + prob).ravel()
         own = np.broadcast_to(np.arange(n, dtype=np.intp), (K, n))
-        self.pair = np.stack([alias.astype(np.intp), own], axis=2).ravel()
+        alias = alias.astype(np.intp)
+        if flat:  # outcomes as flat indices row·n + j
+            base = (np.arange(K, dtype=np.intp) * n)[:, None]
+            own, alias = own + base, alias + base
+        self.pair = np.stack([alias, own], axis=2).ravel()
 
     def draw_at(self, base: np.ndarray, u: np.ndarray, out: np.ndarray | None = None
                 ) -> np.ndarray:
@@ -181,10 +186,10 @@ class _Alias:
         y = np.multiply(u, self.m, out=u)
         idx = y.astype(np.intp)
         idx += base
-        keep = y < self.thr.take(idx)
+        keep = y < self.thr.take(idx, mode="wrap")  # indices are in range: "wrap" is unbuffered
         idx <<= 1
         idx += keep
-        return self.pair.take(idx, out=out)
+        return self.pair.take(idx, out=out, mode="wrap")
 
     def draw(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
         """``[N]`` outcomes of rows ``rows`` ``[N]``."""
@@ -207,9 +212,13 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
       storage, i.e. Fortran order); ``behaviour_log_probs`` holds log π_θ(a_t|x_t) and
       ``final_states`` s_T.
 
-    Uses alias tables, so each draw costs one uniform number and O(1) work. Trajectories
-    are drawn in blocks of :data:`SAMPLE_CHUNK` (each block vectorised, looping over time
-    only), so the result for a given ``rng`` state depends on N but not on anything else.
+    Uses alias tables, so each draw costs one uniform number and O(1) work. For a
+    stationary policy (S·K ≤ :data:`JOINT_MAX` and N·T ≥ :data:`JOINT_MIN_STEPS`·S·K,
+    K = (X·)A·S outcomes per state) the (observation,) action and
+    next state of a step are one draw from their joint law given the state
+    (:func:`_joint_tables`): one uniform per step. Trajectories are drawn in blocks of
+    :data:`SAMPLE_CHUNK` (each block vectorised, looping over time only), so the result
+    for a given ``rng`` state depends on N but not on anything else.
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
@@ -221,25 +230,97 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
     S, A = mdp.n_states, mdp.n_actions
     with np.errstate(divide="ignore"):
         logpi = np.log(pi)
-    pol_tabs = [_Alias(policy_at(pi, t)) for t in range(pi.shape[0])] if pi.ndim == 3 \
-        else [_Alias(pi)]
-    tables = dict(pol_tabs=pol_tabs, trans=_Alias(mdp.P.reshape(S * A, S)),
-                  emit=_Alias(np.asarray(mdp.O)) if obs else None, start=_Alias(mdp.p0[None, :]),
-                  logpi=logpi.reshape(-1, pi.shape[-2] * A), r_flat=mdp.R.ravel(),
-                  r3=mdp.R.ndim == 3, S=S, A=A, T=T)
     # time-major storage [T, N]: each step writes contiguous rows; the batch holds the
     # [N, T] transposed views (Fortran order), so no transposing copy is ever made
     out = {name: np.empty((T, n), dtype=dt) for name, dt in
            (("states", np.intp), ("actions", np.intp), ("rewards", float), ("blp", float))}
     out["observations"] = np.empty((T, n), dtype=np.intp) if obs else None
     final = np.empty(n, dtype=np.intp)
+    X = pi.shape[-2]
+    K = (X if obs else 1) * A * S
+    if pi.ndim == 2 and S * K <= JOINT_MAX and n * T >= JOINT_MIN_STEPS * S * K:
+        tables = _joint_tables(mdp, pi, logpi, obs)
+        chunk_fn = _sample_chunk_joint
+    else:
+        pol_tabs = [_Alias(policy_at(pi, t)) for t in range(pi.shape[0])] if pi.ndim == 3 \
+            else [_Alias(pi)]
+        tables = dict(pol_tabs=pol_tabs, trans=_Alias(mdp.P.reshape(S * A, S)),
+                      emit=_Alias(np.asarray(mdp.O)) if obs else None,
+                      logpi=logpi.reshape(-1, X * A), r_flat=mdp.R.ravel(),
+                      r3=mdp.R.ndim == 3, S=S, A=A)
+        chunk_fn = _sample_chunk
+    tables.update(start=_Alias(mdp.p0[None, :]), T=T)
     for i in range(0, n, SAMPLE_CHUNK):
         b = min(SAMPLE_CHUNK, n - i)
         views = {k: (v[:, i:i + b] if v is not None else None) for k, v in out.items()}
-        final[i:i + b] = _sample_chunk(tables, views, b, rng)
+        final[i:i + b] = chunk_fn(tables, views, b, rng)
     obs_nt = out["observations"].T if obs else None
     return Trajectories(out["states"].T, out["actions"].T, out["rewards"].T, obs_nt,
                         final, out["blp"].T, mdp.discount)
+
+
+#: Largest S·(X)·A·S for which :func:`sample` draws (observation,) action and next state
+#: jointly from one alias table per state (one uniform per step); above it, one table per
+#: draw.
+JOINT_MAX = 1 << 21
+#: The joint tables take K − 1 vectorised Vose steps over S rows to build (K = (X·)A·S
+#: outcomes per state); they are used only when the N·T steps to draw are at least this
+#: many times S·K, so that the cheaper steps repay the building.
+JOINT_MIN_STEPS = 32
+
+
+def _joint_tables(mdp, pi: np.ndarray, logpi: np.ndarray, obs: bool) -> dict:
+    """Alias tables of the joint law of one step given the state s,
+
+        p(o, a, s' | s) = O(o|s) π(a|o) P(s'|s, a)      (o = s, and no O, for an MDP),
+
+    over the K = (X·)A·S outcomes k = (o·A + a)·S + s', with the flat index g = s·K + k
+    read out by lookup tables: the next state, its row s'·K, the action, the observation,
+    the reward r(s, a[, s']) and log π(a|x)."""
+    S, A = mdp.n_states, mdp.n_actions
+    P = np.asarray(mdp.P)
+    if obs:
+        O = np.asarray(mdp.O)
+        X = O.shape[1]
+        joint = O[:, :, None, None] * pi[None, :, :, None] * P[:, None, :, :]   # [S, X, A, S']
+    else:
+        X = 1
+        joint = (pi[:, :, None] * P)[:, None]                                   # [S, 1, A, S']
+    K = X * A * S
+    s_of, o_of, a_of, s2_of = np.unravel_index(np.arange(S * K), (S, X, A, S))
+    x_of = o_of if obs else s_of
+    R = np.asarray(mdp.R)
+    return dict(joint=_Alias(joint.reshape(S, K), flat=True), K=K, next=s2_of.astype(np.intp),
+                next_row=(s2_of * K).astype(np.intp), action=a_of.astype(np.intp),
+                obs=o_of.astype(np.intp) if obs else None,
+                reward=R[s_of, a_of, s2_of] if R.ndim == 3 else R[s_of, a_of],
+                logp=logpi[x_of, a_of])
+
+
+def _sample_chunk_joint(tab: dict, out: dict, n: int, rng: np.random.Generator) -> np.ndarray:
+    """One block of :func:`sample` by :func:`_joint_tables`: per step one uniform and one
+    alias draw give the flat outcome g_t = s_t·K + k_t, from which the next state, the
+    action, the observation, the reward and log π are read (one lookup each, into the
+    contiguous row t of each output)."""
+    T, joint, next_row = tab["T"], tab["joint"], tab["next_row"]
+    nxt, act, rew, logp, obs = (tab[k] for k in ("next", "action", "reward", "logp", "obs"))
+    states = out["states"]
+    states[0] = tab["start"].draw(np.zeros(n, dtype=np.intp), rng.random(n))
+    final = np.empty(n, dtype=np.intp)
+    row = states[0] * tab["K"]
+    g = np.empty(n, dtype=np.intp)
+    u = np.empty(n)
+    for t in range(T):
+        rng.random(out=u)
+        joint.draw_at(row, u, out=g)
+        next_row.take(g, out=row, mode="wrap")
+        nxt.take(g, out=states[t + 1] if t + 1 < T else final, mode="wrap")
+        act.take(g, out=out["actions"][t], mode="wrap")
+        rew.take(g, out=out["rewards"][t], mode="wrap")
+        logp.take(g, out=out["blp"][t], mode="wrap")
+        if obs is not None:
+            obs.take(g, out=out["observations"][t], mode="wrap")
+    return final
 
 
 #: Trajectories drawn per block, so that the per-step arrays stay in cache.

@@ -18,7 +18,7 @@ from fractions import Fraction
 import numpy as np
 
 __all__ = ["trajectory_probabilities", "objective_and_gradient", "central_differences",
-           "random_rational_problem", "softmax"]
+           "random_rational_problem", "softmax", "score_weight_moments"]
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -93,6 +93,38 @@ def objective_and_gradient(P, R, p0, pi, T: int, gamma=1, O=None):
             for b in range(A):
                 G[x, b] = G[x, b] + p * ret * ((1 if b == a[t] else 0) - pi[x][b])
     return J, G
+
+
+def score_weight_moments(P, R, p0, pi, T: int, gamma=1, O=None, form: str = "reinforce"):
+    """(E[g] ``[X·A]``, E[g gᵀ] ``[X·A, X·A]``) by enumeration, for the tabular score
+    ψ_t[(x, b)] = 1[x = x_t](1[b = a_t] − π(b|x)) and
+
+        g = Σ_t ψ_t Σ_t' γ^t' r_t'          (form "reinforce", notes §4.2),
+        g = Σ_t ψ_t Σ_{t'≥t} γ^t' r_t'      (form "reward_to_go", notes §4.3.1).
+
+    Generic arithmetic: Fraction inputs give exact Fractions.
+    """
+    X, A = np.shape(pi)
+    final = np.ndim(R) == 3
+    exact = isinstance(pi[0][0], Fraction)
+    zero = Fraction(0) if exact else 0.0
+    mean = [zero] * (X * A)
+    second = [[zero] * (X * A) for _ in range(X * A)]
+    for key, p in trajectory_probabilities(P, R, p0, pi, T, O).items():
+        s, o, a, s_next = _unpack(key, T, O is not None, final)
+        r = [gamma ** t * (R[s[t]][a[t]][s_next[t]] if final else R[s[t]][a[t]]) for t in range(T)]
+        g = [zero] * (X * A)
+        for t in range(T):
+            w = sum(r, zero) if form == "reinforce" else sum(r[t:], zero)
+            x = s[t] if O is None else o[t]
+            for b in range(A):
+                g[x * A + b] = g[x * A + b] + w * ((1 if b == a[t] else 0) - pi[x][b])
+        for i in range(X * A):
+            mean[i] = mean[i] + p * g[i]
+            if g[i] != 0:
+                for j in range(X * A):
+                    second[i][j] = second[i][j] + p * g[i] * g[j]
+    return np.array(mean, dtype=object), np.array(second, dtype=object)
 
 
 def central_differences(f, theta: np.ndarray, h: float = 1e-5) -> np.ndarray:

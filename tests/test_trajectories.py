@@ -126,10 +126,16 @@ def _sampler_case(name):
     return mdp, pol, rng.normal(size=pol.n_params)
 
 
+@pytest.mark.parametrize("joint", [True, False])
 @pytest.mark.parametrize("name", ["mdp", "pomdp"])
-def test_sampler_matches_enumeration_probabilities(name):
+def test_sampler_matches_enumeration_probabilities(name, joint, monkeypatch):
     """Bernstein + union bound over every trajectory (module docstring): false failure
-    ≤ 1e-6; N derived from the detectable cell error δ = 0.01."""
+    ≤ 1e-6; N derived from the detectable cell error δ = 0.01. Both ways of drawing a
+    step: jointly from p(o, a, s'|s) (JOINT_MIN_STEPS = 0 forces it at this N), and one
+    alias table per draw (JOINT_MAX = 0)."""
+    monkeypatch.setattr(pgmath.trajectories, "JOINT_MIN_STEPS", 0)
+    if not joint:
+        monkeypatch.setattr(pgmath.trajectories, "JOINT_MAX", 0)
     mdp, pol, theta = _sampler_case(name)
     expected = _reference(mdp, pol, theta)
     K = len(expected)

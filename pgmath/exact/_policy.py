@@ -6,7 +6,7 @@ import numpy as np
 from ..errors import InvalidPolicyError, ShapeError
 from ..mdp import check_distribution
 
-__all__ = ["policy_table", "policy_at"]
+__all__ = ["policy_table", "policy_at", "tabular_blocks"]
 
 
 def policy_table(mdp, policy, theta=None):
@@ -41,3 +41,16 @@ def policy_table(mdp, policy, theta=None):
 def policy_at(pi, t: int):
     """π_t ``[S, A]`` from a stationary ``[S, A]`` or time-dependent ``[T, S, A]`` table."""
     return pi[t] if np.ndim(pi) == 3 else pi
+
+
+def tabular_blocks(psi: np.ndarray) -> np.ndarray | None:
+    """``[X, A, A]`` the blocks ψ_x[a, b] = ψ(x, a)[(x, b)] when the score table
+    ``[X, A, d]`` is block diagonal (d = X·A, ψ(x, a) zero outside block x, as for a tabular
+    softmax), else ``None``."""
+    X, A, d = psi.shape
+    if d != X * A:
+        return None
+    p4 = psi.reshape(X, A, X, A)
+    idx = np.arange(X)
+    blocks = p4[idx, :, idx, :]
+    return blocks if np.count_nonzero(blocks) == np.count_nonzero(p4) else None

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidArgumentError, InvalidMDPError, InvalidPolicyError, ShapeError
-from ._policy import policy_table
+from ._policy import policy_table, tabular_blocks
 from .marginals import discounted_state_visitation, state_marginals
 
 __all__ = ["WEIGHTINGS", "input_weights", "per_input_fisher", "fisher", "fisher_vector_product",
@@ -84,14 +84,24 @@ def per_input_fisher(policy, theta) -> np.ndarray:
 def fisher(mdp, policy, theta, weighting: str = "trajectory") -> np.ndarray:
     """``[d, d]`` F_w = Σ_x w(x) Σ_a π_θ(a|x) ψψᵀ (notes §4.5; ``weighting`` above).
 
-    With ``weighting="trajectory"`` this is E_{p_θ(τ)}[∇log p_θ(τ) ∇log p_θ(τ)ᵀ].
+    With ``weighting="trajectory"`` this is E_{p_θ(τ)}[∇log p_θ(τ) ∇log p_θ(τ)ᵀ]. For a
+    tabular score (ψ(x, a) zero outside block x, read off the table) F is block diagonal
+    and formed block by block in O(X A³); otherwise as Mᵀ M, M = √(wπ) ψ ``[X·A, d]``.
     """
     theta = policy.check_theta(theta)
     w = input_weights(mdp, policy, theta, weighting)
     pi = np.asarray(policy.probs(theta))
     psi = policy.score(theta)
-    M = (psi * np.sqrt(w[:, None] * pi)[:, :, None]).reshape(-1, psi.shape[-1])
-    F = M.T @ M
+    blocks = tabular_blocks(psi)
+    if blocks is not None:  # ψ(x, a) lives in block x: F is block diagonal, O(X A³)
+        X, A, d = psi.shape
+        F = np.zeros((X, A, X, A))
+        idx = np.arange(X)
+        F[idx, :, idx, :] = np.einsum("x,xa,xab,xac->xbc", w, pi, blocks, blocks)
+        F = F.reshape(d, d)
+    else:
+        M = (psi * np.sqrt(w[:, None] * pi)[:, :, None]).reshape(-1, psi.shape[-1])
+        F = M.T @ M
     return 0.5 * (F + F.T)
 
 

@@ -8,8 +8,9 @@
   by the moment recursion of :mod:`pgmath.exact.recursion` (the ratio ϱ multiplies the
   accumulator, DESIGN §3; polynomial in T) for estimators with ``step_weights``, else
   by enumeration under θ (:func:`pgmath.exact.estimator_moments` does both).
-* :func:`offpolicy_moments_recursion`: the recursion for the five estimators of
-  :mod:`pgmath.estimators.offpolicy`, named by string or passed as functions.
+* :func:`offpolicy_moments_recursion`: the recursion for any estimator with a
+  ``step_weights`` description (ratio powers included: the five estimators of
+  :mod:`pgmath.estimators.offpolicy`, and a user's own), or a built-in named by string.
 
 * :func:`log_weight_second_moments`: log E_θ[ρ_{0:t}²] for t = 0..T−1 by a forward
   recursion (no enumeration): with c(s, a) = Σ_o O(o|s) π_θ'(a|o)²/π_θ(a|o) (o = s for
@@ -34,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from ..errors import InvalidMDPError, InvalidPolicyError
+from ..errors import EstimatorError, InvalidMDPError, InvalidPolicyError
 from ._policy import policy_table
 from .marginals import state_marginals
 from .recursion import _steps
@@ -84,16 +85,35 @@ def log_weight_second_moments(mdp, policy, theta_behaviour, theta_target, *,
     T = _steps(mdp, n_steps)
     policy.check_compatible(mdp)
     logc = _log_c(mdp, policy, theta_behaviour, theta_target)  # [S, A]
+    S, A = logc.shape
+    P = np.asarray(mdp.P).reshape(S * A, S)
     with np.errstate(divide="ignore"):
-        logP = np.log(mdp.P)
         logm = np.log(mdp.p0)
     out = np.empty(T)
     for t in range(T):
-        x = logm[:, None] + logc  # [S, A]
+        x = (logm[:, None] + logc).ravel()  # [S·A]
         out[t] = logsumexp(x)
         if t + 1 < T:
-            logm = logsumexp(x[:, :, None] + logP, axis=(0, 1))
+            logm = _log_matvec(x, P)
     return out
+
+
+def _log_matvec(x: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """``[S']`` log Σ_k exp(x_k) P[k, s'] for P ≥ 0: one matrix product scaled by max x;
+    a column whose scaled sum falls below 1e-290 (terms far below the largest, where the
+    product would lose relative accuracy or underflow) is redone by log-sum-exp."""
+    ok = np.isfinite(x)
+    if not ok.any():
+        return np.full(P.shape[1], -np.inf)
+    mx = float(x[ok].max())
+    v = np.exp(x - mx) @ P
+    with np.errstate(divide="ignore"):
+        logm = np.log(v) + mx
+    redo = np.flatnonzero((v < 1e-290) & ((P[ok] > 0).any(axis=0)))
+    if redo.size:
+        with np.errstate(divide="ignore"):
+            logm[redo] = logsumexp(x[ok, None] + np.log(P[ok][:, redo]), axis=0)
+    return logm
 
 
 def weight_growth_rate(mdp, policy, theta_behaviour, theta_target) -> float:
@@ -170,31 +190,42 @@ def action_ratio_bias_bound(mdp, policy, theta_behaviour, theta_target) -> float
 
 
 # -- the moment recursion with multiplicative ratios (DESIGN §3) ------------------------------
-#: Estimators (of :mod:`pgmath.estimators.offpolicy`) with a moment recursion.
+#: The built-in estimators of :mod:`pgmath.estimators.offpolicy` that describe themselves as
+#: linear recursions (``step_weights``), by name. The recursion is chosen by that
+#: description, not by this list: a user's own estimator with ``step_weights`` gets it too.
 RECURSIONS = ("trajectory_is", "per_decision_is", "per_decision_is_notes", "truncated_is",
               "action_ratio_is")
 
 
 def offpolicy_moments_recursion(estimator, mdp, policy, theta_behaviour, theta_target, *,
                                 n_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(mean ``[d]``, covariance ``[d, d]``) of an off-policy estimator by the forward moment
-    recursion over states, in time polynomial in T (no enumeration).
+    """(mean ``[d]``, covariance ``[d, d]``) of an estimator evaluated at θ' on trajectories
+    of the behaviour θ, by the moment recursion (no enumeration), in time polynomial in T.
 
-    Each estimator is a linear accumulator whose update the ratio ϱ = π_θ'/π_θ multiplies
-    (its ``step_weights``; table in :mod:`pgmath.exact.recursion`), so with
-    m¹_t(s) = E[z_t 1{s_t=s}] and m²_t(s) = E[z_t z_tᵀ 1{s_t=s}]
+    Each estimator with a ``step_weights`` description is a linear accumulator whose update
+    the ratio ϱ = π_θ'/π_θ multiplies with the powers of its ``ratio_powers`` (table in
+    :mod:`pgmath.exact.recursion`), so with m¹_t(s) = E[z_t 1{s_t=s}] and
+    m²_t(s) = E[z_t z_tᵀ 1{s_t=s}]
 
         m¹_{t+1}(s') = Σ_{s,x,a} O(x|s) π_θ(a|x) P(s'|s,a) M m¹_t(s),
         m²_{t+1}(s') = Σ_{s,x,a} O(x|s) π_θ(a|x) P(s'|s,a) M m²_t(s) Mᵀ,
 
     θ the behaviour, ϱ and ψ' at the target θ'. This is
-    :func:`pgmath.exact.recursive_moments` with ``theta_behaviour``; ``estimator`` is one of
-    :data:`RECURSIONS` or the function itself.
+    :func:`pgmath.exact.recursive_moments` with ``theta_behaviour``. ``estimator`` is any
+    estimator with ``step_weights`` (a user's own as much as a built-in; an on-policy one
+    gives its moments under the behaviour), a :class:`~pgmath.exact.recursion.StepWeights`,
+    or the name of one of :data:`RECURSIONS`.
+
+    Raises:
+      EstimatorError: an unknown name, or an estimator without ``step_weights`` (use
+        :func:`offpolicy_moments`, which enumerates).
     """
-    from ..estimators import offpolicy
     from .recursion import recursive_moments
-    name = estimator if isinstance(estimator, str) else getattr(estimator, "__name__", "")
-    if name not in RECURSIONS:
-        raise ValueError(f"no moment recursion for estimator {name!r}; choose from {RECURSIONS}")
-    return recursive_moments(getattr(offpolicy, name), mdp, policy, theta_target,
-                             n_steps=n_steps, theta_behaviour=theta_behaviour)
+    if isinstance(estimator, str):
+        from ..estimators import offpolicy
+        if estimator not in RECURSIONS:
+            raise EstimatorError(f"no built-in off-policy estimator named {estimator!r}; "
+                                 f"choose from {RECURSIONS} or pass an estimator")
+        estimator = getattr(offpolicy, estimator)
+    return recursive_moments(estimator, mdp, policy, theta_target, n_steps=n_steps,
+                             theta_behaviour=theta_behaviour)

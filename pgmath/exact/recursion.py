@@ -58,11 +58,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..errors import EstimatorError, InvalidPolicyError, ShapeError
 from ..mdp import horizon_steps as _steps
+from ._einsum import einsum as _einsum
+from .forward_backward import chain, label_moments, rounding_depth, score_sandwich
 
-__all__ = ["StepWeights", "recursive_moments", "accumulator_moments", "step_weights_of"]
+__all__ = ["StepWeights", "recursive_moments", "accumulator_moments", "step_weights_of",
+           "ALGORITHMS", "recursion_rounding_depth"]
 
 
 def _vec(x, T: int, name: str) -> np.ndarray:
@@ -303,8 +307,8 @@ def _coefficients(spec: StepWeights, t: int, rtab: np.ndarray, ratio: np.ndarray
     return B, C, D
 
 
-def _readout(spec: StepWeights, d: int) -> np.ndarray:
-    rows = spec.rows()
+def _readout(spec: StepWeights, rows: list[str], d: int) -> np.ndarray:
+    """``[r, d]`` L: g = Σ_i L_i ⊙ V_i over ``rows`` (1 on G, −b on Ψ_ω, 0 on the trace)."""
     L = np.zeros((len(rows), d))
     L[rows.index("G")] = 1.0
     if spec.offset is not None:
@@ -313,18 +317,6 @@ def _readout(spec: StepWeights, d: int) -> np.ndarray:
                              f"has d={d} parameters")
         L[rows.index("psi")] = -spec.offset
     return L
-
-
-_PATHS: dict = {}
-
-
-def _einsum(expr, *ops):
-    """``np.einsum`` with the contraction order found once per (expression, shapes)."""
-    key = (expr,) + tuple(o.shape for o in ops)
-    path = _PATHS.get(key)
-    if path is None:
-        path = _PATHS[key] = np.einsum_path(expr, *ops, optimize="optimal")[0]
-    return np.einsum(expr, *ops, optimize=path)
 
 
 def _spec(estimator, mdp, T: int) -> StepWeights:
@@ -343,31 +335,14 @@ def _spec(estimator, mdp, T: int) -> StepWeights:
     return spec
 
 
-def _pairs(mdp, policy, theta, theta_behaviour):
-    """The (s, x) pairs with O(x|s) > 0 and what the recursion needs per pair:
-    (s_idx ``[n]``, x_idx ``[n]``, weight O(x|s) π_θ(a|x) ``[n, A]``, ϱ ``[n, A]``,
-    ψ_θ' ``[n, A, d]``). x = s for a state policy. An action whose behaviour probability
-    is 0 never occurs, so its ratio is unused (set to 0)."""
-    S = mdp.n_states
-    K = np.asarray(mdp.O) if policy.over == "observations" else np.eye(S)
-    s_idx, x_idx = np.nonzero(K > 0)
-    lt = np.asarray(policy.log_probs(theta))[x_idx]                      # [n, A]
-    lb = lt if theta_behaviour is None else np.asarray(policy.log_probs(theta_behaviour))[x_idx]
-    pi_b = np.exp(lb)
-    with np.errstate(over="ignore"):
-        ratio = np.where(pi_b > 0, np.exp(lt - lb), 0.0)
-    psi = policy.score(theta)[x_idx]                                     # [n, A, d]
-    return s_idx, x_idx, K[s_idx, x_idx][:, None] * pi_b, ratio, psi
+#: The algorithms of :func:`accumulator_moments`: ``"forward-backward"`` (default,
+#: :mod:`pgmath.exact.forward_backward`) and ``"state"`` (the state-conditioned recursion of
+#: this module's docstring, O(T n S A d²): the reference route the tests hold it to).
+ALGORITHMS = ("forward-backward", "state")
 
 
-def accumulator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = None,
-                        theta_behaviour=None) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(row names, E[V] ``[q, d]``, E[V ⊗ V] ``[q, d, q, d]``) of the accumulator rows at
-    the end of the trajectory (module docstring); e.g. row ``"G"`` is g without offset
-    and row ``"psi"`` is Σ_t ω_t ψ_t, so cross moments such as E[G_k Ψ_k] are read off.
-
-    ``theta`` is where the estimator is evaluated (ψ, ratios' numerator); the trajectories
-    are drawn by ``theta_behaviour`` (default: ``theta``, on-policy)."""
+def _validated(estimator, mdp, policy, theta, theta_behaviour, n_steps):
+    """(T, spec, chain) after checking θ, θ_b, the policy against the MDP and the tables."""
     if not hasattr(policy, "score"):
         raise InvalidPolicyError("the moment recursion needs a pgmath Policy and its theta")
     theta = policy.check_theta(theta)
@@ -379,26 +354,54 @@ def accumulator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = 
     policy.check_compatible(mdp)
     T = _steps(mdp, n_steps)
     spec = _spec(estimator, mdp, T)
-    S, A = mdp.n_states, mdp.n_actions
-    s_idx, x_idx, w_in, ratio, psi = _pairs(mdp, policy, theta, theta_behaviour)
-    d = psi.shape[2]
-    wP = w_in[:, :, None] * np.asarray(mdp.P)[s_idx]                  # [n, A, S'] p(x, a, s'|s)
-    psipsi = psi[:, :, :, None] * psi[:, :, None, :]                  # [n, A, d, d]
-    rtab = (mdp.R if mdp.R.ndim == 3 else np.broadcast_to(mdp.r[:, :, None], (S, A, S)))[s_idx]
-    rows = spec.rows()
-    q = len(rows)
-    p = 2 if spec.has_past else 1
+    ch = chain(mdp, policy, theta, theta_behaviour)
+    d = ch.psi.shape[2]
     if spec.offset is not None and spec.offset.shape[0] != d:
         raise ShapeError(f"baseline vector has length {spec.offset.shape[0]} but the policy "
                          f"has d={d} parameters")
-    if spec.cx is not None:
-        X_in = policy.n_inputs
-        if spec.cx.shape[1] != X_in or spec.cx.shape[2] not in (1, A):
-            raise ShapeError(f"table cx has shape {spec.cx.shape}; it must broadcast to "
-                             f"[T, X, A] = {(T, X_in, A)} (X = what the policy reads)")
+    if spec.cx is not None and (spec.cx.shape[1] != ch.X or spec.cx.shape[2] not in (1, ch.A)):
+        raise ShapeError(f"table cx has shape {spec.cx.shape}; it must broadcast to "
+                         f"[T, X, A] = {(T, ch.X, ch.A)} (X = what the policy reads)")
+    return T, spec, ch
 
-    ms = np.zeros((S, p)); ms[:, 0] = mdp.p0
-    Mss = np.zeros((S, p, p)); Mss[:, 0, 0] = mdp.p0
+
+def accumulator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = None,
+                        theta_behaviour=None, algorithm: str = "forward-backward"
+                        ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(row names, E[V] ``[r, d]``, E[V ⊗ V] ``[r, d, r, d]``) of the read-out rows of the
+    accumulator at the end of the trajectory (module docstring): row ``"G"`` is g without
+    offset and row ``"psi"`` (when the estimator has an offset) is Σ_t ω_t ψ_t, so cross
+    moments such as E[G_k Ψ_k] are read off. With ``algorithm="state"`` the trace row
+    ``"e"`` is returned too.
+
+    ``theta`` is where the estimator is evaluated (ψ, ratios' numerator); the trajectories
+    are drawn by ``theta_behaviour`` (default: ``theta``, on-policy). ``algorithm`` is one
+    of :data:`ALGORITHMS`; both give the same numbers up to rounding."""
+    if algorithm not in ALGORITHMS:
+        raise EstimatorError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    T, spec, ch = _validated(estimator, mdp, policy, theta, theta_behaviour, n_steps)
+    if algorithm == "state":
+        return _state_moments(spec, ch, T)
+    with threadpool_limits(limits=1, user_api="blas"):  # see label_moments' docstring
+        read, m1, Kd, Kc = label_moments(spec, ch, T)
+        mean, W = score_sandwich(ch.psi, m1, Kd, Kc)
+    rows = spec.rows()
+    return [rows[i] for i in read], mean, W
+
+
+def _state_moments(spec: StepWeights, ch, T: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The state-conditioned recursion of the module docstring: (rows, E[V], E[V ⊗ V])."""
+    S, A = ch.S, ch.A
+    s_idx, x_idx, wP, ratio, psi = ch.s_idx, ch.x_idx, ch.wP, ch.ratio, ch.psi
+    d = psi.shape[2]
+    psipsi = psi[:, :, :, None] * psi[:, :, None, :]                  # [X, A, d, d]
+    psi, psipsi = psi[x_idx], psipsi[x_idx]                           # over the pairs
+    rtab = np.broadcast_to(ch.r, wP.shape)
+    rows = spec.rows()
+    q = len(rows)
+    p = 2 if spec.has_past else 1
+    ms = np.zeros((S, p)); ms[:, 0] = ch.p0
+    Mss = np.zeros((S, p, p)); Mss[:, 0, 0] = ch.p0
     mV = np.zeros((S, q, d))
     X = np.zeros((S, p, q, d))
     W = np.zeros((S, q, d, q, d))
@@ -429,14 +432,19 @@ def _gathered(tab, s_idx):
 
 
 def recursive_moments(estimator, mdp, policy, theta, *, n_steps: int | None = None,
-                      theta_behaviour=None) -> tuple[np.ndarray, np.ndarray]:
-    """(mean ``[d]``, covariance ``[d, d]``) of one row g(τ), exactly, by the forward
-    moment recursion (module docstring) in time O(T n S A d²), n the number of (s, x)
-    pairs (n = S for a state policy), memory O(S q² d²).
+                      theta_behaviour=None, algorithm: str = "forward-backward"
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(mean ``[d]``, covariance ``[d, d]``) of one row g(τ), exactly, by a moment
+    recursion: by default the forward–backward recursion over score labels
+    (:mod:`pgmath.exact.forward_backward`, O(T S³ A) for a tabular policy, no d × d
+    quantity per state), or with ``algorithm="state"`` the state-conditioned recursion of
+    the module docstring (O(T n S A d²), memory O(S q² d²)), n the number of (s, x) pairs
+    (n = S for a state policy).
 
     Args:
       estimator: a built-in per-trajectory estimator of :mod:`pgmath.estimators`
-        (anything with ``step_weights(T, discount)``), or a :class:`StepWeights`.
+        (anything with ``step_weights(T, discount)``, a user's own included), or a
+        :class:`StepWeights`.
       mdp: a :class:`pgmath.TabularMDP` or :class:`pgmath.POMDP`.
       policy, theta: a pgmath policy (over states, or observations of a POMDP) and the θ
         ``[d]`` at which the estimator is evaluated (the target θ' of an off-policy one).
@@ -445,6 +453,8 @@ def recursive_moments(estimator, mdp, policy, theta, *, n_steps: int | None = No
 
           E_θ[g_θ'(τ)] = Σ_τ p_θ(τ) g_θ'(τ),   Cov_θ[g_θ'(τ)].
 
+      algorithm: one of :data:`ALGORITHMS`.
+
     Raises:
       EstimatorError: when the estimator has no linear-recursion description (use
         :func:`pgmath.exact.estimator_moments` with ``method="enumeration"``).
@@ -452,9 +462,28 @@ def recursive_moments(estimator, mdp, policy, theta, *, n_steps: int | None = No
     T = _steps(mdp, n_steps)
     spec = _spec(estimator, mdp, T)
     rows, mean_V, W = accumulator_moments(spec, mdp, policy, theta, n_steps=T,
-                                          theta_behaviour=theta_behaviour)
-    L = _readout(spec, mean_V.shape[1])
+                                          theta_behaviour=theta_behaviour, algorithm=algorithm)
+    L = _readout(spec, rows, mean_V.shape[1])
     mean = np.einsum("id,id->d", L, mean_V)
     second = np.einsum("id,ke,idke->de", L, L, W)
     cov = second - np.outer(mean, mean)
     return mean, 0.5 * (cov + cov.T)
+
+
+def _max_log_prob(policy, theta) -> float:
+    lp = np.asarray(policy.log_probs(theta))
+    return float(np.max(np.abs(lp[np.isfinite(lp)]), initial=0.0))
+
+
+def recursion_rounding_depth(estimator, mdp, policy, theta, *, n_steps: int | None = None,
+                             theta_behaviour=None) -> int:
+    """K such that every entry x̂ of the mean and second moment :func:`recursive_moments`
+    computes (default algorithm) obeys |x̂ − x| ≤ γ_K x_abs, γ_K = K u/(1 − K u) (Higham),
+    where x_abs is :func:`recursive_moments` run on the absolute values of every input
+    (|r|, |tables|, |weights|, −|offset|, a score table dominating |ψ|). The derivation is
+    in :func:`pgmath.exact.forward_backward.rounding_depth`."""
+    T, spec, ch = _validated(estimator, mdp, policy, theta, theta_behaviour, n_steps)
+    L = _max_log_prob(policy, theta)
+    if theta_behaviour is not None:
+        L += _max_log_prob(policy, theta_behaviour)
+    return rounding_depth(spec, ch, T, log_prob_max=L)

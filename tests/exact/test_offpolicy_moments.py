@@ -118,16 +118,28 @@ def test_moment_recursion_reaches_horizons_beyond_enumeration():
     assert np.all(np.isfinite(cov)) and np.all(np.diag(cov) >= -1e-9)
 
 
-def test_moment_recursion_refuses_unknown_estimators_and_takes_next_state_rewards():
-    """Unknown names are refused. Rewards R[s, a, s'] (refused by the former separate
-    recursion) now go through the shared accumulator: equal to enumeration under the
-    behaviour, which draws s_T."""
+def test_moment_recursion_routes_by_description_and_takes_next_state_rewards():
+    """Unknown names and estimators without step_weights are refused; any estimator with a
+    description is taken (routed by it, not by name: REINFORCE evaluated at θ' on θ's
+    trajectories equals enumeration under θ). Rewards R[s, a, s'] go through the shared
+    accumulator: equal to enumeration under the behaviour, which draws s_T."""
     mdp = pgmath.environments.chain(3, horizon=3)
     policy = pgmath.SoftmaxPolicy(3, 2)
     th = np.zeros(6)
-    with pytest.raises(ValueError, match="no moment recursion"):
-        exact.offpolicy_moments_recursion(es.reinforce, mdp, policy, th, th)
+    with pytest.raises(pgmath.errors.EstimatorError, match="no built-in off-policy estimator"):
+        exact.offpolicy_moments_recursion("reinforce", mdp, policy, th, th)
+
+    def black_box(batch, pol, theta):
+        return es.per_decision_is(batch, pol, theta)
+
+    with pytest.raises(pgmath.errors.EstimatorError, match="no linear-recursion description"):
+        exact.offpolicy_moments_recursion(black_box, mdp, policy, th, th)
     rng = np.random.default_rng(4)
+    th1 = rng.normal(size=6)
+    m1, c1 = exact.offpolicy_moments(es.reinforce, mdp, policy, th1, th, method="enumeration")
+    m2, c2 = exact.offpolicy_moments_recursion(es.reinforce, mdp, policy, th1, th)
+    np.testing.assert_allclose(m2, m1, atol=1e-12)
+    np.testing.assert_allclose(c2, c1, atol=1e-12)
     m3 = pgmath.TabularMDP(mdp.P, rng.normal(size=(3, 2, 3)), mdp.p0, horizon=3)
     th2 = rng.normal(size=6)
     m1, c1 = exact.offpolicy_moments(es.per_decision_is, m3, policy, th, th2, method="enumeration")
@@ -160,3 +172,31 @@ def test_action_ratio_variance_grows_polynomially():
         _, cov_full = exact.offpolicy_moments_recursion("trajectory_is", mdp, policy, theta, target)
         exceeded |= np.diag(cov_full).max() > bound
     assert exceeded
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from([1.0, 50.0, 900.0]))
+@settings(max_examples=40)
+def test_scaled_log_matvec_equals_log_sum_exp(seed, spread):
+    """The second-moment recursion's step log Σ_k exp(x_k) P[k, s'] by one scaled matrix
+    product equals log-sum-exp of every term (scipy) to 1e-12, also when the terms of a
+    column lie ~900 below the largest (the scaled product underflows there and is redone)
+    and for columns no finite term reaches (−inf)."""
+    from scipy.special import logsumexp
+    from pgmath.exact.offpolicy_moments import _log_matvec
+    rng = np.random.default_rng(seed)
+    K, S = int(rng.integers(1, 7)), int(rng.integers(1, 5))
+    x = rng.uniform(-spread, 0.0, size=K)
+    x[rng.random(K) < 0.2] = -np.inf
+    P = rng.dirichlet(np.ones(S), size=K) * (rng.random((K, S)) < 0.6)
+    with np.errstate(divide="ignore"):
+        want = logsumexp(x[:, None] + np.log(P), axis=0)
+    got = _log_matvec(x, P)
+    finite = np.isfinite(want)
+    np.testing.assert_array_equal(np.isfinite(got), finite)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-12, atol=1e-12)
+    # a column reached only from a term 800 (and one 730) below the largest, one by none
+    x2 = np.array([0.0, -800.0, -730.0, -np.inf])
+    P2 = np.array([[1.0, 0, 0], [0, 0.5, 0], [0, 0.5, 0], [0, 0, 1.0]])
+    np.testing.assert_allclose(_log_matvec(x2, P2)[:2],
+                               [0.0, np.log(0.5) + logsumexp([-800.0, -730.0])], rtol=1e-12)
+    assert _log_matvec(x2, P2)[2] == -np.inf
