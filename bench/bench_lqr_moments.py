@@ -12,9 +12,8 @@ and the recursion at n = 4, m = 2, T = 100 against Monte Carlo in the same run.
    trajectories (sampler + estimator). Printed: seconds, and the recursion's cost in
    units of that Monte Carlo run. The issue asks for < 10 s at T = 100.
 
-On a machine shared by many processes, set OPENBLAS_NUM_THREADS=1: the recursion's
-matrix products are small, and two BLAS threads fighting for a loaded core made the same
-run 10× slower here.
+The recursion runs with one BLAS thread (threadpoolctl): its matrix products are small, and
+two BLAS threads fighting for a loaded core made the same run 10× slower here.
 """
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..check import (DEFAULT_BETA, CheckResult, _bias_lines, empirical_bernstein_sample_size,
+from ..check import (DEFAULT_BETA, CheckResult, empirical_bernstein_sample_size,
                      empirical_bernstein_threshold)
 from ..errors import EstimatorError, InvalidArgumentError, PgmathError, TooManyTrajectoriesError
 from ..estimators._protocol import _name, call_estimator, is_batch_coupled
@@ -152,6 +152,18 @@ def _header(ctx: _Ctx, method: str) -> list[str]:
             f"  method: {method}; working precision of the estimator: {ctx.precision}"]
 
 
+def _bias_lines(bias, thr, target, est, labels, k: int = 5) -> list[str]:
+    """The k coordinates closest to (or furthest past) their threshold, by name."""
+    order = np.argsort(-(np.abs(bias) - thr))[:k]
+    w = max(len(labels[j]) for j in order)
+    lines = ["  worst coordinates (coordinate, estimate, ∇J, bias, threshold):"]
+    for j in order:
+        flag = "  <-- exceeds" if abs(bias[j]) > thr[j] else ""
+        lines.append(f"    {labels[j]:>{w}s} {est[j]: .6g} {target[j]: .6g} {bias[j]: .3e} "
+                     f"{thr[j]:.3e}{flag}")
+    return lines
+
+
 def _decide(ctx: _Ctx, method: str, mean, thr, n: int, notes: list[str], *,
             guaranteed: bool = True, detectable=None) -> CheckResult:
     bias = mean - ctx.target
@@ -166,7 +178,7 @@ def _decide(ctx: _Ctx, method: str, mean, thr, n: int, notes: list[str], *,
     lines += [f"  max |E g − ∇J| = {mab:.3e}" if method.startswith("exact") or method == "quadrature"
               else f"  max |ḡ − ∇J| = {mab:.3e}; detectable bias (‖·‖∞) = {det:.3e}",
               f"  verdict: {'PASS (unbiased)' if passed else 'FAIL (biased)'}"]
-    lines += _bias_lines(bias, thr, ctx.target, mean)
+    lines += _bias_lines(bias, thr, ctx.target, mean, ctx.policy.coordinate_labels())
     return CheckResult(passed, method, mab, det, n, ctx.alpha, "\n".join(lines), guaranteed,
                        ctx.beta, bias, thr, ctx.target, mean)
 

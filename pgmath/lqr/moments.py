@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from math import comb
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..errors import EstimatorError, InvalidArgumentError
 from .polynomials import MonomialBasis, basis
@@ -233,7 +234,15 @@ def weights_moments(spec, problem, policy, theta, *, absolute: bool = False) -> 
     problem's matrices, K, k, the weights; σ > 0 kept) with every sign made +: its
     ``mean`` then bounds Σ|terms| of E g, and |fl(E g) − E g| ≤ γ_K · that (Higham,
     *Accuracy and Stability of Numerical Algorithms*, §3.1), K = :func:`rounding_depth`.
+    Runs with one BLAS thread: the recursion's matrix products are small, and threads
+    fighting for a loaded core made it ten times slower here (as in
+    :mod:`pgmath.exact.recursion`).
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _weights_moments(spec, problem, policy, theta, absolute=absolute)
+
+
+def _weights_moments(spec, problem, policy, theta, *, absolute: bool = False) -> LQRMoments:
     T = problem.horizon
     if T is None:
         raise EstimatorError(f"{problem!r} has an infinite horizon: estimator moments need a "

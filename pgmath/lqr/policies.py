@@ -88,6 +88,19 @@ class ContinuousPolicy:
         out[:, t * b:(t + 1) * b] = per_step
         return out
 
+    def coordinate_labels(self) -> tuple[str, ...]:
+        """A name per coordinate of θ (``"K[0,1]"``, ``"k[0]"``, ``"log σ[0]"``, prefixed by
+        ``"t=3 "`` for a time-varying policy), for reports."""
+        block = self._block_labels()
+        if not self.time_varying:
+            return tuple(block)
+        return tuple(f"t={t} {name}" for t in range(self.horizon) for name in block)
+
+    def _block_labels(self) -> list[str]:
+        n, m = self.n_states, self.n_actions
+        return ([f"K[{i},{j}]" for i in range(m) for j in range(n)] + [f"k[{i}]" for i in range(m)]
+                + [f"log σ[{i}]" for i in range(m)])
+
     # -- to override --------------------------------------------------------------------
     def act(self, theta, t: int, x, eps):
         """``[N, m]`` the action for states x ``[N, n]`` and standard normals ε ``[N, m]``."""
@@ -262,6 +275,11 @@ class StateDependentGaussianPolicy(ContinuousPolicy):
                 raise ShapeError(f"{name} has shape {v.shape}; it must be {list(shape)}")
             parts.append(v.ravel())
         return np.concatenate(parts)
+
+    def _block_labels(self) -> list[str]:
+        n, m = self.n_states, self.n_actions
+        return ([f"K[{i},{j}]" for i in range(m) for j in range(n)] + [f"k[{i}]" for i in range(m)]
+                + [f"c[{i}]" for i in range(m)] + [f"D[{i},{j}]" for i in range(m) for j in range(n)])
 
     def log_sigma(self, theta, x):
         """``[N, m]`` log σ(x) = c + D x."""
