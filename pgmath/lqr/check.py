@@ -214,8 +214,9 @@ def probe_coupling(estimator, problem, policy, theta, *, u: float = UNIT_ROUNDOF
     alone = np.concatenate([call_estimator(estimator, batch[i], policy, theta) for i in range(n)])
     rev = call_estimator(estimator, batch[np.arange(n)[::-1]], policy, theta)[::-1]
     tol = max(1e-9, 64 * (problem.horizon + 1) * (problem.n_states + problem.n_actions + 2) * u)
+    scale = _row_scale(batch, policy, theta, problem)   # rounding of rows formed by cancellation
     for other, how in ((alone, "computed alone"), (rev, "in the reversed batch")):
-        bad = np.abs(g - other) > tol * (1.0 + np.abs(g) + np.abs(other))
+        bad = np.abs(g - other) > tol * (1.0 + np.abs(g) + np.abs(other) + scale)
         if bad.any():
             i, j = (int(v) for v in np.argwhere(bad)[0])
             return (f"row {i}, component {j} is {g[i, j]!r} in a batch of {n} and "

@@ -257,3 +257,4 @@ def test_covariances_below_rounding_are_the_ones_the_sampler_realises():
     th[0] = 0.5
     res = check_unbiased(U.reinforce_by_hand, prob, pol, th)
     assert res.passed and res.method == "exact-quadrature", res.report
+
