@@ -2,14 +2,14 @@
 horizons no enumeration reaches.
 
 Part 1 (time). reward-to-go on a random 2-state, 2-action MDP: the exact decision by
-enumeration (method="exact") and by the recursion (method="exact-recursion") at the
+enumeration (method="enumeration") and by the recursion (method="recursion") at the
 same T, their ratio, then the recursion alone at T where enumeration is impossible.
 
 Part 2 (sample size at large T). For reward-to-go on the gridworld (T = 20, 50) and the
 chain (T = 20), a detectable bias δ = 10% of ‖∇J‖∞, α = 1e-6, β = 1e-3:
 * pgmath's Bernstein N with the recursion's exact variance and its proven range bound;
 * the DKWM design of TFP's statistical_testing (:func:`pgmath.check.dkwm_sample_size`)
-  told the same range pgmath proves, [−B_j, B_j] (:func:`pgmath.check_routes.step_weights_range`),
+  told the same range pgmath proves, [−B_j, B_j] (:func:`pgmath.check.recursion_moments.step_weights_range`),
   and told the cruder a-priori range [−B, B], B = T max|ψ| Σ γ^t max|r|;
 * pgmath's empirical-Bernstein N knowing only B (what a black box gets).
 
@@ -22,7 +22,7 @@ import numpy as np
 
 import pgmath
 from pgmath import check as pc
-from pgmath import check_routes as cr
+from pgmath.check.recursion_moments import recursion_moments
 from pgmath import environments
 from pgmath.estimators import reward_to_go
 
@@ -46,10 +46,10 @@ def part1() -> None:
         mdp, pol, th = random_problem(T)
         m = pgmath.count_trajectories(mdp, pol, th)
         t_rec = best_time(lambda: pc.check_unbiased(reward_to_go, mdp, pol, th,
-                                                    method="exact-recursion"), repeat=3)
-        if pc._enumerable(reward_to_go, mdp, pol, th, None):
+                                                    method="recursion"), repeat=3)
+        if pgmath.count_trajectories(mdp, pol, th) * pol.n_params <= pc.MAX_ENUMERATION:
             t_enu = best_time(lambda: pc.check_unbiased(reward_to_go, mdp, pol, th,
-                                                        method="exact"), repeat=1)
+                                                        method="enumeration"), repeat=1)
             print(f"{T:4d} {m:14.3g} {t_enu:11.4f}s {t_rec:9.4f}s {t_enu / t_rec:8.1f}")
         else:
             print(f"{T:4d} {m:14.3g} {'impossible':>12s} {t_rec:9.4f}s {'-':>8s}")
@@ -63,10 +63,10 @@ def part2() -> None:
         mdp = environments.make(name).with_horizon(T)
         pol = environments.default_policy(mdp)
         th = np.random.default_rng(1).normal(size=pol.n_params)
-        rm = cr.recursion_moments(reward_to_go, mdp, pol, th)
+        rm = recursion_moments(reward_to_go, mdp, pol, th)
         target = pgmath.exact.gradient(mdp, pol, th)
         delta = 0.1 * float(np.abs(target).max())
-        n_b = pc.bernstein_sample_size(pc._variance(rm), np.maximum(rm.radius, rm.spread), delta,
+        n_b = pc.bernstein_sample_size(rm.variance, np.maximum(rm.radius, rm.spread), delta,
                                        alpha=ALPHA, beta=BETA)
         B = pc.score_return_bound(mdp, pol, th)
         n_d = pc.dkwm_sample_size(2 * B, delta, pol.n_params, alpha=ALPHA, beta=BETA)

@@ -13,8 +13,9 @@ from .mdp import POMDP, TabularMDP
 from .policies import LinearSoftmaxPolicy, ObservationSoftmaxPolicy, Policy, SoftmaxPolicy
 from .trajectories import (Trajectories, count_trajectories, enumerate_trajectories,
                            sample)
-from . import testing
-from .check import check_unbiased, compare_variance, plan_sample_size
+from . import check, testing
+from .check import (CheckResult, bernstein_sample_size, bernstein_threshold, check_unbiased,
+                    compare_variance, empirical_bernstein_threshold, plan_sample_size)
 
 __version__ = "0.1.0"
 
@@ -25,5 +26,7 @@ __all__ = [
     "exact", "estimators", "strategies", "environments", "errors",
     "algorithms", "lqr", "rollouts",
     *errors.__all__,
-    "check_unbiased", "compare_variance", "plan_sample_size", "testing",
+    "check", "check_unbiased", "compare_variance", "plan_sample_size", "testing",
+    "CheckResult", "bernstein_threshold", "empirical_bernstein_threshold",
+    "bernstein_sample_size",
 ]

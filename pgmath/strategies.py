@@ -6,6 +6,7 @@ Use them in property tests of your own estimators::
     import pgmath
     from pgmath import strategies as pst
 
+    @pst.problem_settings()
     @given(pst.problems(max_states=3, max_actions=2, horizon=(1, 3)))
     def test_my_estimator_is_unbiased(problem):
         mdp, policy, theta = problem
@@ -15,10 +16,22 @@ Strategies shrink toward small problems (one state, one action, horizon 1, rando
 rows) and reach the edge cases: deterministic transitions, absorbing states, zero and
 constant rewards, rewards that depend on the next state, unreachable states, and
 near-deterministic policies (logits of ±``extreme_logit``).
+
+**Settings.** The problems vary in size, so the time per example varies too (an exact
+check enumerates up to (S·A)^T trajectories), and an estimator in PyTorch or JAX adds its
+own overhead: Hypothesis' default 200 ms deadline then fails correct code with
+``DeadlineExceeded`` and ``FlakyFailure``. Run tests that draw from :func:`mdps`,
+:func:`pomdps`, :func:`episodic_mdps` or :func:`problems` with :func:`problem_settings`
+(no deadline, no too-slow health check)::
+
+    @pst.problem_settings(max_examples=50)
+    @given(pst.problems(max_states=3, max_actions=2, horizon=(1, 3)))
+    def test_my_estimator_is_unbiased(problem): ...
 """
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -28,7 +41,16 @@ from .mdp import POMDP, TabularMDP
 from .policies import ObservationSoftmaxPolicy, SoftmaxPolicy
 
 __all__ = ["distributions", "mdps", "episodic_mdps", "pomdps", "thetas", "problems",
-           "lqr_problems"]
+           "problem_settings", "lqr_problems"]
+
+
+def problem_settings(**overrides) -> settings:
+    """Hypothesis settings for tests that draw problems of varying size: no deadline and
+    no ``too_slow`` / ``data_too_large`` health checks (module docstring); keyword
+    arguments (``max_examples=…``) override. Use it as a decorator above ``@given``."""
+    base = dict(deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(**{**base, **overrides})
 
 
 def _check_range(name: str, lo: int, hi: int, least: int = 1) -> None:
@@ -116,7 +138,7 @@ def _dynamics(draw, S: int, A: int, rewards_next_state: bool):
 def mdps(draw, *, min_states: int = 1, max_states: int = 4, min_actions: int = 1,
          max_actions: int = 3, horizon=(1, 4), discount=1.0,
          rewards_next_state: bool = True) -> TabularMDP:
-    """Random :class:`TabularMDP` s.
+    """Random :class:`TabularMDP` s (of varying size: use :func:`problem_settings`).
 
     Args:
       min_states, max_states: bounds on S.
@@ -167,7 +189,8 @@ def episodic_mdps(draw, *, min_states: int = 1, max_states: int = 3, min_actions
 def pomdps(draw, *, min_states: int = 1, max_states: int = 4, min_actions: int = 1,
            max_actions: int = 3, min_observations: int = 1, max_observations: int = 3,
            horizon=(1, 3), discount=1.0, rewards_next_state: bool = True) -> POMDP:
-    """Random :class:`POMDP` s: :func:`mdps` plus emissions (random or deterministic rows)."""
+    """Random :class:`POMDP` s: :func:`mdps` plus emissions (random or deterministic rows);
+    of varying size: use :func:`problem_settings`."""
     _check_range("observations", min_observations, max_observations)
     m = draw(mdps(min_states=min_states, max_states=max_states, min_actions=min_actions,
                   max_actions=max_actions, horizon=horizon, discount=discount,
@@ -198,7 +221,8 @@ def thetas(policy_or_dim, *, max_logit: float = 3.0, extreme_logit: float = 30.0
 @st.composite
 def problems(draw, *, pomdp: bool = False, max_logit: float = 3.0,
              allow_extreme: bool = True, **kwargs):
-    """``(mdp, policy, theta)``: a random MDP (or POMDP) with its tabular softmax policy.
+    """``(mdp, policy, theta)``: a random MDP (or POMDP) with its tabular softmax policy
+    (of varying size: run tests drawing from it with :func:`problem_settings`).
 
     Keyword arguments go to :func:`mdps` / :func:`pomdps`. For a POMDP the policy reads
     observations (:class:`ObservationSoftmaxPolicy`).

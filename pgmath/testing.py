@@ -7,14 +7,17 @@ result when it holds. They work inside Hypothesis tests::
     import pgmath
     from pgmath import strategies as pst
 
+    @pst.problem_settings()            # problems of varying size: no deadline
     @given(pst.problems(max_states=3, max_actions=2, horizon=(1, 3)))
     def test_my_estimator_is_unbiased(problem):
         mdp, policy, theta = problem
         pgmath.testing.assert_unbiased(my_estimator, mdp, policy, theta)
 
-On a problem small enough to enumerate, and for a built-in estimator (a linear
-recursion) at any size, the decision is exact (no sampling, no flakiness); otherwise it
-is a test whose false-failure probability is ≤ ``alpha`` (see
+On a problem small enough to enumerate, and for an estimator that describes itself as a
+linear recursion at any size, the decision is exact (no sampling, no flakiness);
+otherwise it is a test whose false-failure probability is ≤ ``alpha``, and a check that
+could not have seen a bias of the required size is *inconclusive*, which
+:func:`assert_unbiased` reports as a failure naming the N that would decide it (see
 :func:`pgmath.check_unbiased`).
 """
 from __future__ import annotations
@@ -28,9 +31,17 @@ def assert_unbiased(estimator, mdp, policy, theta, **kwargs) -> CheckResult:
     """Assert E[g] = ∇J(θ) (:func:`pgmath.check_unbiased`; keyword arguments go to it).
 
     Raises:
-      AssertionError: with the check's report, when a bias is found.
+      AssertionError: with the check's report, when a bias is found, and when the check is
+        inconclusive (it could not have seen a bias of the required size: the message
+        gives the N that would decide it).
     """
     res = check_unbiased(estimator, mdp, policy, theta, **kwargs)
+    if res.verdict == "inconclusive":
+        need = (f"about n={res.n_needed:,} would decide it" if res.n_needed
+                else "pass detectable_bias= to say what size must be seen")
+        raise AssertionError(
+            f"check inconclusive: N = {res.n:,} detects ‖bias‖∞ ≥ {res.detectable_bias:.3e}, "
+            f"above the required {res.resolution:.3e}; {need}\n" + res.report)
     if not res.passed:
         raise AssertionError("estimator is biased\n" + res.report)
     return res
@@ -40,14 +51,15 @@ def assert_biased(estimator, mdp, policy, theta, **kwargs) -> CheckResult:
     """Assert that :func:`pgmath.check_unbiased` finds a bias (a planted bug is caught).
 
     Raises:
-      AssertionError: with the report, when the check passes. On the statistical path
-        a bias smaller than the reported detectable bias may pass: the message says so.
+      AssertionError: with the report, when the check does not find a bias (verdict
+        unbiased or inconclusive). On the statistical path a bias smaller than the
+        reported detectable bias may pass: the message says so.
     """
     res = check_unbiased(estimator, mdp, policy, theta, **kwargs)
-    if res.passed:
+    if res.verdict != "biased":
         raise AssertionError(
-            f"expected a bias, but the check passed (it detects ‖bias‖∞ ≥ "
-            f"{res.detectable_bias:.3e} w.p. ≥ 1 − {res.beta:g})\n" + res.report)
+            f"expected a bias, but the check found none (verdict {res.verdict}; it detects "
+            f"‖bias‖∞ ≥ {res.detectable_bias:.3e} w.p. ≥ 1 − {res.beta:g})\n" + res.report)
     return res
 
 

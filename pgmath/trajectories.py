@@ -34,8 +34,10 @@ class Trajectories:
       actions: ``[N, T]`` int, a_t.
       rewards: ``[N, T]`` float, r_t.
       observations: ``[N, T]`` int o_t for a POMDP, else ``None``.
-      final_states: ``[N]`` int s_T (the state after the last action), −1 where it was
-        not drawn (enumeration of an MDP whose reward does not depend on s').
+      final_states: ``[N]`` int s_T (the state after the last action), or ``None`` when
+        it was not drawn (:func:`enumerate_trajectories` of an MDP whose reward does not
+        depend on s', unless asked with ``final_states=True``). Never a placeholder
+        value: code that reads it gets the real s_T or ``None``.
       behaviour_log_probs: ``[N, T]`` log μ(a_t|x_t) of the policy that drew the batch.
       discount: γ of the MDP the batch came from.
     """
@@ -377,8 +379,16 @@ def _branch_counts(mdp, pi_t, obs: bool) -> np.ndarray:
     return (pi_t > 0).astype(np.int64)
 
 
-def count_trajectories(mdp, policy, theta=None, *, n_steps: int | None = None) -> int:
-    """The exact number of trajectories with non-zero probability (a Python int)."""
+def _draws_final(mdp, final_states: bool | None) -> bool:
+    """Whether the enumeration includes s_T: always when R depends on s' (the last reward
+    needs it), else when asked (``final_states=True``)."""
+    return mdp.R.ndim == 3 or bool(final_states)
+
+
+def count_trajectories(mdp, policy, theta=None, *, n_steps: int | None = None,
+                       final_states: bool | None = None) -> int:
+    """The exact number of trajectories with non-zero probability (a Python int), counting
+    the final state s_T as part of τ when :func:`enumerate_trajectories` would draw it."""
     T = _steps(mdp, n_steps)
     pi, obs = acting_table(mdp, policy, theta)
     pos = (mdp.P > 0).astype(object)
@@ -388,15 +398,23 @@ def count_trajectories(mdp, policy, theta=None, *, n_steps: int | None = None) -
         if t + 1 < T:
             n = np.einsum("s,sa,sat->t", n, k, pos) if n.size else n
         else:
-            last = k * pos.sum(axis=2) if mdp.R.ndim == 3 else k
+            last = k * pos.sum(axis=2) if _draws_final(mdp, final_states) else k
             return int(np.sum(n[:, None] * last))
     return 0  # pragma: no cover
 
 
 def enumerate_trajectories(mdp, policy, theta=None, *, n_steps: int | None = None,
-                           max_trajectories: int = MAX_TRAJECTORIES
+                           max_trajectories: int = MAX_TRAJECTORIES,
+                           final_states: bool | None = None
                            ) -> tuple[Trajectories, np.ndarray]:
     """Every trajectory with non-zero probability, and its probability.
+
+    Args:
+      final_states: ``True`` makes the state s_T after the last action part of τ (each
+        trajectory splits by its possible s_T, with P(s_T|s_{T−1}, a_{T−1})), so that
+        ``batch.final_states`` is real, e.g. for an estimator that bootstraps with
+        V(s_T). By default s_T is drawn only when the rewards R[s, a, s'] need it;
+        otherwise ``batch.final_states`` is ``None``.
 
     Returns:
       (batch, probs): a :class:`Trajectories` of M rows and ``[M]`` probabilities p_θ(τ)
@@ -407,7 +425,8 @@ def enumerate_trajectories(mdp, policy, theta=None, *, n_steps: int | None = Non
       TooManyTrajectoriesError: when M exceeds ``max_trajectories`` (the message says M).
     """
     T = _steps(mdp, n_steps)
-    m = count_trajectories(mdp, policy, theta, n_steps=T)
+    with_final = _draws_final(mdp, final_states)
+    m = count_trajectories(mdp, policy, theta, n_steps=T, final_states=with_final)
     if m > max_trajectories:
         raise TooManyTrajectoriesError(
             f"enumeration would produce {m:,} trajectories (S={mdp.n_states}, "
@@ -440,7 +459,7 @@ def enumerate_trajectories(mdp, policy, theta=None, *, n_steps: int | None = Non
         cur = cur[i]
         cols_s.append(cur)
         cols_a.append(a)
-        if t + 1 < T or mdp.R.ndim == 3:
+        if t + 1 < T or with_final:
             i, s2 = np.nonzero(mdp.P[cur, a] > 0)
             prob = prob[i] * mdp.P[cur[i], a[i], s2]
             cols_s, cols_o, cols_a = [c[i] for c in cols_s], [c[i] for c in cols_o], [c[i] for c in cols_a]
@@ -448,12 +467,11 @@ def enumerate_trajectories(mdp, policy, theta=None, *, n_steps: int | None = Non
     states = np.stack(cols_s, axis=1)
     actions = np.stack(cols_a, axis=1)
     observations = np.stack(cols_o, axis=1) if obs else None
+    final = cur if with_final else None
     if mdp.R.ndim == 3:
-        final = cur
         nxt = np.concatenate([states[:, 1:], final[:, None]], axis=1)
         rewards = mdp.R[states, actions, nxt]
     else:
-        final = np.full(states.shape[0], -1, dtype=np.int64)
         rewards = mdp.r[states, actions]
     xs = observations if obs else states
     blp = logpi[np.arange(T)[None, :], xs, actions] if pi.ndim == 3 else logpi[xs, actions]

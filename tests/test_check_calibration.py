@@ -17,7 +17,7 @@ from scipy import stats
 
 import pgmath
 from pgmath import check as pc
-from pgmath import check_routes as cr
+from pgmath.check.recursion_moments import recursion_moments
 from pgmath.estimators import reward_to_go
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,7 @@ def test_calibration_recursion_route():
                                 rng=np.random.default_rng(0))
     assert res.method == "bernstein" and "recursion" in res.report
     target = pgmath.exact.gradient(mdp, pol, th)
-    mom = cr.recursion_moments(reward_to_go, mdp, pol, th, target=target)
+    mom = recursion_moments(reward_to_go, mdp, pol, th, target=target)
     ctx = pc._Context(reward_to_go, mdp, pol, th, None, target, ALPHA, pc.DEFAULT_BETA, 11,
                       False, 1)
     fails = sum(not pc._statistical(ctx, "bernstein", pc._draw(ctx, N, np.random.default_rng(s)),

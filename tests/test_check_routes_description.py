@@ -12,6 +12,7 @@ import pytest
 
 import pgmath
 from pgmath import check_routes as cr
+from pgmath.check.recursion_moments import recursion_moments
 from pgmath.errors import EstimatorError, PgmathError
 from pgmath.exact.recursion import StepWeights
 
@@ -55,29 +56,29 @@ my_double_ratio_is.step_weights = lambda T, g: StepWeights.make(
 
 def test_users_offpolicy_estimator_is_decided_exactly_at_T50():
     """T = 50 (4^50 trajectories): the user's unbiased per-decision form passes on the
-    exact-recursion route, its exact mean is ∇J(θ); the double-ratio form fails with a bias
+    recursion route, its exact mean is ∇J(θ); the double-ratio form fails with a bias
     far above what the route can detect; the same code without a description (a black box)
     has no exact route."""
     mdp, pol, th, tb = problem(0)
     assert pgmath.count_trajectories(mdp, pol, tb) > 10 ** 29
     assert cr.recursion_route(my_per_decision_is, mdp, pol, th, tb) == "off-policy recursion"
     ok = pgmath.check_unbiased(my_per_decision_is, mdp, pol, th, behaviour_theta=tb)
-    assert ok.passed and ok.method == "exact-recursion" and ok.n == 0, ok.report
+    assert ok.passed and ok.method == "recursion" and ok.n == 0, ok.report
     assert "off-policy" in ok.report
-    rm = cr.recursion_moments(my_per_decision_is, mdp, pol, th, behaviour_theta=tb)
+    rm = recursion_moments(my_per_decision_is, mdp, pol, th, behaviour_theta=tb)
     grad = pgmath.exact.gradient(mdp, pol, th)
     np.testing.assert_allclose(rm.mean, grad, rtol=1e-9, atol=1e-10 * np.abs(grad).max())
     bad = pgmath.check_unbiased(my_double_ratio_is, mdp, pol, th, behaviour_theta=tb)
-    assert bad.method == "exact-recursion" and not bad.passed, bad.report
+    assert bad.method == "recursion" and not bad.passed, bad.report
     assert bad.max_abs_bias > 1e6 * bad.detectable_bias, bad.report
 
     def black_box(batch, policy, theta):
         return my_per_decision_is(batch, policy, theta)
 
     assert cr.recursion_route(black_box, mdp, pol, th, tb) is None
-    with pytest.raises(PgmathError, match="exact-recursion"):
+    with pytest.raises(PgmathError, match="recursion"):
         pgmath.check_unbiased(black_box, mdp, pol, th, behaviour_theta=tb,
-                              method="exact-recursion")
+                              method="recursion")
 
 
 def test_users_description_agrees_with_enumeration_under_the_behaviour():
@@ -91,7 +92,7 @@ def test_users_description_agrees_with_enumeration_under_the_behaviour():
         g = est(batch, pol, th)
         m = p @ g
         cov = ((g - m) * p[:, None]).T @ (g - m)
-        rm = cr.recursion_moments(est, mdp, pol, th, behaviour_theta=tb)
+        rm = recursion_moments(est, mdp, pol, th, behaviour_theta=tb)
         scale = np.abs(cov + np.outer(m, m)).max()
         assert np.abs(rm.mean - m).max() <= 1e-10 * np.sqrt(scale)
         assert np.abs(rm.cov - cov).max() <= 1e-10 * scale
@@ -118,10 +119,10 @@ def test_an_onpolicy_estimator_fed_behaviour_samples_is_decided_exactly():
     (its mean is E_θb[g_θ], checked against enumeration on a small horizon)."""
     mdp, pol, th, tb = problem(3, T=30)
     res = pgmath.check_unbiased(pgmath.estimators.reinforce, mdp, pol, th, behaviour_theta=tb)
-    assert res.method == "exact-recursion" and not res.passed, res.report
+    assert res.method == "recursion" and not res.passed, res.report
     small = problem(3, T=3)
     batch, p = pgmath.enumerate_trajectories(small[0], small[1], small[3])
     g = pgmath.estimators.reinforce(batch, small[1], small[2])
-    rm = cr.recursion_moments(pgmath.estimators.reinforce, small[0], small[1], small[2],
-                              behaviour_theta=small[3])
+    rm = recursion_moments(pgmath.estimators.reinforce, small[0], small[1], small[2],
+                           behaviour_theta=small[3])
     np.testing.assert_allclose(rm.mean, (p / p.sum()) @ g, atol=1e-12)

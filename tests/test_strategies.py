@@ -96,3 +96,13 @@ def test_episodic_mdps_have_a_terminal_state_and_proper_policies(mdp):
     # the uniform policy terminates: its value is finite (ImproperPolicyError otherwise)
     assert np.all(np.isfinite(pgmath.exact.values(mdp, np.full((mdp.n_states, mdp.n_actions),
                                                                1 / mdp.n_actions))))
+
+
+def test_problem_settings_lift_the_deadline():
+    """Issue 17.2: strategies of varying size say what settings they need."""
+    from hypothesis import HealthCheck
+
+    s = pst.problem_settings(max_examples=7)
+    assert s.deadline is None and s.max_examples == 7
+    assert HealthCheck.too_slow in s.suppress_health_check
+    assert "problem_settings" in pst.problems.__doc__ and "problem_settings" in pst.mdps.__doc__

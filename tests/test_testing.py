@@ -56,15 +56,62 @@ def test_usable_inside_given(problem):
         pgmath.testing.assert_biased(doubled, mdp, pol, th)
 
 
-def test_user_guide_example_file_runs():
-    """The complete test file of docs/guide/checking.md runs and passes as written."""
+def _guide_code() -> str:
     import pathlib
     text = (pathlib.Path(__file__).resolve().parents[1] / "docs/guide/checking.md").read_text()
     start = text.index("# tests/test_my_estimators.py")
-    code = text[start:text.index("```", start)]
-    ns: dict = {}
-    exec(compile(code, "checking.md", "exec"), ns)  # noqa: S102 - our own documentation
-    tests = [v for k, v in ns.items() if k.startswith("test_")]
-    assert len(tests) == 4
-    for t in tests:
-        t()
+    return text[start:text.index("```", start)]
+
+
+def _run_guide(code: str, *, delay: float, max_examples: int) -> int:
+    """Exec the guide's test file, slow its estimator down by ``delay`` seconds on each
+    new problem, run its tests under Hypothesis' default 200 ms deadline; returns how
+    many ran."""
+    import time
+    from hypothesis import settings as hs
+
+    code = code.replace("max_examples=50", f"max_examples={max_examples}")
+    hs.register_profile("guide-default-deadline", deadline=200, database=None,
+                        derandomize=True)
+    previous = hs._current_profile
+    hs.load_profile("guide-default-deadline")  # before exec: @settings reads it then
+    try:
+        ns: dict = {}
+        exec(compile(code, "checking.md", "exec"), ns)  # noqa: S102 - our own documentation
+        fast = ns["my_estimator"]
+
+        seen: set = set()
+
+        def slow(batch, policy, theta):  # slow once per problem (the first call of a θ)
+            key = np.asarray(theta).tobytes()
+            if key not in seen:
+                seen.add(key)
+                time.sleep(delay)
+            return fast(batch, policy, theta)
+
+        ns["my_estimator"] = slow
+        tests = [v for k, v in ns.items() if k.startswith("test_")]
+        for t in tests:
+            t()
+    finally:
+        hs.load_profile(previous)
+    return len(tests)
+
+
+def test_user_guide_example_file_runs():
+    """The complete test file of docs/guide/checking.md runs and passes as written, with
+    its estimator slowed by 0.25 s per problem (past Hypothesis' 200 ms deadline): issue
+    17.2."""
+    assert _run_guide(_guide_code(), delay=0.25, max_examples=5) == 4
+
+
+def test_user_guide_example_needs_its_settings():
+    """The same file with plain @settings instead of pst.problem_settings fails on the
+    deadline: the setting is what makes the example work with a slow estimator."""
+    from hypothesis.errors import DeadlineExceeded, FlakyFailure
+
+    code = _guide_code().replace("@pst.problem_settings(max_examples=50)",
+                                 "@settings(max_examples=50)")
+    code = code.replace("from hypothesis import given", "from hypothesis import given, settings")
+    with pytest.raises((DeadlineExceeded, FlakyFailure)):
+        _run_guide(code, delay=0.25, max_examples=2)

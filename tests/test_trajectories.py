@@ -75,10 +75,33 @@ def test_rl1_enumeration_is_the_product_formula(problem):
         assert got[k] == pytest.approx(p, abs=1e-14)
     assert prob.sum() == pytest.approx(1.0, abs=1e-12)
     s, a = batch.states, batch.actions
-    nxt = np.concatenate([s[:, 1:], batch.final_states[:, None]], axis=1)
-    np.testing.assert_array_equal(batch.rewards, mdp.R[s, a, nxt] if final else mdp.R[s, a])
+    if final:
+        nxt = np.concatenate([s[:, 1:], batch.final_states[:, None]], axis=1)
+        np.testing.assert_array_equal(batch.rewards, mdp.R[s, a, nxt])
+    else:
+        assert batch.final_states is None  # not drawn: absent, never a placeholder
+        np.testing.assert_array_equal(batch.rewards, mdp.R[s, a])
     np.testing.assert_allclose(np.exp(batch.behaviour_log_probs),
                                np.asarray(policy.probs(theta))[batch.inputs, a], rtol=1e-12)
+
+
+@given(pst.problems(max_states=3, max_actions=2, horizon=(1, 3), rewards_next_state=False))
+@settings(max_examples=20)
+def test_enumeration_with_final_states_draws_s_T(problem):
+    """final_states=True on rewards r(s, a) enumerates s_T exactly as rewards
+    R[s, a, s'] = r(s, a) (which need s_T) do: the independent reference enumerates the
+    latter with s_T; the count agrees with count_trajectories(final_states=True)."""
+    mdp, policy, theta = problem
+    batch, prob = pgmath.enumerate_trajectories(mdp, policy, theta, final_states=True)
+    R3 = np.repeat(mdp.R[:, :, None], mdp.n_states, axis=2)
+    twin = pgmath.TabularMDP(mdp.P, R3, mdp.p0, horizon=mdp.horizon, discount=mdp.discount)
+    expected = _reference(twin, policy, theta)
+    got = dict(zip(_keys(batch, False, True), prob))
+    assert batch.n == pgmath.count_trajectories(mdp, policy, theta, final_states=True)
+    assert got.keys() == expected.keys()
+    for k, p in expected.items():
+        assert got[k] == pytest.approx(p, abs=1e-14)
+    np.testing.assert_array_equal(batch.rewards, mdp.R[batch.states, batch.actions])
 
 
 def test_enumeration_refuses_above_the_limit_saying_how_many():

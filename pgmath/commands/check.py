@@ -4,20 +4,23 @@ The battery is the named environments (:mod:`pgmath.environments`, cut to a shor
 finite horizon so that every one can be enumerated), seeded random MDPs, and larger
 problems (:data:`LARGE_HORIZONS`: the tightrope and the chain at their full horizons,
 the gridworld cut to T = 50). Each row is one :func:`pgmath.check_unbiased`; the table
-gives the environment, the verdict, the method, N, the observed bias and the
-detectable bias. The exit status is 1 when any check fails (or the estimator breaks
-the protocol), 0 otherwise.
+gives the environment, the verdict, the method, N, the observed bias and the detectable
+bias. Exit status: 0 when every check says unbiased, 1 when one finds a bias (or the
+estimator breaks the protocol), 3 when none finds a bias but some are inconclusive.
 
-On a problem that can be enumerated, or for a built-in estimator with a moment
-recursion, the verdict is exact. Otherwise a user's estimator is a black box whose
-variance pgmath does not know (the exact variance of a reference estimator says
-nothing about it), so it is sampled with a planned N (:func:`planned_n`): with
-``--bound B`` (|g_j| ≤ B) the empirical-Bernstein test, guaranteed, planned for the
-detectable bias from B alone; without a bound the Bonferroni z-test, labelled
-asymptotic, planned from a pilot run's sample variance.
+On a problem that can be enumerated, or for an estimator with a moment recursion, the
+verdict is exact. Otherwise the estimator is sampled with N planned by
+:func:`pgmath.check_unbiased` for a detectable bias of ``--detectable-bias`` × ‖∇J‖∞
+(capped at ``--max-n``): with ``--bound B`` the guaranteed empirical-Bernstein test,
+without it the z-test labelled asymptotic, planned from a pilot run. A check that cannot
+see that bias at the cap is inconclusive and says which N would decide it.
+
+When a check fails, the smallest failing problem (fewest trajectories, then the shortest
+horizon that still fails) is printed as code the user can paste to reproduce it.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import pathlib
 import sys
@@ -25,19 +28,33 @@ import sys
 import numpy as np
 
 from .. import environments
-from ..check import DEFAULT_BETA, _enumerable, check_unbiased, empirical_bernstein_sample_size
-from ..check_routes import recursion_route
+from ..check import check_unbiased
 from ..errors import PgmathError
-from ..exact import gradient
 from ..mdp import TabularMDP
-from ..policies import SoftmaxPolicy
+from ..policies import LinearSoftmaxPolicy, ObservationSoftmaxPolicy, SoftmaxPolicy
 from ..rollouts import command as rollout_command
+from ..trajectories import count_trajectories
 
-__all__ = ["load_estimator", "battery", "run_battery", "planned_n", "register"]
+__all__ = ["load_estimator", "user_path", "battery", "run_battery", "format_table",
+           "reproduction", "register"]
+
+
+@contextlib.contextmanager
+def user_path(spec: str):
+    """Keep the directory of ``FILE.py`` on ``sys.path`` for the whole check, so that an
+    estimator may import its sibling modules (or its own file) inside its body."""
+    path = str(pathlib.Path(spec.rpartition(":")[0]).resolve().parent)
+    sys.path.insert(0, path)
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(path)
 
 
 def load_estimator(spec: str):
-    """The callable named by ``FILE.py:FUNCTION`` (the file is imported as a module)."""
+    """The callable named by ``FILE.py:FUNCTION`` (the file is imported as a module; its
+    directory must be on ``sys.path`` while the estimator runs: :func:`user_path`)."""
     path, sep, func = spec.rpartition(":")
     if not sep or not path or not func:
         raise PgmathError(f"expected FILE.py:FUNCTION, got {spec!r}")
@@ -46,11 +63,8 @@ def load_estimator(spec: str):
         raise PgmathError(f"no such file: {path}")
     mod_spec = importlib.util.spec_from_file_location(f"_pgmath_user_{p.stem}", p)
     mod = importlib.util.module_from_spec(mod_spec)
-    sys.path.insert(0, str(p.parent.resolve()))
-    try:
+    with user_path(spec):
         mod_spec.loader.exec_module(mod)
-    finally:
-        sys.path.pop(0)
     if not hasattr(mod, func):
         raise PgmathError(f"{path} defines no {func!r}")
     est = getattr(mod, func)
@@ -59,12 +73,12 @@ def load_estimator(spec: str):
     return est
 
 
+#: Default cap on the N a statistical check of the battery plans.
+MAX_N = 100_000
 #: Named environments of the battery with the short horizon each is checked at.
 NAMED_HORIZONS = {"bandit": 2, "chain": 4, "gridworld": 2, "short_corridor": 4, "tightrope": 4}
 #: Larger problems (``None``: the environment's own horizon).
 LARGE_HORIZONS = {"tightrope": None, "chain": None, "gridworld": 50}
-#: Trajectories of the pilot run that plans N for the asymptotic test.
-PILOT_N = 1000
 
 
 def _random_mdp(rng: np.random.Generator) -> TabularMDP:
@@ -103,40 +117,13 @@ def battery(n_random: int = 6, seed: int = 0, *, large: bool = True):
     return out
 
 
-def planned_n(estimator, mdp, policy, theta, *, detectable_bias: float, alpha: float,
-              beta: float = DEFAULT_BETA, bound: float | None = None, max_n: int = 20_000,
-              batch_size: int = 16, rng=None) -> int:
-    """N for a black-box check on a problem too large to enumerate, at most ``max_n``.
-
-    With ``bound`` B: :func:`pgmath.check.empirical_bernstein_sample_size` (from B alone,
-    non-asymptotic). Without: a pilot of :data:`PILOT_N` draws gives the asymptotic test's
-    detectable bias δ₀ = (z_{α/2d} + z_β) σ̂ / √N₀, which scales as 1/√N, so
-    N = ⌈N₀ (δ₀ / δ)²⌉ (asymptotic, like the test it plans for).
-    """
-    if bound is not None:
-        n = empirical_bernstein_sample_size(bound, detectable_bias, policy.n_params,
-                                            alpha=alpha, beta=beta)
-    else:
-        pilot = check_unbiased(estimator, mdp, policy, theta, method="asymptotic", n=PILOT_N,
-                               alpha=alpha, beta=beta, batch_size=batch_size,
-                               rng=np.random.default_rng(0) if rng is None else rng)
-        n = int(np.ceil(PILOT_N * (pilot.detectable_bias / detectable_bias) ** 2))
-    return int(min(max(n, PILOT_N), max_n))
-
-
-def _decided_exactly(estimator, mdp, pol, th, batch_size: int) -> bool:
-    return (_enumerable(estimator, mdp, pol, th, None, batch_size)
-            or recursion_route(estimator, mdp, pol, th) is not None)
-
-
 def run_battery(estimator, problems, *, progress: bool | None = None,
-                detectable_bias: float = 0.1, max_n: int = 20_000, seed: int = 0, **kwargs):
+                detectable_bias: float = 0.1, max_n: int = MAX_N, seed: int = 0, **kwargs):
     """[(name, CheckResult or the error message)] for every problem, with a tqdm bar on stderr.
 
-    ``kwargs`` go to :func:`pgmath.check_unbiased`. Without ``n``, a problem that can be
-    neither enumerated nor handled by a moment recursion is sampled with
-    :func:`planned_n` for the detectable bias ``detectable_bias`` × ‖∇J(θ)‖∞ (seeded
-    ``default_rng([seed, row])``).
+    ``kwargs`` go to :func:`pgmath.check_unbiased`; a statistical check plans N for a
+    detectable bias of ``detectable_bias`` × ‖∇J(θ)‖∞ (its ``relative_resolution``), at
+    most ``max_n``, seeded ``default_rng([seed, row])`` unless ``rng`` is given.
     """
     from tqdm import tqdm
 
@@ -145,77 +132,150 @@ def run_battery(estimator, problems, *, progress: bool | None = None,
                disable=(not progress) if progress is not None else None, leave=False)
     for k, (name, mdp, pol, th) in enumerate(bar):
         bar.set_postfix_str(name, refresh=False)
+        kw = dict(relative_resolution=detectable_bias, max_n=max_n, **kwargs)
+        kw.setdefault("rng", np.random.default_rng([seed, k]))
         try:
-            kw = dict(kwargs)
-            if "n" not in kw and not _decided_exactly(estimator, mdp, pol, th,
-                                                      kw.get("batch_size", 16)):
-                delta = detectable_bias * max(float(np.abs(gradient(mdp, pol, th)).max()), 1e-9)
-                kw["n"] = planned_n(estimator, mdp, pol, th, detectable_bias=delta,
-                                    alpha=kw.get("alpha", 1e-6), bound=kw.get("bound"),
-                                    max_n=max_n, batch_size=kw.get("batch_size", 16),
-                                    rng=np.random.default_rng([seed, k, 0]))
-                kw["rng"] = np.random.default_rng([seed, k])
             rows.append((name, check_unbiased(estimator, mdp, pol, th, **kw)))
         except PgmathError as exc:
             rows.append((name, f"{type(exc).__name__}: {exc}"))
     return rows
 
 
+_SHOWN = {"unbiased": "pass", "biased": "FAIL", "inconclusive": "inconclusive"}
+
+
 def format_table(rows) -> str:
-    """A plain-text table: environment, verdict, method, N, bias, detectable bias; a note
-    under it when a row's guarantee is only asymptotic."""
+    """A plain-text table: environment, verdict, method, N, bias, detectable bias; notes
+    under it for asymptotic guarantees and inconclusive rows."""
     w = max(len("environment"), *(len(r[0]) for r in rows))
-    lines = [f"{'environment':{w}s}  verdict  method               N        max |bias|  detectable",
-             "-" * (w + 71)]
+    lines = [f"{'environment':{w}s}  verdict       method               N        max |bias|  detectable",
+             "-" * (w + 76)]
     for name, res in rows:
         if isinstance(res, str):
-            lines.append(f"{name:{w}s}  ERROR    {res}")
+            lines.append(f"{name:{w}s}  ERROR         {res}")
             continue
-        verdict = "pass" if res.passed else "FAIL"
-        n = "-" if res.method.startswith("exact") else f"{res.n:,}"
-        lines.append(f"{name:{w}s}  {verdict:7s}  {res.method:19s}  {n:>7s}  "
+        n = "-" if res.method == "recursion" else f"{res.n:,}"
+        lines.append(f"{name:{w}s}  {_SHOWN[res.verdict]:12s}  {res.method:19s}  {n:>7s}  "
                      f"{res.max_abs_bias:10.3e}  {res.detectable_bias:10.3e}")
-    if any(not isinstance(res, str) and not res.guaranteed for _, res in rows):
+    results = [res for _, res in rows if not isinstance(res, str)]
+    if any(not res.guaranteed for res in results):
         lines.append("asymptotic: CLT-based, the false-failure rate α is not guaranteed for a "
                      "black box of unknown range; pass --bound B (|g_j| ≤ B) for a guaranteed "
                      "empirical-Bernstein test")
+    for name, res in rows:
+        if not isinstance(res, str) and res.verdict == "inconclusive":
+            need = (f"N ≈ {res.n_needed:,} would decide it (--max-n)" if res.n_needed
+                    else "no N decides it")
+            lines.append(f"inconclusive {name}: detectable {res.detectable_bias:.3e} > required "
+                         f"{res.resolution:.3e}; {need}")
+    if any(res.coupled for res in results):
+        lines.append(f"batch-coupled: {next(res.coupling for res in results if res.coupled)}; "
+                     f"checked over batches of {next(r.batch_size for r in results if r.coupled)}"
+                     " (--batch-size)")
     return "\n".join(lines)
 
 
+def _array(x) -> str:
+    """``np.array([...])`` that rebuilds ``x`` exactly (Python's float repr round-trips)."""
+    return f"np.array({np.asarray(x, dtype=float).tolist()!r})"
+
+
+def _policy_code(policy) -> str:
+    if isinstance(policy, ObservationSoftmaxPolicy):
+        return f"pgmath.ObservationSoftmaxPolicy({policy.n_inputs}, {policy.n_actions})"
+    if isinstance(policy, SoftmaxPolicy):
+        return f"pgmath.SoftmaxPolicy({policy.n_inputs}, {policy.n_actions})"
+    if isinstance(policy, LinearSoftmaxPolicy):
+        return (f"pgmath.LinearSoftmaxPolicy({_array(policy.features())}, "
+                f"over={policy.over!r})")
+    return repr(policy)
+
+
+def reproduction(spec: str, mdp, policy, theta, options: dict) -> str:
+    """Python code that rebuilds (mdp, policy, θ) exactly and reruns the check of
+    ``FILE.py:FUNCTION``."""
+    path, _, func = spec.rpartition(":")
+    p = pathlib.Path(path).resolve()
+    O = f"    O={_array(mdp.O)},\n" if getattr(mdp, "is_pomdp", False) else ""
+    cls = "POMDP" if getattr(mdp, "is_pomdp", False) else "TabularMDP"
+    opts = "".join(f", {k}={v!r}" for k, v in options.items())
+    return (f"import sys\nimport numpy as np\nimport pgmath\n"
+            f"sys.path.insert(0, {str(p.parent)!r})\nfrom {p.stem} import {func}\n\n"
+            f"mdp = pgmath.{cls}(\n    P={_array(mdp.P)},\n    R={_array(mdp.R)},\n"
+            f"    p0={_array(mdp.p0)},\n{O}    horizon={mdp.horizon}, discount={mdp.discount!r})\n"
+            f"policy = {_policy_code(policy)}\ntheta = {_array(theta)}\n"
+            f"print(pgmath.check_unbiased({func}, mdp, policy, theta{opts}))\n")
+
+
+def _smallest_failure(estimator, problems, rows, kwargs):
+    """(mdp, policy, θ) of the failing problem with the fewest trajectories, cut to the
+    shortest horizon at which it still fails; ``None`` when nothing was found biased."""
+    failing = [(count_trajectories(m, p, t), m, p, t) for (name, m, p, t), (_, res)
+               in zip(problems, rows) if not isinstance(res, str) and res.verdict == "biased"]
+    if not failing:
+        return None
+    _, mdp, pol, th = min(failing, key=lambda x: x[0])
+    for T in range(1, mdp.horizon):
+        try:
+            res = check_unbiased(estimator, mdp.with_horizon(T), pol, th, **kwargs)
+        except PgmathError:
+            continue
+        if res.verdict == "biased":
+            return mdp.with_horizon(T), pol, th
+    return mdp, pol, th
+
+
 def _check(args) -> int:
-    if args.rollout:  # seam: rollout advantage functions live in pgmath.rollouts.command
-        return rollout_command.run(args, load_estimator)
-    try:
-        est = load_estimator(args.target)
-    except PgmathError as exc:
-        print(f"pgmath check: {exc}", file=sys.stderr)
-        return 2
-    kwargs = dict(alpha=args.alpha, batch_size=args.batch_size)
-    if args.n is not None:
-        kwargs.update(n=args.n, rng=np.random.default_rng(args.seed))
-    if args.bound is not None:
-        kwargs["bound"] = args.bound
-    rows = run_battery(est, battery(args.random, args.seed, large=args.large),
-                       progress=args.progress, detectable_bias=args.detectable_bias,
-                       max_n=args.max_n, seed=args.seed, **kwargs)
-    print(format_table(rows))
-    bad = [name for name, res in rows if isinstance(res, str) or not res.passed]
-    if args.verbose:
-        for name, res in rows:
-            print(f"\n== {name}\n{res}")
-    if bad:
-        print(f"\n{len(bad)} of {len(rows)} checks failed: {', '.join(bad)}")
-        return 1
+    with user_path(args.target):
+        if args.rollout:  # seam: rollout advantage functions live in pgmath.rollouts.command
+            return rollout_command.run(args, load_estimator)
+        try:
+            est = load_estimator(args.target)
+        except PgmathError as exc:
+            print(f"pgmath check: {exc}", file=sys.stderr)
+            return 2
+        kwargs = dict(alpha=args.alpha, batch_size=args.batch_size, precision=args.precision)
+        if args.n is not None:
+            kwargs.update(n=args.n, rng=np.random.default_rng(args.seed))
+        if args.bound is not None:
+            kwargs["bound"] = args.bound
+        problems = battery(args.random, args.seed, large=args.large)
+        rows = run_battery(est, problems, progress=args.progress,
+                           detectable_bias=args.detectable_bias, max_n=args.max_n,
+                           seed=args.seed, **kwargs)
+        print(format_table(rows))
+        if args.verbose:
+            for name, res in rows:
+                print(f"\n== {name}\n{res}")
+        bad = [name for name, res in rows if isinstance(res, str) or res.verdict == "biased"]
+        open_ = [name for name, res in rows if not isinstance(res, str)
+                 and res.verdict == "inconclusive"]
+        if bad:
+            print(f"\n{len(bad)} of {len(rows)} checks failed: {', '.join(bad)}")
+            small = _smallest_failure(est, problems, rows, kwargs)
+            if small is not None:
+                opts = {k: v for k, v in kwargs.items() if k in ("precision", "batch_size")
+                        and v != {"precision": "auto", "batch_size": 16}[k]}
+                print("\nthe smallest failing problem, to reproduce:\n")
+                print(reproduction(args.target, *small, opts))
+            return 1
+    if open_:
+        print(f"\nno bias found, but {len(open_)} of {len(rows)} checks are inconclusive: "
+              f"{', '.join(open_)}")
+        return 3
     print(f"\nall {len(rows)} checks passed")
     return 0
 
 
 def register(sub) -> None:
+    import argparse
+
     p = sub.add_parser(
         "check", help="check a user's estimator for bias on named and random MDPs",
         description="Check FILE.py:FUNCTION, an estimator(batch, policy, theta) -> [N, d], "
-                    "against the exact ∇J on a battery of environments. Exit status 1 when "
-                    "a check fails.")
+                    "against the exact ∇J on a battery of environments. Exit status 0 when "
+                    "every check says unbiased, 1 when one finds a bias, 3 when some are "
+                    "inconclusive and none finds a bias.")
     p.add_argument("target", metavar="FILE.py:FUNCTION")
     p.add_argument("--alpha", type=float, default=1e-6,
                    help="false-failure probability of each statistical test (default 1e-6)")
@@ -225,23 +285,21 @@ def register(sub) -> None:
                    help="a bound B on |g_j| (empirical-Bernstein test when sampling)")
     p.add_argument("--batch-size", type=int, default=16,
                    help="trajectories per batch for a batch-coupled estimator (default 16)")
+    p.add_argument("--precision", choices=["auto", "float64", "float32"], default="auto",
+                   help="working precision of the estimator for the rounding tolerance "
+                        "(default auto: the dtype it returns)")
     p.add_argument("--random", type=int, default=6, help="number of random MDPs (default 6)")
-    p.add_argument("--large", action=argparse_bool(), default=True,
+    p.add_argument("--large", action=argparse.BooleanOptionalAction, default=True,
                    help="include the larger problems (full-horizon tightrope and chain, "
                         "gridworld T=50; default on)")
     p.add_argument("--detectable-bias", type=float, default=0.1,
-                   help="on problems that are sampled, plan N to detect a bias of this "
-                        "fraction of ‖∇J‖∞ (default 0.1)")
-    p.add_argument("--max-n", type=int, default=20_000,
-                   help="cap on the planned N (default 20,000)")
+                   help="a statistical check must see a bias of this fraction of ‖∇J‖∞ to "
+                        "call the estimator unbiased (default 0.1)")
+    p.add_argument("--max-n", type=int, default=MAX_N,
+                   help=f"cap on the planned N (default {MAX_N:,})")
     p.add_argument("--seed", type=int, default=0, help="seed of the random MDPs and θ")
-    p.add_argument("--progress", action=argparse_bool(), default=None,
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="force the progress bar on or off (default: on a terminal)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every report")
     rollout_command.add_arguments(p)
     p.set_defaults(func=_check)
-
-
-def argparse_bool():
-    import argparse
-    return argparse.BooleanOptionalAction

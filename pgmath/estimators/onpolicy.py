@@ -17,6 +17,9 @@ horizon. Batch-coupled estimators (``batch_average_baseline``,
 are marked with :func:`batch_coupled`: row i depends on the other trajectories of the
 batch, and their exact moments are those of the batch mean for a given N
 (:func:`pgmath.exact.coupled_moments`, :func:`pgmath.exact.batch_average_moments`).
+Where a bound on their batch mean exists they carry it as ``batch_range(mdp, policy,
+theta, batch_size) -> [d]`` (|batch mean_j| ≤ B_j for every batch), which gives
+:func:`pgmath.check_unbiased` a guaranteed empirical-Bernstein test beyond enumeration.
 """
 from __future__ import annotations
 
@@ -374,6 +377,31 @@ def _score_and_returns(batch, policy, theta):
     return step_scores(batch, policy, theta).sum(axis=1), batch.returns()
 
 
+def _score_max(policy, theta) -> np.ndarray:
+    """``[d]`` max_{x,a} |ψ_j(x, a)|."""
+    psi = np.abs(np.asarray(policy.score(theta)))
+    return psi.reshape(-1, psi.shape[-1]).max(axis=0)
+
+
+def _return_bound(mdp) -> float:
+    """R̄ = Σ_t γ^t max|r| ≥ |r(τ)|."""
+    return float(np.max(np.abs(mdp.R))) * float(np.sum(mdp.discount ** np.arange(mdp.horizon)))
+
+
+def _baseline_range(mdp, policy, theta, batch_size: int) -> np.ndarray:
+    """``[d]`` |batch mean_j| ≤ T max|ψ_j| · 2R̄ for Ψ_i (r(τ_i) − b) with b a weighted
+    average of the batch's returns (|Ψ_ij| ≤ T max|ψ_j|, |r(τ_i) − b| ≤ 2R̄)."""
+    return mdp.horizon * _score_max(policy, theta) * 2.0 * _return_bound(mdp)
+
+
+def _standardised_range(mdp, policy, theta, batch_size: int) -> np.ndarray:
+    """``[d]`` |batch mean_j| ≤ T max|ψ_j| · mean|Â| ≤ T max|ψ_j| (Cauchy–Schwarz:
+    mean|Â| ≤ 1 for Â standardised by the population std); when the std is below the
+    cut-off, Â = c with |c| ≤ √(N T) std ≤ √(N T) 1e-12 max(1, R̄)."""
+    small = np.sqrt(batch_size * mdp.horizon) * 1e-12 * max(1.0, _return_bound(mdp))
+    return mdp.horizon * _score_max(policy, theta) * max(1.0, small)
+
+
 @batch_coupled
 def batch_average_baseline(batch, policy, theta) -> np.ndarray:
     """The average-reward baseline (notes §4.3.2): g_i = Ψ_i (r(τ_i) − b), b = (1/N) Σ_j r(τ_j).
@@ -383,6 +411,9 @@ def batch_average_baseline(batch, policy, theta) -> np.ndarray:
     """
     Psi, R = _score_and_returns(batch, policy, theta)
     return Psi * (R - R.mean())[:, None]
+
+
+batch_average_baseline.batch_range = _baseline_range
 
 
 @batch_coupled
@@ -397,6 +428,9 @@ def leave_one_out_baseline(batch, policy, theta) -> np.ndarray:
     Psi, R = _score_and_returns(batch, policy, theta)
     loo = (R.sum() - R) / (batch.n - 1)
     return Psi * (R - loo)[:, None]
+
+
+leave_one_out_baseline.batch_range = _baseline_range
 
 
 def _base_rows(kind: str, batch, policy, theta) -> np.ndarray:
@@ -432,6 +466,8 @@ def sample_optimal_baseline(base="reinforce") -> Callable:
         return _base_rows(kind, batch, policy, theta) - b * Psi
     est.__name__ = est.__qualname__ = f"sample_optimal_baseline(base={kind!r})"
     est.__doc__ = sample_optimal_baseline.__doc__
+    if kind == "reinforce":  # b̂_k = Σ Ψ_k² r_i / Σ Ψ_k², a weighted average of the returns
+        est.batch_range = _baseline_range
     return batch_coupled(est)
 
 
@@ -456,3 +492,6 @@ def standardised_advantages(batch, policy, theta) -> np.ndarray:
     sd = c.std()
     A = c / sd if sd > 1e-12 * max(1.0, np.abs(G).max()) else c
     return np.einsum("ntd,nt->nd", psi, A)
+
+
+standardised_advantages.batch_range = _standardised_range

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import pgmath
 import reference as ref
-from pgmath import check_routes as cr
+from pgmath.check.recursion_moments import recursion_moments
 from pgmath import estimators as E
 from pgmath import regressions
 from pgmath import strategies as pst
@@ -185,7 +185,7 @@ def test_exact_rationals_and_the_rounding_bound(seed, n_obs, r3, form):
     mean_q, second_q = ref.score_weight_moments(P, R, p0, pi, 3, gamma, O, form=form)
     var_q = np.array([second_q[i, i] - mean_q[i] ** 2 for i in range(len(mean_q))], dtype=object)
     est = E.reinforce if form == "reinforce" else E.reward_to_go
-    rm = cr.recursion_moments(est, mdp, pol, th)
+    rm = recursion_moments(est, mdp, pol, th)
     err_mean = np.abs(rm.mean - ref.as_float(mean_q))
     err_var = np.abs(np.diag(rm.cov) - ref.as_float(var_q))
     assert np.all(err_mean <= rm.slack), (err_mean, rm.slack)
