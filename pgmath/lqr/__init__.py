@@ -23,6 +23,11 @@ from .quadrature import quadrature_moments
 from .trajectories import ContinuousTrajectories, rollout, sample
 from .weights import LQRWeights
 
+# pgmath.check_unbiased(estimator, lqr_problem, policy, theta) is decided here
+from ..check import register_problem_type as _register
+
+_register(LQRProblem, check_unbiased)
+
 __all__ = ["LQRProblem", "ContinuousPolicy", "GaussianLinearPolicy",
            "StateDependentGaussianPolicy", "SquashedGaussianPolicy", "ContinuousTrajectories",
            "rollout", "sample", "objective", "gradient", "optimal_gain", "optimal_objective",

@@ -43,14 +43,14 @@ def jax_vpg(theta, batch, sign=1.0):
 
 def test_torch_float32_vpg_passes_and_its_bug_fails():
     ok = check_unbiased(ptorch.loss_estimator(torch_vpg), PROB, POL, THETA)
-    assert ok.passed and ok.method == "exact-quadrature" and "float32" in ok.report, ok.report
+    assert ok.passed and ok.method == "quadrature" and "float32" in ok.report, ok.report
     bad = check_unbiased(ptorch.loss_estimator(lambda t, b: torch_vpg(t, b, bug=True)), PROB, POL, THETA)
     assert not bad.passed
 
 
 def test_jax_float32_vpg_passes_and_its_bug_fails():
     ok = check_unbiased(pjax.loss_estimator(jax_vpg), PROB, POL, THETA)
-    assert ok.passed and ok.method == "exact-quadrature" and "float32" in ok.report, ok.report
+    assert ok.passed and ok.method == "quadrature" and "float32" in ok.report, ok.report
     bad = check_unbiased(pjax.loss_estimator(lambda t, b: jax_vpg(t, b, sign=-1.0)), PROB, POL, THETA)
     assert not bad.passed
 
