@@ -2,10 +2,11 @@
 
 Exact tabular solvers (``pgmath.exact``), estimators (``pgmath.estimators``), sampling
 and enumeration of trajectories, Hypothesis strategies (``pgmath.strategies``) and
-named environments (``pgmath.environments``).
+named environments (``pgmath.environments``); continuous actions on linear-quadratic
+problems (``pgmath.lqr``).
 """
 from . import errors, exact, estimators, environments, strategies
-from . import algorithms
+from . import algorithms, lqr
 from . import rollouts
 from .errors import *  # noqa: F401,F403
 from .mdp import POMDP, TabularMDP
@@ -23,7 +24,7 @@ __all__ = [
     "Policy", "SoftmaxPolicy", "ObservationSoftmaxPolicy", "LinearSoftmaxPolicy",
     "Trajectories", "sample", "enumerate_trajectories", "count_trajectories",
     "exact", "estimators", "strategies", "environments", "errors",
-    "algorithms", "rollouts",
+    "algorithms", "lqr", "rollouts",
     *errors.__all__,
     "check", "check_unbiased", "compare_variance", "plan_sample_size", "testing",
     "CheckResult", "bernstein_threshold", "empirical_bernstein_threshold",

@@ -8,6 +8,8 @@
 * :func:`short_corridor`: the short corridor with switched actions (Sutton & Barto,
   Example 13.1), a POMDP in which every state gives the same observation.
 * :func:`tightrope`: a rope walk for imitation learning: one wrong step and you fall.
+* :func:`double_integrator`: a point mass pushed by a force, a linear-quadratic problem
+  with continuous states and actions (:class:`pgmath.lqr.LQRProblem`).
 
 :func:`make` builds one by name; :func:`names` lists them.
 """
@@ -18,12 +20,14 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import InvalidMDPError
+from .lqr.policies import GaussianLinearPolicy
+from .lqr.problem import LQRProblem
 from .mdp import POMDP, TabularMDP
 from .policies import ObservationSoftmaxPolicy, SoftmaxPolicy
 from .probability import check_probability
 
 __all__ = ["bandit", "chain", "gridworld", "short_corridor", "short_corridor_objective",
-           "tightrope", "make", "names", "default_policy", "GRID_ACTIONS"]
+           "tightrope", "double_integrator", "make", "names", "default_policy", "GRID_ACTIONS"]
 
 
 def bandit(means: Sequence[float] = (0.2, 0.5, 0.8), horizon: int = 1) -> TabularMDP:
@@ -220,6 +224,25 @@ def tightrope(length: int = 10, *, n_actions: int = 2, horizon: int | None = Non
     return TabularMDP(P, R, np.eye(S)[0], horizon=horizon or L, discount=1.0)
 
 
+def double_integrator(*, dt: float = 0.1, horizon: int | None = 50, discount: float = 1.0,
+                      control_cost: float = 0.1, noise: float = 0.01) -> LQRProblem:
+    """A point mass on a line: state x = (position, velocity), action u = force.
+
+        x_{t+1} = [[1, dt], [0, 1]] x_t + [[dt²/2], [dt]] u_t + w_t,   w_t ~ N(0, noise · dt · I),
+        r_t = −(x_tᵀ x_t + control_cost · u_t²),   x_0 ~ N((1, 0), 0.01 I),
+
+    horizon T = 50 by default (γ = 1), or discounted with ``horizon=None`` (then γ < 1). The
+    optimal policy is linear, u = K*x (:func:`pgmath.lqr.optimal_gain`).
+    """
+    if not dt > 0 or not control_cost > 0 or noise < 0:
+        raise InvalidMDPError(f"double_integrator needs dt > 0, control_cost > 0, noise ≥ 0; "
+                              f"got {dt}, {control_cost}, {noise}")
+    A = np.array([[1.0, dt], [0.0, 1.0]])
+    B = np.array([[dt * dt / 2], [dt]])
+    return LQRProblem(A=A, B=B, Q=np.eye(2), R=[[control_cost]], W=noise * dt * np.eye(2),
+                      mu0=[1.0, 0.0], Sigma0=0.01 * np.eye(2), horizon=horizon, discount=discount)
+
+
 #: The deterministic goal-reaching gridworld of GCSL (IL-7): every free cell is a goal.
 GOAL_GRID_LAYOUT = ("....", ".#..", "..#.", "....")
 
@@ -243,9 +266,10 @@ def dagger_gridworld(*, horizon: int | None = 12) -> TabularMDP:
     return g if horizon is None else g.with_horizon(horizon)
 
 
-_NAMED: dict[str, Callable[[], TabularMDP]] = {
+_NAMED: dict[str, Callable[[], TabularMDP | LQRProblem]] = {
     "bandit": bandit,
     "chain": chain,
+    "double_integrator": double_integrator,
     "gridworld": gridworld,
     "short_corridor": short_corridor,
     "tightrope": tightrope,
@@ -257,7 +281,7 @@ def names() -> list[str]:
     return sorted(_NAMED)
 
 
-def make(name: str) -> TabularMDP:
+def make(name: str) -> TabularMDP | LQRProblem:
     """Build a named environment with its default settings."""
     try:
         return _NAMED[name]()
@@ -266,7 +290,10 @@ def make(name: str) -> TabularMDP:
 
 
 def default_policy(mdp):
-    """The tabular softmax family that acts in ``mdp`` (over observations for a POMDP)."""
+    """The policy family that acts in ``mdp``: tabular softmax (over observations for a
+    POMDP), or a linear-Gaussian policy for a linear-quadratic problem."""
+    if isinstance(mdp, LQRProblem):
+        return GaussianLinearPolicy(mdp.n_states, mdp.n_actions)
     if mdp.is_pomdp:
         return ObservationSoftmaxPolicy(mdp.n_observations, mdp.n_actions)
     return SoftmaxPolicy(mdp.n_states, mdp.n_actions)

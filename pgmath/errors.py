@@ -17,6 +17,7 @@ __all__ = [
     "TooManyTrajectoriesError",
     "EstimatorError",
     "InvalidArgumentError",
+    "DivergentPolicyError",
     "RolloutError",
 ]
 
@@ -59,6 +60,12 @@ class EstimatorError(PgmathError):
 
 class InvalidArgumentError(PgmathError):
     """A scalar option out of range or not one of the allowed choices (names it and its value)."""
+
+
+class DivergentPolicyError(InvalidPolicyError):
+    """A policy under which a discounted linear-quadratic problem diverges: the closed loop
+    x_{t+1} = (A + BK) x_t + … has spectral radius ρ(√γ (A + BK)) ≥ 1, so the state's
+    discounted second moment, J(θ) and every estimator's variance are infinite."""
 
 
 class RolloutError(PgmathError):

@@ -35,11 +35,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from .lqr.policies import GaussianLinearPolicy
+from .lqr.problem import LQRProblem
 from .mdp import POMDP, TabularMDP
 from .policies import ObservationSoftmaxPolicy, SoftmaxPolicy
 
 __all__ = ["distributions", "mdps", "episodic_mdps", "pomdps", "thetas", "problems",
-           "problem_settings"]
+           "problem_settings", "lqr_problems"]
 
 
 def problem_settings(**overrides) -> settings:
@@ -230,3 +232,84 @@ def problems(draw, *, pomdp: bool = False, max_logit: float = 3.0,
            else SoftmaxPolicy(m.n_states, m.n_actions))
     th = draw(thetas(pol, max_logit=max_logit, allow_extreme=allow_extreme))
     return m, pol, th
+
+
+def _matrix(draw, rows: int, cols: int, lo: float = -1.0, hi: float = 1.0) -> np.ndarray:
+    v = draw(st.lists(st.floats(lo, hi), min_size=rows * cols, max_size=rows * cols))
+    return np.array(v, dtype=float).reshape(rows, cols)
+
+
+def _psd(draw, n: int, *, allow_zero: bool, rank_max: int | None = None) -> np.ndarray:
+    kind = draw(st.sampled_from(["full", "low rank", "zero"] if allow_zero else ["full", "low rank"]))
+    if kind == "zero":
+        return np.zeros((n, n))
+    r = n if kind == "full" else draw(st.integers(1, max(1, n - 1)))
+    if rank_max is not None:
+        r = min(r, rank_max)
+    L = _matrix(draw, n, r)
+    return L @ L.T
+
+
+@st.composite
+def lqr_problems(draw, *, min_states: int = 1, max_states: int = 3, min_actions: int = 1,
+                 max_actions: int = 2, horizon=(1, 4), discount=1.0, max_radius: float = 0.95,
+                 cross_terms: bool = True, terminal_cost: bool = True, noise: bool = True,
+                 time_varying: bool = False, max_noise_rank: int | None = None):
+    """``(problem, policy, theta)``: a random :class:`pgmath.lqr.LQRProblem` with a
+    :class:`pgmath.lqr.GaussianLinearPolicy` whose closed loop is stable.
+
+    The closed loop F = A + BK is drawn first with spectral norm (so spectral radius)
+    ≤ ``max_radius`` (a random matrix rescaled), then B and K, and A = F − BK; so ρ(√γ F) < 1 and a
+    discounted problem (``horizon=None``) has a finite J. Costs: [[Q, N], [Nᵀ, R]] = LLᵀ
+    (N = 0 without ``cross_terms``); R ⪰ 0.05 I. W, Σ₀ (with ``noise``) are random PSD
+    matrices, full rank, low rank or zero (rank ≤ ``max_noise_rank`` when given: fewer
+    normals per trajectory); μ₀, k entries in [−1, 1]; log σ in [−1, 0.5].
+
+    Args:
+      horizon: an int, a (min, max) tuple, a strategy, or ``None`` (infinite; pass
+        ``discount < 1``).
+      time_varying: one (K_t, k_t, log σ_t) per step (finite horizon only).
+    """
+    _check_range("states", min_states, max_states)
+    _check_range("actions", min_actions, max_actions)
+    if not 0.0 <= max_radius < 1.0:
+        raise InvalidArgument(f"max_radius must lie in [0, 1), got {max_radius!r}")
+    n = draw(st.integers(min_states, max_states))
+    m = draw(st.integers(min_actions, max_actions))
+    T = draw(_horizons(horizon))
+    g = draw(_discounts(discount))
+    if T is None and g >= 1.0:
+        raise InvalidArgument("an infinite horizon (horizon=None) needs discount < 1")
+    if time_varying and T is None:
+        raise InvalidArgument("time_varying needs a finite horizon")
+    steps = T if time_varying else 1
+    Fs, Ks = [], []
+    B = _matrix(draw, n, m)
+    for _ in range(steps):
+        M = _matrix(draw, n, n)
+        norm = float(np.linalg.norm(M, 2))   # ρ(F) ≤ ‖F‖₂ = r, and F's entries stay ≤ r
+        r = draw(st.floats(0.0, max_radius))
+        Fs.append(M * (r / norm) if norm > 1e-12 else M * 0.0)
+        Ks.append(_matrix(draw, m, n, -0.5, 0.5))
+    A = Fs[0] - B @ Ks[0]
+    if time_varying:  # the same A for every step: K_t = K_0 + drawn deviations
+        Ks = [Ks[0]] + [Ks[0] + 0.3 * K for K in Ks[1:]]
+    Lc = _matrix(draw, n + m, n + m)
+    C = Lc @ Lc.T
+    C[n:, n:] += 0.05 * np.eye(m)
+    Q, R = C[:n, :n], C[n:, n:]
+    N = C[:n, n:] if cross_terms and draw(st.booleans()) else None
+    Q_T = _psd(draw, n, allow_zero=True) if terminal_cost and T is not None else None
+    W = _psd(draw, n, allow_zero=True, rank_max=max_noise_rank) if noise else None
+    S0 = _psd(draw, n, allow_zero=True, rank_max=max_noise_rank) if noise else None
+    mu0 = np.array(draw(st.lists(st.floats(-1.0, 1.0), min_size=n, max_size=n)))
+    problem = LQRProblem(A=A, B=B, Q=Q, R=R, N=N, Q_T=Q_T, W=W, mu0=mu0, Sigma0=S0,
+                         horizon=T, discount=g)
+    policy = GaussianLinearPolicy(n, m, time_varying=time_varying,
+                                  horizon=T if time_varying else None)
+    k = np.array(draw(st.lists(st.floats(-1.0, 1.0), min_size=m * steps, max_size=m * steps)))
+    ls = np.array(draw(st.lists(st.floats(-1.0, 0.5), min_size=m * steps, max_size=m * steps)))
+    theta = policy.pack(np.array(Ks) if time_varying else Ks[0],
+                        k.reshape(steps, m) if time_varying else k,
+                        ls.reshape(steps, m) if time_varying else ls)
+    return problem, policy, theta

@@ -7,6 +7,7 @@ import pytest
 from pgmath import environments as envs
 from pgmath import exact
 from pgmath.cli import main
+from pgmath.lqr import LQRProblem
 
 
 def _field(out: str, label: str) -> float:
@@ -19,10 +20,29 @@ def test_envs_lists_every_environment(capsys):
     assert main(["envs"]) == 0
     out = capsys.readouterr().out
     for name in envs.names():
-        assert re.search(rf"^{name}\s+.*S={envs.make(name).n_states}", out, re.M), name
+        size = "n" if name in LQR else "S"
+        assert re.search(rf"^{name}\s+.*{size}={envs.make(name).n_states}", out, re.M), name
 
 
-@pytest.mark.parametrize("name", envs.names())
+LQR = [name for name in envs.names() if isinstance(envs.make(name), LQRProblem)]
+
+
+@pytest.mark.parametrize("name", LQR)
+def test_show_a_linear_quadratic_problem(name, capsys):
+    """J(θ = 0) and J* against the closed forms of pgmath.lqr."""
+    from pgmath import lqr
+    assert main(["show", name]) == 0
+    out = capsys.readouterr().out
+    prob = envs.make(name)
+    pol = envs.default_policy(prob)
+    assert _field(out, "state dimension") == prob.n_states
+    assert _field(out, "action dimension") == prob.n_actions
+    assert _field(out, "J(theta = 0)") == pytest.approx(
+        lqr.objective(prob, pol, np.zeros(pol.n_params)), rel=1e-5)
+    assert _field(out, "J* (optimal") == pytest.approx(lqr.optimal_objective(prob), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", [n for n in envs.names() if n not in LQR])
 def test_show_prints_sizes_and_values_of_the_engine(name, capsys):
     assert main(["show", name]) == 0
     out = capsys.readouterr().out

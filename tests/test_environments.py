@@ -121,9 +121,10 @@ def test_tightrope_closed_form(A):
 
 
 def test_make_and_names():
-    assert envs.names() == sorted(["bandit", "chain", "gridworld", "short_corridor", "tightrope"])
+    assert envs.names() == sorted(["bandit", "chain", "double_integrator", "gridworld",
+                                   "short_corridor", "tightrope"])
     for name in envs.names():
-        assert isinstance(envs.make(name), pgmath.TabularMDP)
+        assert isinstance(envs.make(name), (pgmath.TabularMDP, pgmath.lqr.LQRProblem))
     with pytest.raises(pgmath.InvalidMDPError, match="unknown environment 'maze'"):
         envs.make("maze")
     with pytest.raises(pgmath.InvalidMDPError, match="teleport cell"):

@@ -4,32 +4,47 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import environments, exact
+from .. import environments, exact, lqr
 from ..algorithms.policy_gradient import DEFAULTS
+from ..lqr import LQRProblem
 from . import fmt
 
 
 def commands_for(name: str) -> list[str]:
-    """The ``pgmath`` commands that take environment ``name``: every environment has
+    """The ``pgmath`` commands that take environment ``name``: every tabular environment has
     ``show`` and ``check``; ``learn`` needs learning-loop defaults (step sizes, batch sizes)
-    in :data:`pgmath.algorithms.policy_gradient.DEFAULTS`."""
+    in :data:`pgmath.algorithms.policy_gradient.DEFAULTS`. A linear-quadratic problem has
+    ``show`` (its estimators are checked from Python: :func:`pgmath.lqr.check_unbiased`)."""
+    if isinstance(environments.make(name), LQRProblem):
+        return ["show"]
     return ["show", "check"] + (["learn"] if name in DEFAULTS else [])
+
+
+def _rows(mdp) -> list[tuple[str, str]]:
+    """(label, value) rows of :func:`summary`: sizes, horizon, discount, J at θ = 0 (the
+    uniform policy; for a linear-Gaussian policy u = ε, K = 0, k = 0, σ = 1) and J*."""
+    pol = environments.default_policy(mdp)
+    theta = np.zeros(pol.n_params)
+    horizon = [("horizon", str(mdp.horizon) if mdp.horizon is not None else "infinite"),
+               ("discount", fmt(mdp.discount, "g"))]
+    if isinstance(mdp, LQRProblem):
+        return [("state dimension", str(mdp.n_states)), ("action dimension", str(mdp.n_actions)),
+                *horizon, ("J(theta = 0)", fmt(lqr.objective(mdp, pol, theta), ".6g")),
+                ("J* (optimal, Riccati)", fmt(lqr.optimal_objective(mdp), ".6g"))]
+    rows = [("states", str(mdp.n_states)), ("actions", str(mdp.n_actions))]
+    if mdp.is_pomdp:
+        rows.append(("observations", str(mdp.n_observations)))
+    return rows + horizon + [
+        ("J(uniform)", fmt(exact.objective(mdp, pol, theta), ".6g")),
+        ("J* (optimal" + (", full observation)" if mdp.is_pomdp else ")"),
+         fmt(exact.optimal_objective(mdp), ".6g"))]
 
 
 def summary(name: str) -> str:
     """States, actions, horizon, discount, optimal value J* and the uniform policy's J,
     values right-aligned in one column."""
     mdp = environments.make(name)
-    pol = environments.default_policy(mdp)
-    theta = np.zeros(pol.n_params)
-    rows = [("states", str(mdp.n_states)), ("actions", str(mdp.n_actions))]
-    if mdp.is_pomdp:
-        rows.append(("observations", str(mdp.n_observations)))
-    rows += [("horizon", str(mdp.horizon) if mdp.horizon is not None else "infinite"),
-             ("discount", fmt(mdp.discount, "g")),
-             ("J(uniform)", fmt(exact.objective(mdp, pol, theta), ".6g")),
-             ("J* (optimal" + (", full observation)" if mdp.is_pomdp else ")"),
-              fmt(exact.optimal_objective(mdp), ".6g"))]
+    rows = _rows(mdp)
     w = max(len(k) for k, _ in rows)
     v = max(len(x) for _, x in rows)
     return "\n".join([f"{name}: {mdp!r}", *(f"  {k:<{w}}  {x:>{v}}" for k, x in rows),
