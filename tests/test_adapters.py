@@ -245,7 +245,7 @@ def test_cleanrl_gae_rows_equal_the_built_in_gae(problem, lam, seed):
     batch = pgmath.sample(mdp, policy, theta, 8, np.random.default_rng(seed))
     rows = adapters.advantage_estimator(cleanrl_gae(lam), mdp, dtype=np.float64)(
         batch, policy, theta)
-    ref = pgmath.estimators.gae(mdp, lam, policy, theta)(batch, policy, theta)
+    ref = pgmath.estimators.gae(mdp, lam, policy, theta, discounting="step")(batch, policy, theta)
     V = pgmath.exact.values(mdp, policy, theta)
     scale = 1.0 + np.abs(batch.rewards).sum(axis=1, keepdims=True) + 2 * batch.horizon * np.abs(V).max()
     assert np.all(np.abs(rows - ref) <= 1e-12 * scale)
