@@ -61,8 +61,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .errors import EstimatorError, InvalidArgumentError, ShapeError
-from .estimators._protocol import _name, step_scores
+from .errors import EstimatorError, InvalidArgumentError, ShapeError, check_choice
+from .estimator_protocol import _name, step_scores
 from .exact.values import values as exact_values
 from .mdp import TabularMDP
 from .policies import SoftmaxPolicy
@@ -261,11 +261,6 @@ def working_dtype(*dtypes) -> np.dtype:
 
 
 # -- the advantage adapter --------------------------------------------------------------------------
-def _check_choice(name: str, v: str, allowed: tuple[str, ...]) -> None:
-    if v not in allowed:
-        raise InvalidArgumentError(f"{name} must be one of {allowed}, got {v!r}")
-
-
 def advantage_estimator(advantage_fn: Callable[[EpisodeArrays], object], values, *,
                         layout: str = "time_major", dtype=np.float32,
                         discounting: str = "step", name: str | None = None) -> Callable:
@@ -295,7 +290,7 @@ def advantage_estimator(advantage_fn: Callable[[EpisodeArrays], object], values,
     """
     _check_layout(layout)
     dt = _float_dtype(dtype)
-    _check_choice("discounting", discounting, DISCOUNTINGS)
+    check_choice("discounting", discounting, DISCOUNTINGS)
     if not callable(advantage_fn):
         raise InvalidArgumentError(f"advantage_fn must be callable, got {advantage_fn!r}")
     label = name or f"advantage_estimator({_name(advantage_fn)}, layout={layout!r})"
@@ -443,7 +438,7 @@ def check_loss_options(loss_fn, coupling: str, minimize) -> None:
     """Validate the options shared by :mod:`pgmath.torch` and :mod:`pgmath.jax`."""
     if not callable(loss_fn):
         raise InvalidArgumentError(f"loss_fn must be callable, got {loss_fn!r}")
-    _check_choice("coupling", coupling, COUPLINGS)
+    check_choice("coupling", coupling, COUPLINGS)
     if not isinstance(minimize, bool):
         raise InvalidArgumentError(f"minimize must be True (a loss) or False (an objective), "
                                    f"got {minimize!r}")

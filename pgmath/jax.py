@@ -32,7 +32,7 @@ except ImportError as _exc:  # pragma: no cover - exercised where jax is absent
 from .adapters import (ARRAY_FIELDS, COUPLINGS, LossBatch, check_finite_gradient,
                        check_loss_options, choose_rows, finish_rows, loss_batch_arrays)
 from .errors import EstimatorError, InvalidArgumentError
-from .estimators._protocol import _name
+from .estimator_protocol import _name
 
 __all__ = ["loss_estimator", "COUPLINGS", "FIRST"]
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import EstimatorError, PgmathError
-from ..estimators._protocol import _name
+from ..estimator_protocol import _name
 from .compare import UpdateComparison, compare_update
 from .enumeration import MAX_SEGMENTS
 from .examples import boundary_problem, random_rollout_problem

@@ -34,7 +34,7 @@ import inspect
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, check_choice
 
 __all__ = ["adapt", "SIGNATURES", "REWARD_BOOTSTRAPS"]
 
@@ -82,12 +82,9 @@ def adapt(fn, signature: str, *, reward_bootstrap: str | None = None, backend: s
       ``advantages(rewards, values, terminated, truncated, final_values, next_values, *,
       gamma, lam)``.
     """
-    if signature not in SIGNATURES:
-        raise InvalidArgumentError(f"signature must be one of {SIGNATURES}, got {signature!r}")
+    check_choice("signature", signature, SIGNATURES)
     boot = _DEFAULT_BOOTSTRAP[signature] if reward_bootstrap is None else reward_bootstrap
-    if boot not in REWARD_BOOTSTRAPS:
-        raise InvalidArgumentError(
-            f"reward_bootstrap must be one of {REWARD_BOOTSTRAPS}, got {reward_bootstrap!r}")
+    check_choice("reward_bootstrap", boot, REWARD_BOOTSTRAPS)
     if backend not in ("numpy", "torch"):
         raise InvalidArgumentError(f"backend must be 'numpy' or 'torch', got {backend!r}")
     if dtype not in ("float64", "float32"):
