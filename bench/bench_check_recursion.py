@@ -21,7 +21,6 @@ import sys
 import numpy as np
 
 import pgmath
-from pgmath.environments import random_mdp
 from pgmath import check as pc
 from pgmath.check.recursion_moments import recursion_moments
 from pgmath import environments
@@ -34,9 +33,7 @@ ALPHA, BETA = 1e-6, 1e-3
 
 
 def random_problem(T):
-    rng = np.random.default_rng(0)
-    mdp = random_mdp(rng, 2, 2, T, discount=0.9)
-    return mdp, pgmath.SoftmaxPolicy(2, 2), rng.normal(size=4)
+    return environments.random_problem(np.random.default_rng(0), 2, 2, T, discount=0.9)
 
 
 def part1() -> None:

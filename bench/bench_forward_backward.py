@@ -38,7 +38,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import pgmath
-from pgmath.environments import random_mdp
+from pgmath import environments
 from pgmath import estimators as E
 from pgmath.exact.recursion import recursive_moments
 
@@ -50,9 +50,7 @@ CHUNK_FLOATS = 1 << 24          # trajectories per Monte Carlo chunk: N_c Â· T Â
 
 
 def random_problem(S: int, A: int, T: int, seed: int = 0, discount: float = 0.99):
-    rng = np.random.default_rng(seed)
-    mdp = random_mdp(rng, S, A, T, discount=discount)
-    return mdp, pgmath.SoftmaxPolicy(S, A), rng.normal(size=S * A)
+    return environments.random_problem(np.random.default_rng(seed), S, A, T, discount=discount)
 
 
 def gridworld_problem(T: int = 100):
