@@ -2,7 +2,11 @@
 
 The update a policy-gradient library forms from a segment ``[n_steps, n_envs]`` is
 
-    g = Σ_e Σ_t w_t ψ_t Â_t   (``reduce="sum"``)   or   g / (n_steps · n_envs)   (``"mean"``),
+    g = Σ_e Σ_t w_t ψ_t Â_t   (``reduce="sum"``)   or   g / L   (``"mean"``),
+
+L the number of live rows of the segment (n_steps · n_envs, less the next-step auto-reset
+rows, which are not transitions; g = 0 when L = 0), as a loss masked to live rows and
+averaged takes it (L is random in next-step mode: E[g / L] is not E[g] / E[L]),
 
 ψ_t = ∇_θ log π_θ(a_t|s_t), Â_t the advantages the function returns, and
 w_t = 0 on next-step auto-reset rows (their action did nothing), else 1
@@ -175,6 +179,8 @@ def value_table_for(problem: RolloutProblem, policy, theta, values) -> np.ndarra
 
 
 def _scale(reduce: str, n_steps: int, n_envs: int) -> float:
+    """n_envs (``"sum"``: the columns are alike) or 1 / n_steps (``"mean"`` when every row
+    is live: the n_envs columns over n_steps · n_envs rows)."""
     return float(n_envs) if reduce == "sum" else 1.0 / n_steps
 
 
@@ -205,11 +211,17 @@ def _edge_rows(chain: RolloutChain, V: np.ndarray, gamma: float, lam: float) -> 
 
 def recursion_update(rule: Rule, chain: RolloutChain, start: np.ndarray, V: np.ndarray,
                      psi: np.ndarray, n_steps: int, weighting: str, lam: float, *,
-                     absolute: bool = False) -> np.ndarray:
+                     absolute: bool = False, s: np.ndarray | None = None):
     """``[d]`` E[Σ_t w_t ψ_t Â_t] over one column of ``n_steps`` rows from ``start`` ``[N]``.
 
     ``absolute=True`` runs the same recursion on |coefficients| and |ψ| (a bound on
     E[Σ_t |w ψ_t| · Σ |terms of Â_t|], for the rounding slack).
+
+    With ``s`` ``[Q]`` (points of (0, 1]) it returns (``[Q, d]`` E[X s^L], ``[Q]`` E[s^L]),
+    X = Σ_t w_t ψ_t Â_t and L the column's live rows (all but next-step auto-reset rows):
+    the generating function of the live-row count, which :func:`live_mean_update` integrates
+    to get E[X / L_total]. Every term is multiplied by s^{live(x)} at each row it passes and,
+    when it is added, by h_{u+1}(y) = E[s^{live rows u+1..n−1} | X_{u+1} = y] (backward).
     """
     g = chain.problem.discount
     rows = _edge_rows(chain, V, g, lam)
@@ -232,6 +244,9 @@ def recursion_update(rule: Rule, chain: RolloutChain, start: np.ndarray, V: np.n
     if absolute:
         d_own, d_last, c_own, d_next, c_next = map(np.abs, (d_own, d_last, c_own, d_next, c_next))
         Psi = np.abs(Psi)
+    sv = np.ones(1) if s is None else np.asarray(s, dtype=float)
+    Q, d = sv.size, Psi.shape[1]
+    fac = np.where(chain.dead[:, None], 1.0, sv[None, :])            # [N, Q] s^{live(x)}
     q = chain.prob
     src, dst = chain.src, chain.dst
     xa = src * A + chain.action
@@ -239,41 +254,73 @@ def recursion_update(rule: Rule, chain: RolloutChain, start: np.ndarray, V: np.n
     def to_dst(vals, cols, n_cols):
         return sparse.csr_matrix((vals, (dst, cols)), shape=(N, n_cols))
 
-    def per_xa(vals):
-        return np.bincount(xa, weights=vals, minlength=N * A)
-
-    def per_x(vals):
-        return np.bincount(src, weights=vals, minlength=N)
-
     T_psi = to_dst(q, xa, N * A)                       # z ← w ψ p
     T_zeta = to_dst(q * c_next, src, N)                # z ← c^next ζ
     T3_psi = to_dst(q * c_own, xa, N * A)              # ζ' ← c^own z
     T3_zeta = to_dst(q * c_own * c_next, src, N)
     Kt = to_dst(q, src, N)
-    a_own, a_last = per_xa(q * d_own), per_xa(q * d_last)
-    b_own, b_last = per_x(q * d_own * c_next), per_x(q * d_last * c_next)
-    b_next = per_x(q * d_next)
+    per_xa = sparse.csr_matrix((np.ones(E), (xa, np.arange(E))), shape=(N * A, E))
+    per_x = sparse.csr_matrix((np.ones(E), (src, np.arange(E))), shape=(N, E))
+    # h[u] = E[s^{live rows u..n−1} | X_u], u = 1..n (h[n] = 1)
+    h = [np.ones((N, Q))] * (n_steps + 1)
+    if s is not None:
+        K = Kt.T.tocsr()
+        for u in range(n_steps - 1, 0, -1):
+            h[u] = fac * (K @ h[u + 1])
     look = rule.looks_ahead
-    d = Psi.shape[1]
-    p = start.astype(float)
-    m_Z = np.zeros((N, d))
-    m_zeta = np.zeros((N, d))
-    total = np.zeros(d)
+    p = np.repeat(np.asarray(start, dtype=float)[:, None], Q, axis=1)   # [N, Q]
+    m_Z = np.zeros((N, Q, d))
+    m_zeta = np.zeros((N, Q, d))
+    total = np.zeros((Q, d))
+
+    def mat(M, X):                                     # sparse [R, C] @ [C, Q, d]
+        return (M @ X.reshape(X.shape[0], -1)).reshape(M.shape[0], *X.shape[1:])
+
     for u in range(n_steps):
         last = u == n_steps - 1
-        pw = np.repeat(p * w, A)                        # [N·A]
-        a_vec, b_vec = (a_last, b_last) if last else (a_own, b_own)
-        total += (pw * a_vec) @ Psi + b_vec @ m_zeta
+        hq = q[:, None] * h[u + 1][dst]                # [E, Q]: the edge and the rows after it
+        d_u = d_last if last else d_own
+        a_vec = per_xa @ (d_u[:, None] * hq)           # [N·A, Q]
+        b_vec = (per_x @ (d_u[:, None] * c_next[:, None] * hq)) * fac
+        pw = np.repeat(p * w[:, None] * fac, A, axis=0)  # [N·A, Q]
+        total += np.einsum("kq,kd->qd", pw * a_vec, Psi) + np.einsum("nq,nqd->qd", b_vec, m_zeta)
         if look and u > 0:
-            total += b_next @ m_Z
+            b_next = (per_x @ (d_next[:, None] * hq)) * fac
+            total += np.einsum("nq,nqd->qd", b_next, m_Z)
         if last:
             break
-        pPsi = pw[:, None] * Psi
+        pPsi = pw[:, :, None] * Psi[:, None, :]         # [N·A, Q, d]
+        zf = m_zeta * fac[:, :, None]
         if look:
-            m_Z = T_psi @ pPsi + T_zeta @ m_zeta
-        m_zeta = T3_psi @ pPsi + T3_zeta @ m_zeta
-        p = Kt @ p
-    return total
+            m_Z = mat(T_psi, pPsi) + mat(T_zeta, zf)
+        m_zeta = mat(T3_psi, pPsi) + mat(T3_zeta, zf)
+        p = Kt @ (p * fac)
+    if s is None:
+        return total[0]
+    h0 = fac * (Kt.T.tocsr() @ h[1])
+    return total, np.asarray(start, dtype=float) @ h0
+
+
+def live_mean_update(rule: Rule, chain: RolloutChain, start: np.ndarray, V: np.ndarray,
+                     psi: np.ndarray, n_steps: int, n_envs: int, weighting: str, lam: float, *,
+                     absolute: bool = False) -> np.ndarray:
+    """``[d]`` E[Σ_e X_e / Σ_e L_e] (0 when no row is live): the update averaged over the
+    live rows of ``n_envs`` independent columns, X_e = Σ_t w_t ψ_t Â_t and L_e the live
+    rows of column e (next-step auto-reset rows are not transitions and are not counted).
+
+    With 1/L = ∫₀¹ s^{L−1} ds and the columns independent,
+
+        E[Σ_e X_e / L] = n_envs ∫₀¹ E[X_1 s^{L_1}] E[s^{L_1}]^{n_envs − 1} s^{−1} ds,
+
+    a polynomial of degree ≤ n_steps · n_envs − 1 in s (X_1 ≠ 0 needs L_1 ≥ 1), integrated
+    exactly by Gauss–Legendre with ⌈n_steps · n_envs / 2⌉ nodes.
+    """
+    m = (n_steps * n_envs + 1) // 2 + 1
+    x, wq = np.polynomial.legendre.leggauss(m)
+    s, wq = (x + 1) / 2, wq / 2
+    R, G = recursion_update(rule, chain, start, V, psi, n_steps, weighting, lam,
+                            absolute=absolute, s=s)
+    return n_envs * ((wq * G ** (n_envs - 1) / s) @ R)
 
 
 # -- the front end --------------------------------------------------------------------------
@@ -365,18 +412,37 @@ def enumeration_expectation(fn, setting: Setting, segments: Segment, prob: np.nd
     common = _common(fn, setting, n_steps, n_envs, weighting, reduce, lam)
     adv, u = call_advantages(fn, segments, lam)
     if columns_independent(fn, segments, adv, lam, u):
-        scale = _scale(reduce, n_steps, n_envs)
         g, absg = _updates(segments, adv, setting.psi, weighting, lam)
-        mean, absm = prob @ g, prob @ absg
-        slack = _slack(u, n_steps, g.shape[0], absm, prob @ np.abs(g))
-        return SegmentExpectation(mean * scale, "enumeration", int(g.shape[0]), slack * scale,
-                                  absm * scale, **common), adv
+        if reduce == "sum":
+            pw = prob * n_envs
+        else:
+            pw = prob * live_mean_weights(segments.live.sum(axis=0), prob, n_envs)
+        mean, absm = pw @ g, pw @ absg
+        slack = _slack(u, n_steps, g.shape[0], absm, pw @ np.abs(g))
+        return SegmentExpectation(mean, "enumeration", int(g.shape[0]), slack, absm,
+                                  **common), adv
     mean, absm, absg_sum, n_batches = _coupled_expectation(fn, segments, prob, setting.psi,
-                                                           weighting, lam, n_envs, max_batches)
-    bscale = 1.0 if reduce == "sum" else 1.0 / (n_steps * n_envs)
+                                                           weighting, lam, n_envs, max_batches,
+                                                           reduce)
     slack = _slack(u, n_steps * n_envs, n_batches, absm, absg_sum)
-    return SegmentExpectation(mean * bscale, "enumeration", int(segments.n_envs), slack * bscale,
-                              absm * bscale, **common), adv
+    return SegmentExpectation(mean, "enumeration", int(segments.n_envs), slack, absm,
+                              **common), adv
+
+
+def live_mean_weights(live: np.ndarray, prob: np.ndarray, n_envs: int) -> np.ndarray:
+    """``[M]`` n_envs · E[1 / (L_m + L_other)] for each enumerated segment m of one column with
+    ``live`` ``[M]`` live rows and probability ``prob`` ``[M]``, L_other the live rows of the
+    n_envs − 1 other columns (independent copies: the (n_envs − 1)-fold convolution of the
+    distribution of L), 1/0 read as 0. E[Σ_e X_e / Σ_e L_e] = Σ_m p_m X_m · weight_m."""
+    live = np.asarray(live, dtype=np.intp)
+    pL = np.bincount(live, weights=prob, minlength=int(live.max(initial=0)) + 1)
+    other = np.ones(1)
+    for _ in range(n_envs - 1):
+        other = np.convolve(other, pL)
+    k = np.arange(other.size)
+    tot = live[:, None] + k[None, :]
+    inv = np.divide(1.0, tot, out=np.zeros(tot.shape), where=tot > 0)
+    return n_envs * (inv @ other)
 
 
 def recursion_expectation(fn, setting: Setting, *, n_steps: int, n_envs: int, lam: float,
@@ -388,10 +454,18 @@ def recursion_expectation(fn, setting: Setting, *, n_steps: int, n_envs: int, la
                           f"{_name(fn)} has no rollout_rule (use enumeration)")
     chain, p_start, V, psi = setting.chain, setting.p_start, setting.V, setting.psi
     _verify_rule(fn, rule, setting, lam, n_steps)
-    mean = recursion_update(rule, chain, p_start, V, psi, n_steps, weighting, lam)
-    absm = recursion_update(rule, chain, p_start, V, psi, n_steps, weighting, lam, absolute=True)
-    K = 4 * n_steps + 64 + int(np.bincount(chain.dst, minlength=chain.n_nodes).max())
-    scale = _scale(reduce, n_steps, n_envs)
+    if reduce == "mean" and chain.dead.any():
+        mean, absm = (live_mean_update(rule, chain, p_start, V, psi, n_steps, n_envs, weighting,
+                                       lam, absolute=a) for a in (False, True))
+        scale = 1.0
+        K = 4 * n_steps + 64 + int(np.bincount(chain.dst, minlength=chain.n_nodes).max()) \
+            + 2 * n_steps * n_envs + 8
+    else:
+        mean = recursion_update(rule, chain, p_start, V, psi, n_steps, weighting, lam)
+        absm = recursion_update(rule, chain, p_start, V, psi, n_steps, weighting, lam,
+                                absolute=True)
+        K = 4 * n_steps + 64 + int(np.bincount(chain.dst, minlength=chain.n_nodes).max())
+        scale = _scale(reduce, n_steps, n_envs)
     slack = _gamma_k(K, U64) * absm
     return SegmentExpectation(mean * scale, "recursion", 0, slack * scale, absm * scale,
                               **_common(fn, setting, n_steps, n_envs, weighting, reduce, lam))
@@ -414,8 +488,9 @@ def expected_update(advantage_fn, problem: RolloutProblem, policy, theta, *, n_s
       start: ``"stationary"`` or ``"reset"`` (:mod:`pgmath.rollouts.chain`).
       mode: ``"same_step"`` or ``"next_step"`` auto-reset.
       weighting: ``"none"`` or ``"discounted"`` (γ^k, needs a time limit).
-      reduce: ``"sum"`` (Σ over steps and environments) or ``"mean"`` (divided by
-        n_steps · n_envs, as a loss's ``.mean()``).
+      reduce: ``"sum"`` (Σ over steps and environments) or ``"mean"`` (divided by the
+        segment's live rows, as a loss's masked ``.mean()``: n_steps · n_envs less the
+        next-step auto-reset rows; 0 when none is live).
       method: ``"auto"`` (recursion for a function with a rule, else enumeration),
         ``"recursion"`` or ``"enumeration"``.
 
@@ -464,9 +539,11 @@ def _updates(seg: Segment, adv, psi, weighting, lam):
     return g, absg
 
 
-def _coupled_expectation(fn, seg: Segment, prob, psi, weighting, lam, n_envs, max_batches):
-    """E[Σ_e g_e] of a function that couples its columns: every ordered batch of n_envs
-    enumerated segments is one call (M^{n_envs} calls, at most ``max_batches``)."""
+def _coupled_expectation(fn, seg: Segment, prob, psi, weighting, lam, n_envs, max_batches,
+                         reduce="sum"):
+    """E[Σ_e g_e] (``reduce="mean"``: divided by the batch's live rows, 0 when there are
+    none) of a function that couples its columns: every ordered batch of n_envs enumerated
+    segments is one call (M^{n_envs} calls, at most ``max_batches``)."""
     M = seg.n_envs
     if M ** n_envs > max_batches:
         raise TooManyTrajectoriesError(
@@ -480,6 +557,9 @@ def _coupled_expectation(fn, seg: Segment, prob, psi, weighting, lam, n_envs, ma
         adv, _ = call_advantages(fn, sub, lam)
         g, absg = _updates(sub, adv, psi, weighting, lam)
         p = float(np.prod(prob[cols]))
+        if reduce == "mean":
+            n_live = int(sub.live.sum())
+            p = p / n_live if n_live else 0.0
         mean = mean + p * g.sum(axis=0)
         absm = absm + p * absg.sum(axis=0)
         absg_sum = absg_sum + p * np.abs(g).sum(axis=0)
