@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from ..check.rounding import UNDERFLOW, RoundingBound, gamma, unit_roundoff
 from ..errors import (EstimatorError, InvalidArgumentError, PgmathError,
                       TooManyTrajectoriesError)
 from ..exact._policy import policy_table
@@ -58,8 +59,8 @@ __all__ = ["SegmentExpectation", "Setting", "prepare", "enumerate_setting", "exp
 WEIGHTINGS = ("none", "discounted")
 REDUCTIONS = ("sum", "mean")
 METHODS = ("auto", "recursion", "enumeration")
-#: Unit roundoff of float64.
-U64 = np.finfo(np.float64).eps / 2
+#: Where the rounding model's magnitudes of a rollout expectation come from.
+MAGNITUDE_SOURCE = "|terms| of every Â_t (abs_rule) times |w ψ|"
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,9 +71,14 @@ class SegmentExpectation:
       mean: ``[d]`` the exact expected update E[g].
       method: ``"recursion"`` or ``"enumeration"``.
       n_segments: segments enumerated for one column (0 for the recursion).
-      slack: ``[d]`` a bound on the floating-point error of ``mean``.
+      slack: ``[d]`` a bound on the floating-point error of ``mean`` (``rounding.slack()``).
       abs_mean: ``[d]`` E[Σ_t |w_t ψ_t| Â^abs_t] (the magnitude the rounding scales with).
       name, n_steps, n_envs, start, mode, weighting, reduce, lam: what was computed.
+      precision: the working precision of the function's output (its dtype).
+      rounding: the :class:`~pgmath.check.rounding.RoundingBound` of ``slack`` (pgmath's
+        one rounding model: γ_K(u) × magnitudes, Higham eq. 3.5).
+      coupled: the function's columns depend on each other (probed), so each batch of
+        n_envs segments was one call.
     """
 
     mean: np.ndarray
@@ -88,6 +94,9 @@ class SegmentExpectation:
     weighting: str
     reduce: str
     lam: float
+    precision: str = "float64"
+    rounding: RoundingBound | None = None
+    coupled: bool = False
 
 
 # -- the pieces ---------------------------------------------------------------------------
@@ -114,8 +123,9 @@ def _check_lam(lam) -> float:
     return lam
 
 
-def call_advantages(fn, segment: Segment, lam: float) -> tuple[np.ndarray, float]:
-    """(``[n, e]`` float64 Â, the unit roundoff of the dtype the function returned).
+def call_advantages(fn, segment: Segment, lam: float) -> tuple[np.ndarray, str]:
+    """(``[n, e]`` float64 Â, the working precision of the dtype the function returned:
+    ``"float64"``, ``"float32"`` or ``"float16"``; integers count as float64).
 
     Calls ``fn(rewards, values, terminated, truncated, final_values, next_values,
     gamma=γ, lam=λ)``. Raises :class:`EstimatorError` naming the function when it raises,
@@ -133,7 +143,7 @@ def call_advantages(fn, segment: Segment, lam: float) -> tuple[np.ndarray, float
     if arr.dtype.kind not in "fiu":
         raise EstimatorError(f"advantage function {_name(fn)} returned {type(out).__name__} of dtype "
                              f"{arr.dtype}, not a numeric array [n_steps, n_envs]")
-    u = float(np.finfo(arr.dtype).eps / 2) if arr.dtype.kind == "f" else U64
+    precision = arr.dtype.name if arr.dtype.name in ("float32", "float16") else "float64"
     shape = segment.rewards.shape
     if arr.shape != shape:
         raise EstimatorError(f"advantage function {_name(fn)} returned shape {arr.shape}; expected "
@@ -144,7 +154,7 @@ def call_advantages(fn, segment: Segment, lam: float) -> tuple[np.ndarray, float
         t, e = (int(i) for i in np.argwhere(bad)[0])
         raise EstimatorError(f"advantage function {_name(fn)} returned a non-finite value "
                              f"{arr[t, e]!r} at t={t}, env={e}")
-    return arr, max(u, U64)
+    return arr, precision
 
 
 def update_weights(segment: Segment, weighting: str) -> np.ndarray:
@@ -184,18 +194,26 @@ def _scale(reduce: str, n_steps: int, n_envs: int) -> float:
     return float(n_envs) if reduce == "sum" else 1.0 / n_steps
 
 
-def _slack(u: float, n_steps: int, n_terms: int, abs_mean, abs_g) -> np.ndarray:
-    """``[d]`` the rounding bound of an enumerated E[g]: each Â_t from the function, in its
-    working precision u, within γ_{8n+16}(u) of the magnitude of its terms (``abs_mean``
-    weights them by |w ψ| and p), and pgmath's float64 sum of the n_terms weighted rows
-    within γ_{n_terms + 2n}(u64) (Higham, eq. 3.5)."""
-    return (_gamma_k(8 * n_steps + 16, u) * np.asarray(abs_mean)
-            + _gamma_k(n_terms + 2 * n_steps + 16, U64) * (np.asarray(abs_mean) + np.asarray(abs_g)))
+def rounding_bound(precision: str, n_rows: int, n_terms: int, abs_mean, abs_g, abs_sum
+                   ) -> RoundingBound:
+    """The rounding bound (:mod:`pgmath.check.rounding`, (R)) of an enumerated E[g]: each Â_t
+    from the function, in its working precision, within γ_{K_w}(u) (K_w = 8n + 16 for n rows)
+    of the magnitude of its terms (``abs_mean`` weights them by |w ψ| and p); pgmath's float64
+    sum of the n_terms weighted rows within γ_{K_s} (K_s = n_terms + 2n + 16) of
+    ``abs_mean + abs_g``; the underflow floor η (n_terms + K_s ``abs_sum``), ``abs_sum`` the
+    unweighted Σ |g| (Higham, eq. 3.5)."""
+    absm = np.asarray(abs_mean, dtype=float)
+    k_s = n_terms + 2 * n_rows + 16
+    return RoundingBound(precision, unit_roundoff(precision), 8 * n_rows + 16, k_s,
+                         absm + np.asarray(abs_g, dtype=float), 0, np.zeros_like(absm),
+                         UNDERFLOW * (n_terms + k_s * np.asarray(abs_sum, dtype=float)),
+                         magnitude_fn=lambda: (absm, MAGNITUDE_SOURCE))
 
 
-def _gamma_k(k: float, u: float) -> float:
-    ku = k * u
-    return float("inf") if ku >= 0.5 else ku / (1.0 - ku)
+def _tolerance(n_rows: int, precision: str, rows: Rows) -> np.ndarray:
+    """``[n, e]`` how far two codes of one GAE-family Â may differ by rounding alone:
+    4 γ_{8n+16}(u) × the magnitude of Â's terms (:func:`abs_rule`)."""
+    return gamma(8 * n_rows + 16, unit_roundoff(precision)) * abs_rule(rows) * 4
 
 
 # -- recursion ----------------------------------------------------------------------------
@@ -324,7 +342,7 @@ def live_mean_update(rule: Rule, chain: RolloutChain, start: np.ndarray, V: np.n
 
 
 # -- the front end --------------------------------------------------------------------------
-def _verify_rule(fn, rule: Rule, setting: "Setting", lam: float, n_steps: int) -> None:
+def _verify_rule(fn, rule: Rule, setting: "Setting", lam: float, n_steps: int) -> str:
     """Refuse a rule that disagrees with its function's code: on every segment of
     min(n_steps, 3) rows (fewer rows when there would be more than 20,000 segments), and
     on one sampled segment of n_steps rows × 4 environments (seeded), so code that changes
@@ -340,11 +358,12 @@ def _verify_rule(fn, rule: Rule, setting: "Setting", lam: float, n_steps: int) -
         segments.append(sample_segment(setting.problem, setting.pi, None, n_steps=n_steps,
                                        n_envs=4, rng=np.random.default_rng(0),
                                        start=setting.start, mode=setting.mode, values=V))
+    worst = "float64"
     for seg in segments:
-        code, u = call_advantages(fn, seg, lam)
+        code, precision = call_advantages(fn, seg, lam)
         rows = rows_of_segment(seg, discount, lam)
         want = rule_advantages(rule, rows)
-        tol = _gamma_k(8 * seg.n_steps + 16, u) * abs_rule(rows) * 4 + 1e-300
+        tol = _tolerance(seg.n_steps, precision, rows) + 1e-300
         bad = np.abs(code - want) > tol
         if bad.any():
             t, e = (int(i) for i in np.argwhere(bad)[0])
@@ -353,6 +372,8 @@ def _verify_rule(fn, rule: Rule, setting: "Setting", lam: float, n_steps: int) -
                 f"on a segment of {seg.n_steps} steps, Â[t={t}] is {code[t, e]!r} from the code "
                 f"and {want[t, e]!r} from the rule; pgmath does not route by a description the "
                 "code contradicts")
+        worst = precision if unit_roundoff(precision) > unit_roundoff(worst) else worst
+    return worst
 
 
 @dataclass(frozen=True, eq=False)
@@ -410,23 +431,24 @@ def enumeration_expectation(fn, setting: Setting, segments: Segment, prob: np.nd
     """
     n_steps = segments.n_steps
     common = _common(fn, setting, n_steps, n_envs, weighting, reduce, lam)
-    adv, u = call_advantages(fn, segments, lam)
-    if columns_independent(fn, segments, adv, lam, u):
+    adv, precision = call_advantages(fn, segments, lam)
+    if columns_independent(fn, segments, adv, lam, precision):
         g, absg = _updates(segments, adv, setting.psi, weighting, lam)
         if reduce == "sum":
             pw = prob * n_envs
         else:
             pw = prob * live_mean_weights(segments.live.sum(axis=0), prob, n_envs)
         mean, absm = pw @ g, pw @ absg
-        slack = _slack(u, n_steps, g.shape[0], absm, pw @ np.abs(g))
-        return SegmentExpectation(mean, "enumeration", int(g.shape[0]), slack, absm,
-                                  **common), adv
+        rb = rounding_bound(precision, n_steps, g.shape[0], absm, pw @ np.abs(g),
+                            n_envs * np.abs(g).sum(axis=0))
+        return SegmentExpectation(mean, "enumeration", int(g.shape[0]), rb.slack(), absm,
+                                  **common, precision=precision, rounding=rb), adv
     mean, absm, absg_sum, n_batches = _coupled_expectation(fn, segments, prob, setting.psi,
                                                            weighting, lam, n_envs, max_batches,
                                                            reduce)
-    slack = _slack(u, n_steps * n_envs, n_batches, absm, absg_sum)
-    return SegmentExpectation(mean, "enumeration", int(segments.n_envs), slack, absm,
-                              **common), adv
+    rb = rounding_bound(precision, n_steps * n_envs, n_batches, absm, absg_sum, absg_sum)
+    return SegmentExpectation(mean, "enumeration", int(segments.n_envs), rb.slack(), absm,
+                              **common, precision=precision, rounding=rb, coupled=True), adv
 
 
 def live_mean_weights(live: np.ndarray, prob: np.ndarray, n_envs: int) -> np.ndarray:
@@ -453,7 +475,7 @@ def recursion_expectation(fn, setting: Setting, *, n_steps: int, n_envs: int, la
         raise PgmathError(f"method='recursion' needs a described advantage function; "
                           f"{_name(fn)} has no rollout_rule (use enumeration)")
     chain, p_start, V, psi = setting.chain, setting.p_start, setting.V, setting.psi
-    _verify_rule(fn, rule, setting, lam, n_steps)
+    precision = _verify_rule(fn, rule, setting, lam, n_steps)
     if reduce == "mean" and chain.dead.any():
         mean, absm = (live_mean_update(rule, chain, p_start, V, psi, n_steps, n_envs, weighting,
                                        lam, absolute=a) for a in (False, True))
@@ -466,9 +488,16 @@ def recursion_expectation(fn, setting: Setting, *, n_steps: int, n_envs: int, la
                                 absolute=True)
         K = 4 * n_steps + 64 + int(np.bincount(chain.dst, minlength=chain.n_nodes).max())
         scale = _scale(reduce, n_steps, n_envs)
-    slack = _gamma_k(K, U64) * absm
-    return SegmentExpectation(mean * scale, "recursion", 0, slack * scale, absm * scale,
-                              **_common(fn, setting, n_steps, n_envs, weighting, reduce, lam))
+    # the code computes Â in its own precision (the rule agrees with it to that rounding);
+    # pgmath's recursion runs in float64 over K roundings along a path
+    absm = absm * scale
+    rb = RoundingBound(precision, unit_roundoff(precision), 8 * n_steps + 16, K, absm, 0,
+                       np.zeros_like(absm),
+                       UNDERFLOW * K * chain.n_nodes * chain.problem.n_actions * (1 + absm),
+                       magnitude_fn=lambda: (absm, MAGNITUDE_SOURCE + " (recursion)"))
+    return SegmentExpectation(mean * scale, "recursion", 0, rb.slack(), absm,
+                              **_common(fn, setting, n_steps, n_envs, weighting, reduce, lam),
+                              precision=precision, rounding=rb)
 
 
 def expected_update(advantage_fn, problem: RolloutProblem, policy, theta, *, n_steps: int,
@@ -514,14 +543,14 @@ def expected_update(advantage_fn, problem: RolloutProblem, policy, theta, *, n_s
                                    weighting=weighting, reduce=reduce, max_batches=max_segments)[0]
 
 
-def columns_independent(fn, seg: Segment, adv: np.ndarray, lam: float, u: float) -> bool:
+def columns_independent(fn, seg: Segment, adv: np.ndarray, lam: float, precision: str) -> bool:
     """Whether column e of ``fn``'s output depends on column e of its input only, probed:
     the two halves of the columns, and the columns reversed, must give the same Â
     (within rounding). A function that normalises advantages over the batch fails."""
     M = seg.n_envs
     if M == 1:
         return True
-    tol = _gamma_k(8 * seg.n_steps + 16, u) * abs_rule(rows_of_segment(seg, seg.discount, lam)) * 4
+    tol = _tolerance(seg.n_steps, precision, rows_of_segment(seg, seg.discount, lam))
     probes = [np.arange(M)[::-1], np.arange(M // 2), np.arange(M // 2, M)]
     for cols in probes:
         got, _ = call_advantages(fn, seg.columns(cols), lam)

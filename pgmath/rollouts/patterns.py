@@ -27,7 +27,7 @@ from .gae import described
 from .rules import Rows, Rule
 
 __all__ = ["done_read_late", "truncation_as_termination", "truncation_bootstraps_current_value",
-           "carried_across_truncation", "last_value_dropped", "PATTERNS"]
+           "carried_across_truncation", "last_value_dropped", "PATTERNS", "DESCRIPTIONS"]
 
 
 def _correct_delta(x: Rows) -> np.ndarray:
@@ -171,3 +171,15 @@ PATTERNS = {
     "last_value_dropped": last_value_dropped,
 }
 
+#: One line per bug, for reports.
+DESCRIPTIONS = {
+    "done_read_late": "the done flag of step t read at t + 1 (flags stored per step fed to a "
+                      "loop written for per-observation flags)",
+    "truncation_as_termination": "a truncation treated as a termination (the bootstrap "
+                                 "γV(final obs) of a time-limit step is zeroed)",
+    "truncation_bootstraps_current_value": "a truncated step bootstrapped with γV(s_t) instead "
+                                           "of γV(final obs)",
+    "carried_across_truncation": "the advantage recursion carried across a truncation into "
+                                 "the next episode",
+    "last_value_dropped": "the segment's last step not bootstrapped with V(next observation)",
+}
