@@ -34,8 +34,9 @@ def add_arguments(parser) -> None:
                         "policy, theta)")
     g.add_argument("--signature", choices=SIGNATURES, default="explicit",
                    help="the function's calling convention (default: explicit, pgmath's "
-                        "fn(rewards, values, terminated, truncated, final_values, next_values, *, "
-                        "gamma, lam))")
+                        "fn(rewards, values, terminated, truncated, final_values, last_values, *, "
+                        "gamma, lam)); arrays: fn(x), x a pgmath.adapters.EpisodeArrays, as "
+                        "pgmath.adapters.advantage_estimator takes")
     g.add_argument("--reward-bootstrap", choices=REWARD_BOOTSTRAPS, default=None,
                    help="what the pipeline adds to a truncated step's reward before the call "
                         "(default: what the signature's library does)")

@@ -127,8 +127,8 @@ def call_advantages(fn, segment: Segment, lam: float) -> tuple[np.ndarray, str]:
     """(``[n, e]`` float64 Â, the working precision of the dtype the function returned:
     ``"float64"``, ``"float32"`` or ``"float16"``; integers count as float64).
 
-    Calls ``fn(rewards, values, terminated, truncated, final_values, next_values,
-    gamma=γ, lam=λ)``. Raises :class:`EstimatorError` naming the function when it raises,
+    Calls ``fn(rewards, values, terminated, truncated, final_values, last_values,
+    gamma=γ, lam=λ)`` (``last_values`` is the segment's ``next_values``). Raises :class:`EstimatorError` naming the function when it raises,
     returns the wrong shape or a non-finite value.
     """
     args = (segment.rewards.copy(), segment.values.copy(), segment.terminated.copy(),

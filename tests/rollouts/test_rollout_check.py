@@ -14,6 +14,8 @@ from pgmath.rollouts.examples import boundary_problem
 from pgmath.rollouts.expectation import call_advantages
 from pgmath.rollouts.signatures import adapt
 
+from adapter_cases import cleanrl_gae as episode_cleanrl
+
 USER_CODE = '''
 import numpy as np
 
@@ -347,3 +349,16 @@ def test_every_exported_name_resolves_and_the_assertion_helper():
     assert R.assert_rollout_unbiased(gae, (prob, pol, th), n_steps=2).passed
     with pytest.raises(AssertionError, match=r"verdict: FAIL \(biased\)"):
         R.assert_rollout_unbiased(PATTERNS["last_value_dropped"], (prob, pol, th), n_steps=2)
+
+
+def test_one_advantage_function_on_episodes_and_on_rollout_segments():
+    """The EpisodeArrays function pgmath.adapters.advantage_estimator takes (CleanRL's loop,
+    tests/adapter_cases.py, used by tests/test_adapters.py) is checked on rollout segments as it is (signature "arrays"):
+    with truncations and no bootstrap it is exactly bug 2, with γV(final obs) added to
+    the reward it is correct GAE."""
+    prob, pol, th = boundary_problem()
+    plain = check_rollout(adapt(episode_cleanrl(0.9), "arrays"), prob, pol, th, lam=0.9)
+    assert plain.verdict == "biased" and plain.matches == ("truncation_as_termination",)
+    boot = check_rollout(adapt(episode_cleanrl(0.9), "arrays", reward_bootstrap="final_value"),
+                         prob, pol, th, lam=0.9)
+    assert boot.verdict == "unbiased" and boot.matches == ("gae",)
