@@ -505,7 +505,9 @@ def check_unbiased_rollout(estimator, problem: RolloutProblem, policy, theta, *,
     ``beta``, ``relative_resolution`` and ``max_n`` are ignored (column coupling is found
     by probing and enumerated batch by batch of ``n_envs``).
     """
-    for opt, v in (("n", n), ("bound", bound), ("behaviour_theta", behaviour_theta)):
+    theta_behaviour = options.pop("theta_behaviour", None)   # the spelling of a later release
+    for opt, v in (("n", n), ("bound", bound), ("behaviour_theta", behaviour_theta),
+                   ("theta_behaviour", theta_behaviour)):
         if v is not None:
             raise InvalidArgumentError(
                 f"{opt}= does not apply to a rollout check: it is exact (every segment "
