@@ -178,6 +178,33 @@ def small():
     return mdp, policy, theta, batch
 
 
+def _past_the_horizon(x):
+    return x.rewards[:, :5] @ np.ones(7)      # T = 2 columns: a [N, 2] @ [7] ValueError
+
+
+def test_an_error_inside_the_advantage_function_is_said_once_with_its_line_and_inputs(small):
+    """From check_unbiased, the error names the function, the line of the test file that
+    raised, and what it was given (shapes and dtypes of the EpisodeArrays), once: no
+    "estimator … raised EstimatorError: advantage function … raised …"."""
+    mdp, policy, theta, _ = small
+    with pytest.raises(EstimatorError) as info:
+        pgmath.check_unbiased(adapters.advantage_estimator(_past_the_horizon, mdp),
+                              mdp, policy, theta)
+    msg = str(info.value)
+    line = _past_the_horizon.__code__.co_firstlineno + 1
+    assert msg.startswith(f"advantage function _past_the_horizon raised ValueError at "
+                          f"test_adapters.py:{line}: matmul"), msg
+    assert "x = EpisodeArrays(layout='time_major', gamma=1.0)" in msg
+    assert "rewards, values, next_values, discounts: [2, " in msg and "] float32" in msg
+    assert msg.count("raised") == 1 and "EstimatorError" not in msg
+
+
+def test_describe_inputs_groups_fields_and_says_none():
+    arrays = {"r": np.zeros((2, 3), np.float32), "v": np.ones((2, 3), np.float32),
+              "s": np.zeros((2, 3), np.int64), "w": None, "gamma": 0.9}
+    assert adapters.describe_inputs(arrays) == "r, v: [2, 3] float32; s: [2, 3] int64; w: None"
+
+
 def test_errors_name_what_is_wrong(small):
     mdp, policy, theta, batch = small
     cases = [
