@@ -52,3 +52,22 @@ def assert_float32_step_discounted(est, pb, mdp, policy, theta) -> None:
     assert float32_close(res.bias, abs_mean, bias)
     if pb.gamma < 1.0:
         assert np.abs(bias).max() > 1e-2
+
+
+def error_said_once(check, fn, prefix: str) -> str:
+    """The message of the EstimatorError ``check()`` raises, asserted to start with
+    ``prefix`` (``{at}`` → ``"at <file of fn>:<line after its def>"``, the line that
+    raised) and to say "raised" once, wrapping no other EstimatorError."""
+    import os
+
+    import pytest
+
+    from pgmath.errors import EstimatorError
+    with pytest.raises(EstimatorError) as info:
+        check()
+    msg = str(info.value)
+    code = fn.__code__
+    at = f"at {os.path.basename(code.co_filename)}:{code.co_firstlineno + 1}"
+    assert msg.startswith(prefix.format(at=at)), msg
+    assert msg.count("raised") == 1 and "EstimatorError" not in msg, msg
+    return msg
