@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 import pgmath
+from pgmath.environments import random_mdp
 from pgmath.check import score_return_bound
 from pgmath.estimators import reward_to_go
 
@@ -25,8 +26,7 @@ ALPHA, N = 0.05, 100
 
 def main() -> None:
     rng = np.random.default_rng(0)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(2), size=(2, 2)), rng.normal(size=(2, 2)),
-                            rng.dirichlet(np.ones(2)), horizon=3)
+    mdp = random_mdp(rng, 2, 2, 3)
     pol = pgmath.SoftmaxPolicy(2, 2)
     th = rng.normal(size=4)
     B = score_return_bound(mdp, pol, th)

@@ -33,10 +33,7 @@ ALPHA, BETA = 1e-6, 1e-3
 
 
 def random_problem(T):
-    rng = np.random.default_rng(0)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(2), size=(2, 2)), rng.normal(size=(2, 2)),
-                            rng.dirichlet(np.ones(2)), horizon=T, discount=0.9)
-    return mdp, pgmath.SoftmaxPolicy(2, 2), rng.normal(size=4)
+    return environments.random_problem(np.random.default_rng(0), 2, 2, T, discount=0.9)
 
 
 def part1() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-import pgmath
+from pgmath.environments import random_problem
 from timing import best_time
 from pgmath import exact
 
@@ -29,12 +29,8 @@ def baseline_J(P, r, p0, pi, T):
 
 def main() -> int:
     rng = np.random.default_rng(0)
-    P = rng.dirichlet(np.ones(S), size=(S, A))
-    r = rng.normal(size=(S, A))
-    p0 = rng.dirichlet(np.ones(S))
-    mdp = pgmath.TabularMDP(P, r, p0, horizon=T)
-    pol = pgmath.SoftmaxPolicy(S, A)
-    theta = rng.normal(size=S * A)
+    mdp, pol, theta = random_problem(rng, S, A, T)
+    P, r, p0 = mdp.P, mdp.R, mdp.p0
     pi = np.asarray(pol.probs(theta))
     assert abs(baseline_J(P, r, p0, pi, T) - exact.objective(mdp, pol, theta)) < 1e-9
     base = best_time(lambda: baseline_J(P, r, p0, pi, T), repeat=5)

@@ -38,6 +38,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import pgmath
+from pgmath import environments
 from pgmath import estimators as E
 from pgmath.exact.recursion import recursive_moments
 
@@ -49,10 +50,7 @@ CHUNK_FLOATS = 1 << 24          # trajectories per Monte Carlo chunk: N_c Â· T Â
 
 
 def random_problem(S: int, A: int, T: int, seed: int = 0, discount: float = 0.99):
-    rng = np.random.default_rng(seed)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=T, discount=discount)
-    return mdp, pgmath.SoftmaxPolicy(S, A), rng.normal(size=S * A)
+    return environments.random_problem(np.random.default_rng(seed), S, A, T, discount=discount)
 
 
 def gridworld_problem(T: int = 100):

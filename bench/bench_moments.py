@@ -17,14 +17,14 @@ import tracemalloc
 import numpy as np
 
 import pgmath
+from pgmath.environments import random_mdp
 from pgmath import estimators as E
 from pgmath import exact as X
 
 
 def problem(S: int, A: int, T: int, seed: int = 0, discount: float = 0.99):
     rng = np.random.default_rng(seed)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=T, discount=discount)
+    mdp = random_mdp(rng, S, A, T, discount=discount)
     pol = pgmath.SoftmaxPolicy(S, A)
     return mdp, pol, rng.normal(size=S * A)
 

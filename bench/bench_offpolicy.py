@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 import pgmath
+from pgmath.environments import random_mdp
 from pgmath import estimators as es
 from pgmath import exact
 from pgmath.exact.offpolicy_moments import RECURSIONS
@@ -61,8 +62,7 @@ def bench_moments() -> None:
     the accumulator, pgmath.exact.recursion) vs enumeration under the behaviour."""
     rng = np.random.default_rng(2)
     S, A, T = 3, 2, 7
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=T)
+    mdp = random_mdp(rng, S, A, T)
     pol = pgmath.SoftmaxPolicy(S, A)
     th = rng.normal(size=S * A)
     th2 = th + 0.5 * rng.normal(size=S * A)
@@ -80,8 +80,7 @@ def bench_moments() -> None:
         print(f"    {name:22s} enumeration {t_e*1e3:6.0f} ms, recursion {t_r*1e3:6.2f} ms, "
               f"ratio {t_e/t_r:5.0f}x (max rel. diff {rel:.1e})")
     S, A, T = 10, 3, 50
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=T, discount=0.99)
+    mdp = random_mdp(rng, S, A, T, discount=0.99)
     pol = pgmath.SoftmaxPolicy(S, A)
     th = rng.normal(size=S * A)
     th2 = th + 0.3 * rng.normal(size=S * A)
@@ -99,8 +98,7 @@ def bench_growth() -> None:
     for seed in range(3):
         rng = np.random.default_rng(10 + seed)
         S, A = 3, 2
-        base = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                                 rng.dirichlet(np.ones(S)), horizon=1)
+        base = random_mdp(rng, S, A, 1)
         pol = pgmath.SoftmaxPolicy(S, A)
         th = rng.normal(size=S * A)
         th2 = th + 0.5 * rng.normal(size=S * A)

@@ -21,6 +21,7 @@ from bisect import bisect_right
 import numpy as np
 
 import pgmath
+from pgmath.environments import random_mdp
 from timing import best_time
 
 N, T, S, A = 100_000, 100, 50, 5
@@ -48,8 +49,7 @@ def python_loop(P, p0, pi, n, T, rng):
 
 def main() -> int:
     rng = np.random.default_rng(0)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=T)
+    mdp = random_mdp(rng, S, A, T)
     pol = pgmath.SoftmaxPolicy(S, A)
     theta = rng.normal(size=S * A)
     steps = N * T

@@ -25,7 +25,7 @@ __all__ = [
     "Trajectories", "sample", "enumerate_trajectories", "count_trajectories",
     "exact", "estimators", "strategies", "environments", "errors",
     "algorithms", "lqr", "rollouts",
-    *errors.__all__,
+    *(n for n in errors.__all__ if isinstance(getattr(errors, n), type)),  # the error classes
     "check", "check_unbiased", "compare_variance", "plan_sample_size", "testing",
     "CheckResult", "bernstein_threshold", "empirical_bernstein_threshold",
     "bernstein_sample_size",

@@ -77,8 +77,8 @@ from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 
-from .errors import EstimatorError, InvalidArgumentError, ShapeError
-from .estimators._protocol import _name, step_scores
+from .errors import EstimatorError, InvalidArgumentError, ShapeError, check_choice
+from .estimator_protocol import _name, step_scores
 from .exact.values import values as exact_values
 from .mdp import TabularMDP
 from .policies import SoftmaxPolicy
@@ -377,7 +377,7 @@ def call_library(fn, signature: str, x: EpisodeArrays, *, lam: float,
     the time-major arrays ``x``, and return its raw output. ``convert`` maps each numpy
     argument to the array type the function takes (floats; flags as floats or booleans
     per the library)."""
-    _check_choice("signature", signature, tuple(LIBRARY_SIGNATURES))
+    check_choice("signature", signature, tuple(LIBRARY_SIGNATURES))
     sig = LIBRARY_SIGNATURES[signature]
     args = []
     for name in sig.fields:
@@ -396,9 +396,9 @@ def library_advantages(fn, signature: str, *, lam: float, output: str | None = N
     """An advantage function for :func:`advantage_estimator` (``layout="time_major"``) from
     a GAE function with a library's signature: ``x -> Â`` ``[T, N]``, Â the advantages or,
     for ``output="returns"`` (skrl's default), returns − values."""
-    _check_choice("signature", signature, tuple(LIBRARY_SIGNATURES))
+    check_choice("signature", signature, tuple(LIBRARY_SIGNATURES))
     kind = output or LIBRARY_SIGNATURES[signature].output
-    _check_choice("output", kind, ("advantages", "returns"))
+    check_choice("output", kind, ("advantages", "returns"))
 
     def advantages(x: EpisodeArrays):
         out = call_library(fn, signature, x, lam=lam)
@@ -527,11 +527,6 @@ def loss_inputs(logits, arrays: Mapping[str, object], discount: float, *,
 
 
 # -- the advantage adapter --------------------------------------------------------------------------
-def _check_choice(name: str, v: str, allowed: tuple[str, ...]) -> None:
-    if v not in allowed:
-        raise InvalidArgumentError(f"{name} must be one of {allowed}, got {v!r}")
-
-
 def advantage_estimator(advantage_fn: Callable[[EpisodeArrays], object], values, *,
                         layout: str = "time_major", dtype=np.float32,
                         discounting: str = "step", name: str | None = None) -> Callable:
@@ -561,7 +556,7 @@ def advantage_estimator(advantage_fn: Callable[[EpisodeArrays], object], values,
     """
     _check_layout(layout)
     dt = _float_dtype(dtype)
-    _check_choice("discounting", discounting, DISCOUNTINGS)
+    check_choice("discounting", discounting, DISCOUNTINGS)
     if not callable(advantage_fn):
         raise InvalidArgumentError(f"advantage_fn must be callable, got {advantage_fn!r}")
     label = name or f"advantage_estimator({_name(advantage_fn)}, layout={layout!r})"
@@ -712,7 +707,7 @@ def check_loss_options(loss_fn, coupling: str, minimize) -> None:
     """Validate the options shared by :mod:`pgmath.torch` and :mod:`pgmath.jax`."""
     if not callable(loss_fn):
         raise InvalidArgumentError(f"loss_fn must be callable, got {loss_fn!r}")
-    _check_choice("coupling", coupling, COUPLINGS)
+    check_choice("coupling", coupling, COUPLINGS)
     if not isinstance(minimize, bool):
         raise InvalidArgumentError(f"minimize must be True (a loss) or False (an objective), "
                                    f"got {minimize!r}")

@@ -1,12 +1,17 @@
 """The ``pgmath`` command. Subcommands live in :mod:`pgmath.commands`, one module each,
 every module defining ``register(subparsers)`` that adds its parser and sets
-``func=handler`` (``handler(args) -> int`` exit status)."""
+``func=handler`` (``handler(args) -> int`` exit status); :data:`COMMANDS` lists them
+(tests/test_cli.py checks that every module of the package is listed)."""
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
+
+from .commands import check, docs, envs, learn, verify
+from .errors import PgmathError
+
+#: The subcommand modules, in the order ``pgmath --help`` lists them.
+COMMANDS = (check, docs, envs, learn, verify)
 
 __all__ = ["main", "build_parser"]
 
@@ -16,18 +21,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pgmath",
         description="Exact, checkable mathematics of policy-gradient reinforcement learning.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from . import commands
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        mod = importlib.import_module(f"pgmath.commands.{info.name}")
-        if hasattr(mod, "register"):
-            mod.register(sub)
+    for mod in COMMANDS:
+        mod.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; a user's mistake (a :class:`~pgmath.errors.PgmathError`) is one line
     on stderr and exit status 2, not a traceback."""
-    from .errors import PgmathError
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -34,14 +34,18 @@ Example (exact; a one-line derivation):
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import sympy as sp
 
-from .errors import PgmathError
+from .errors import PgmathError, check_choice
+from .paths import proofs_dir
 
 __all__ = ["Step", "Derivation", "StepResult", "check", "render", "is_zero", "is_nonnegative",
            "counterexample", "STATUSES", "DerivationError", "load", "proof_files", "checked",
@@ -114,9 +118,7 @@ class Step:
     by_steps: Sequence[str] = ()
 
     def __post_init__(self) -> None:
-        if self.rel not in _RELS:
-            raise DerivationError(f"step {self.title!r}: rel must be one of {list(_RELS)}, "
-                                  f"got {self.rel!r}")
+        check_choice(f"step {self.title!r}: rel", self.rel, tuple(_RELS), error=DerivationError)
         if not self.by_steps and (self.lhs is None or self.rhs is None):
             raise DerivationError(f"step {self.title!r}: lhs and rhs are required "
                                   "unless the step follows from by_steps")
@@ -515,11 +517,7 @@ def render(derivation: Derivation, results: Sequence[StepResult], *, title: str 
 def load(path) -> Derivation:
     """The ``DERIVATION`` of a proof module: ``pgmath/proofs/<name>.py`` imported as
     ``pgmath.proofs.<name>`` (the proofs ship inside the package), or any other file by path."""
-    import importlib
-    import importlib.util
-    from pathlib import Path
 
-    from .paths import proofs_dir
     path = Path(path)
     if path.parent.resolve() == proofs_dir():
         mod = importlib.import_module(f"pgmath.proofs.{path.stem}")
@@ -540,7 +538,6 @@ def load(path) -> Derivation:
 
 def proof_files(directory=None) -> list:
     """The proof modules ``pgmath/proofs/*.py`` (sorted; package files, no ``__init__``)."""
-    from .paths import proofs_dir
     directory = proofs_dir() if directory is None else directory
     return sorted(p for p in directory.glob("*.py") if not p.name.startswith("_"))
 
@@ -548,6 +545,5 @@ def proof_files(directory=None) -> list:
 @functools.lru_cache(maxsize=None)
 def checked(name: str) -> tuple[Derivation, tuple[StepResult, ...]]:
     """The derivation ``pgmath/proofs/<name>.py`` and its step results, computed once per process."""
-    from .paths import proofs_dir
     d = load(proofs_dir() / f"{name}.py")
     return d, tuple(check(d))

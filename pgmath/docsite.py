@@ -22,6 +22,7 @@ renders it to MathML at build time (no JavaScript, no CDN).
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -208,7 +209,6 @@ def _figure_listing(outdir: Path | None) -> list[tuple[str, str, list[str]]]:
     """(name, title, PNG file names) per registered figure. With ``outdir`` the figures
     are drawn into it and ``manifest.json`` records their files; otherwise the committed
     manifest of docs/figures is read (a figure not drawn yet lists no file)."""
-    import json
     manifest_dir = outdir if outdir is not None else docs_dir() / "figures"
     manifest_path = manifest_dir / "manifest.json"
     manifest = {}

@@ -11,11 +11,13 @@
 * :func:`double_integrator`: a point mass pushed by a force, a linear-quadratic problem
   with continuous states and actions (:class:`pgmath.lqr.LQRProblem`).
 
-:func:`make` builds one by name; :func:`names` lists them.
+:func:`make` builds one by name; :func:`names` lists them (both read the table
+:data:`NAMED`). :func:`random_mdp` and :func:`random_problem` draw seeded random problems,
+the ones tests, benchmarks and claim checks use.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -27,7 +29,8 @@ from .policies import ObservationSoftmaxPolicy, SoftmaxPolicy
 from .probability import check_probability
 
 __all__ = ["bandit", "chain", "gridworld", "short_corridor", "short_corridor_objective",
-           "tightrope", "double_integrator", "make", "names", "default_policy", "GRID_ACTIONS"]
+           "tightrope", "double_integrator", "make", "names", "default_policy", "GRID_ACTIONS",
+           "NAMED", "NamedEnvironment", "random_mdp", "random_problem"]
 
 
 def bandit(means: Sequence[float] = (0.2, 0.5, 0.8), horizon: int = 1) -> TabularMDP:
@@ -266,27 +269,104 @@ def dagger_gridworld(*, horizon: int | None = 12) -> TabularMDP:
     return g if horizon is None else g.with_horizon(horizon)
 
 
-_NAMED: dict[str, Callable[[], TabularMDP | LQRProblem]] = {
-    "bandit": bandit,
-    "chain": chain,
-    "double_integrator": double_integrator,
-    "gridworld": gridworld,
-    "short_corridor": short_corridor,
-    "tightrope": tightrope,
+class NamedEnvironment(NamedTuple):
+    """One row of :data:`NAMED`."""
+
+    #: Builds the environment with its default settings.
+    build: Callable[[], TabularMDP | LQRProblem]
+    #: The short horizon at which ``pgmath check``'s battery checks an estimator on it
+    #: (:data:`pgmath.commands.check.NAMED_HORIZONS`); ``None``: not in the battery.
+    check_horizon: int | None
+
+
+#: The named environments: the one table that :func:`make`, :func:`names` and the battery
+#: of ``pgmath check`` read. A new environment is one row here.
+NAMED: dict[str, NamedEnvironment] = {
+    "bandit": NamedEnvironment(bandit, check_horizon=2),
+    "chain": NamedEnvironment(chain, check_horizon=4),
+    "double_integrator": NamedEnvironment(double_integrator, check_horizon=None),
+    "gridworld": NamedEnvironment(gridworld, check_horizon=2),
+    "short_corridor": NamedEnvironment(short_corridor, check_horizon=4),
+    "tightrope": NamedEnvironment(tightrope, check_horizon=4),
 }
 
 
 def names() -> list[str]:
     """The names accepted by :func:`make`."""
-    return sorted(_NAMED)
+    return sorted(NAMED)
 
 
 def make(name: str) -> TabularMDP | LQRProblem:
     """Build a named environment with its default settings."""
-    try:
-        return _NAMED[name]()
-    except KeyError:
-        raise InvalidMDPError(f"unknown environment {name!r}; choose from {names()}") from None
+    entry = NAMED.get(name) if isinstance(name, str) else None
+    if entry is None:
+        raise InvalidMDPError(f"unknown environment {name!r}; choose from {names()}")
+    return entry.build()
+
+
+# -- random problems ----------------------------------------------------------------------
+def random_mdp(rng: np.random.Generator, S: int, A: int, T: int | None, *,
+               discount: float = 1.0, pomdp: bool = False, n_obs: int = 2,
+               rewards_next_state: bool = False, concentration: float = 1.0,
+               reward_scale: float = 1.0) -> TabularMDP | POMDP:
+    """A random finite MDP (or POMDP), a function of the state of ``rng`` alone.
+
+    Draws, in this order (so a given generator state always gives the same problem):
+
+        P(·|s, a) ~ Dirichlet(concentration · 1_S)        ``[S, A, S]``
+        r ~ reward_scale · N(0, 1)                        ``[S, A]`` (``[S, A, S]`` with
+                                                           ``rewards_next_state``)
+        p0 ~ Dirichlet(1_S)                               ``[S]``
+        O(·|s) ~ Dirichlet(1_{n_obs})                     ``[S, n_obs]`` (``pomdp`` only)
+
+    Args:
+      rng: the only source of randomness.
+      S, A: numbers of states and actions.
+      T: the horizon (``None``: infinite, which needs ``discount < 1`` or terminal states).
+      discount: γ.
+      pomdp: a :class:`~pgmath.POMDP` with ``n_obs`` observations.
+      rewards_next_state: rewards r(s, a, s') instead of r(s, a).
+      concentration: the Dirichlet parameter of the transition rows (small: nearly
+        deterministic rows).
+      reward_scale: the standard deviation of the rewards.
+
+    Examples:
+      >>> import numpy as np
+      >>> from pgmath import environments
+      >>> mdp = environments.random_mdp(np.random.default_rng(0), 3, 2, 4, discount=0.9)
+      >>> (mdp.n_states, mdp.n_actions, mdp.horizon, mdp.discount)
+      (3, 2, 4, 0.9)
+      >>> again = environments.random_mdp(np.random.default_rng(0), 3, 2, 4, discount=0.9)
+      >>> bool(np.array_equal(mdp.P, again.P) and np.array_equal(mdp.R, again.R))
+      True
+    """
+    P = rng.dirichlet(np.full(S, float(concentration)), size=(S, A))
+    R = reward_scale * rng.normal(size=(S, A, S) if rewards_next_state else (S, A))
+    p0 = rng.dirichlet(np.ones(S))
+    if pomdp:
+        O = rng.dirichlet(np.ones(n_obs), size=S)
+        return POMDP(P, R, p0, O, horizon=T, discount=discount)
+    return TabularMDP(P, R, p0, horizon=T, discount=discount)
+
+
+def random_problem(rng: np.random.Generator, S: int, A: int, T: int | None, **options
+                   ) -> tuple[TabularMDP | POMDP, SoftmaxPolicy | ObservationSoftmaxPolicy,
+                              np.ndarray]:
+    """(mdp, policy, θ): :func:`random_mdp` (``options`` are its keywords), the tabular
+    softmax policy that acts in it (:func:`default_policy`), then θ ~ N(0, I) ``[d]``
+    drawn from the same ``rng``.
+
+    Examples:
+      >>> import numpy as np
+      >>> from pgmath import environments
+      >>> mdp, policy, theta = environments.random_problem(np.random.default_rng(1), 2, 3, 2,
+      ...                                                  pomdp=True, n_obs=2)
+      >>> type(policy).__name__, theta.shape
+      ('ObservationSoftmaxPolicy', (6,))
+    """
+    mdp = random_mdp(rng, S, A, T, **options)
+    policy = default_policy(mdp)
+    return mdp, policy, rng.normal(size=policy.n_params)
 
 
 def default_policy(mdp):

@@ -6,6 +6,10 @@ the index and the offending value.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
+import numpy as np
+
 __all__ = [
     "PgmathError",
     "ShapeError",
@@ -20,6 +24,9 @@ __all__ = [
     "DivergentPolicyError",
     "RolloutError",
     "MissingRewardsError",
+    "NotAGeneratorError",
+    "check_choice",
+    "check_generator",
 ]
 
 
@@ -78,3 +85,37 @@ class RolloutError(PgmathError):
 class MissingRewardsError(InvalidArgumentError):
     """Rewards read from a :class:`~pgmath.Trajectories` batch built without them
     (``rewards=None``): Fisher estimates and scores need none, estimators and returns do."""
+
+
+class NotAGeneratorError(InvalidArgumentError, TypeError):
+    """A source of randomness that is not a ``numpy.random.Generator`` (pgmath draws only
+    from one). Also a ``TypeError``, so ``except TypeError`` catches it as well."""
+
+
+def check_choice(name: str, value, choices: Sequence, *,
+                 error: type[PgmathError] = InvalidArgumentError):
+    """``value`` if it is one of ``choices``, else ``error`` with pgmath's one message for
+    this mistake: ``"<name> must be one of (<choices>), got <value>"``.
+
+    Examples:
+      >>> check_choice("method", "auto", ("auto", "exact"))
+      'auto'
+      >>> check_choice("method", "fast", ("auto", "exact"))
+      Traceback (most recent call last):
+      ...
+      pgmath.errors.InvalidArgumentError: method must be one of ('auto', 'exact'), got 'fast'
+    """
+    choices = tuple(choices)
+    if not any(value is c or (isinstance(value, type(c)) and value == c) for c in choices):
+        raise error(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def check_generator(rng, *, name: str = "rng", optional: bool = False):
+    """``rng`` if it is a ``numpy.random.Generator`` (or ``None`` when ``optional``), else
+    :class:`NotAGeneratorError` naming what was passed."""
+    if (rng is None and optional) or isinstance(rng, np.random.Generator):
+        return rng
+    allowed = "a numpy.random.Generator" + (" or None" if optional else "")
+    raise NotAGeneratorError(f"{name} must be {allowed} (np.random.default_rng(seed)), "
+                             f"got {type(rng).__name__} {rng!r}")

@@ -9,6 +9,7 @@ that cannot be converted fails the build.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 __all__ = ["latex_to_mathml", "render_math", "expand_nav", "on_config", "on_page_markdown",
            "on_page_content"]
@@ -76,7 +77,6 @@ def expand_nav(nav, docs_dir):
     value is a folder (``"claims/"``) expanded into that folder's pages (``index.md``
     first, then by name in natural order): generated folders need no hand-kept list, and
     hand-written entries (``guide/…``) keep working."""
-    from pathlib import Path
     docs = Path(docs_dir)
 
     def natural(p):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 
-from .errors import InvalidPolicyError, ShapeError
+from .errors import InvalidPolicyError, ShapeError, check_choice
 
 __all__ = [
     "Policy",
@@ -157,8 +157,7 @@ class LinearSoftmaxPolicy(Policy):
             raise ShapeError(f"features must have shape [X, A, d] with no empty axis, got {phi.shape}")
         if not np.all(np.isfinite(phi)):
             raise InvalidPolicyError("features contain a non-finite entry")
-        if over not in ("states", "observations"):
-            raise InvalidPolicyError(f"over must be 'states' or 'observations', got {over!r}")
+        check_choice("over", over, ("states", "observations"), error=InvalidPolicyError)
         phi = phi.copy()
         phi.setflags(write=False)
         self._phi = phi

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sympy as sp
 
@@ -116,7 +117,6 @@ def two_state_mdp(T: int = 2, *, symbolic_dynamics: bool = True, prefix: str = "
 
 def unit_domain(*symbols) -> dict:
     """Counterexample-search ranges (lo, hi) = (1/10, 9/10) for probability symbols."""
-    from fractions import Fraction
     return {s: (Fraction(1, 10), Fraction(9, 10)) for s in symbols}
 
 

@@ -43,7 +43,7 @@ from .adapters import (ARRAY_FIELDS, COUPLINGS, LossBatch, check_finite_gradient
                        check_loss_options, choose_rows, finish_rows, loss_batch_arrays,
                        loss_failure, loss_inputs, user_function_error)
 from .errors import EstimatorError, InvalidArgumentError
-from .estimators._protocol import _name
+from .estimator_protocol import _name
 
 __all__ = ["loss_estimator", "COUPLINGS"]
 

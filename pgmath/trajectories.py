@@ -14,9 +14,10 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .errors import InvalidArgumentError, MissingRewardsError, ShapeError, TooManyTrajectoriesError
+from .errors import (InvalidArgumentError, MissingRewardsError, ShapeError,
+                     TooManyTrajectoriesError, check_generator)
 from .mdp import horizon_steps as _steps
-from .exact._policy import policy_at
+from .policy_tables import policy_at, policy_table
 
 __all__ = ["Trajectories", "sample", "enumerate_trajectories", "count_trajectories",
            "acting_table", "trajectory_log_probs"]
@@ -158,7 +159,6 @@ def acting_table(mdp, policy, theta=None) -> tuple[np.ndarray, bool]:
     if hasattr(policy, "state_probs"):
         policy.check_compatible(mdp)
         return np.asarray(policy.probs(theta)), policy.over == "observations"
-    from .exact._policy import policy_table
     return np.asarray(policy_table(mdp, policy, theta)), False
 
 
@@ -266,9 +266,7 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
     :data:`SAMPLE_CHUNK` (each block vectorised, looping over time only), so the result
     for a given ``rng`` state depends on N but not on anything else.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-                        f"got {type(rng).__name__} {rng!r}")
+    check_generator(rng)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InvalidArgumentError(f"n must be a positive int (the number of trajectories N), got {n!r}")
     T = _steps(mdp, n_steps)

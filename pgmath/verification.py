@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Iterable
 
-from .claims import get, registered, run_claim
+from .claims import get, plain, registered, run_claim
 from .derivation import checked, proof_files
 from .paths import NotACheckoutError, expected_verdicts_path, package_dir
 
@@ -163,9 +164,7 @@ def claims_table(claims: list[dict], *, width: int = 100) -> str:
 
 def claim_report(c: dict, *, width: int = 100) -> str:
     """One claim in full for the terminal: statement, verdict and its texts, decided by."""
-    import textwrap
 
-    from .claims import plain
     lines = [f"{c['id']} ({c['section']}) {c.get('title', '')}: {c['verdict']}"]
     for key, label in (("statement", "claim"), ("wrong", "wrong"), ("correction", "correction"),
                        ("conditions", "conditions"), ("counterexample", "counterexample"),

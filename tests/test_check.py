@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 
 import pgmath
+from pgmath.environments import random_problem
 from pgmath import check as pc
 from pgmath import strategies as pst
 from pgmath.errors import EstimatorError, PgmathError
@@ -25,13 +26,8 @@ ALPHA = 1e-6
 # -- problems -------------------------------------------------------------------------------
 def problem(seed=0, S=2, A=2, T=3, discount=1.0, reward_scale=1.0):
     """A dense random MDP (every trajectory possible) and θ."""
-    rng = np.random.default_rng(seed)
-    P = rng.dirichlet(np.ones(S), size=(S, A))
-    R = reward_scale * rng.normal(size=(S, A))
-    p0 = rng.dirichlet(np.ones(S))
-    mdp = pgmath.TabularMDP(P, R, p0, horizon=T, discount=discount)
-    pol = pgmath.SoftmaxPolicy(S, A)
-    return mdp, pol, rng.normal(size=S * A)
+    return random_problem(np.random.default_rng(seed), S, A, T, discount=discount,
+                          reward_scale=reward_scale)
 
 
 # -- estimators: correct ones and planted bugs ------------------------------------------------

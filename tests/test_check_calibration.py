@@ -16,6 +16,7 @@ import pytest
 from scipy import stats
 
 import pgmath
+from pgmath.environments import random_mdp
 from pgmath import check as pc
 from pgmath.check.recursion_moments import recursion_moments
 from pgmath.estimators import reward_to_go
@@ -32,8 +33,7 @@ def upper_bound(failures: int, runs: int = RUNS) -> float:
 
 def problem(T):
     rng = np.random.default_rng(0)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(2), size=(2, 2)), rng.normal(size=(2, 2)),
-                            rng.dirichlet(np.ones(2)), horizon=T)
+    mdp = random_mdp(rng, 2, 2, T)
     pol = pgmath.SoftmaxPolicy(2, 2)
     return mdp, pol, rng.normal(size=4)
 

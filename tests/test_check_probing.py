@@ -10,6 +10,7 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 import pgmath
+from pgmath.environments import random_mdp
 from pgmath import estimators as E
 from pgmath import strategies as pst
 from pgmath.check import probe_estimator
@@ -17,8 +18,7 @@ from pgmath.check import probe_estimator
 
 def tiny(seed=0, T=1, S=2, A=2):
     rng = np.random.default_rng(seed)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), 3 * rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=T)
+    mdp = random_mdp(rng, S, A, T, reward_scale=3)
     return mdp, pgmath.SoftmaxPolicy(S, A), rng.normal(size=S * A)
 
 

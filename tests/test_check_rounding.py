@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import pgmath
+from pgmath.environments import random_mdp
 from pgmath import estimators as E
 from pgmath import strategies as pst
 from pgmath.check import rounding
@@ -170,8 +171,7 @@ def test_offpolicy_estimators_pass_both_routes(problem, shift, scale):
 # -- the tolerance still sees small biases -----------------------------------------------
 def _dense(seed=7, T=3):
     rng = np.random.default_rng(seed)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(2), size=(2, 2)), rng.normal(size=(2, 2)),
-                            rng.dirichlet(np.ones(2)), horizon=T)
+    mdp = random_mdp(rng, 2, 2, T)
     return mdp, pgmath.SoftmaxPolicy(2, 2), rng.normal(size=4)
 
 
@@ -205,8 +205,7 @@ def _random_problems(k=6):
     for seed in range(k):
         rng = np.random.default_rng(seed)
         S, A, T = 2 + seed % 2, 2 + (seed // 2) % 2, 2 + seed % 3
-        mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                                rng.dirichlet(np.ones(S)), horizon=T, discount=0.9)
+        mdp = random_mdp(rng, S, A, T, discount=0.9)
         out.append((mdp, pgmath.SoftmaxPolicy(S, A), rng.normal(size=S * A)))
     return out
 

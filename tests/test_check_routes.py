@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import pgmath
+from pgmath.environments import random_mdp
 from pgmath import check as pc
 from pgmath.check.recursion_moments import recursion_moments
 from pgmath import estimators as E
@@ -25,8 +26,7 @@ ALPHA = 1e-6
 
 def problem(seed=0, S=2, A=2, T=3, discount=0.9):
     rng = np.random.default_rng(seed)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=T, discount=discount)
+    mdp = random_mdp(rng, S, A, T, discount=discount)
     pol = pgmath.SoftmaxPolicy(S, A)
     return mdp, pol, rng.normal(size=S * A)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import pgmath
+from pgmath.environments import random_mdp
 from pgmath import check_routes as cr
 from pgmath.check.recursion_moments import recursion_moments
 from pgmath.errors import EstimatorError, PgmathError
@@ -19,8 +20,7 @@ from pgmath.exact.recursion import StepWeights
 
 def problem(seed, S=2, A=2, T=50, discount=0.95):
     rng = np.random.default_rng(seed)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=T, discount=discount)
+    mdp = random_mdp(rng, S, A, T, discount=discount)
     pol = pgmath.SoftmaxPolicy(S, A)
     th = rng.normal(size=S * A)
     return mdp, pol, th, th + 0.3 * rng.normal(size=S * A)

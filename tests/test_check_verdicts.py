@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 import pgmath
+from pgmath.environments import random_mdp
 from pgmath import check as pc
 from pgmath import estimators as E
 from pgmath.check.results import CheckResult
@@ -17,8 +18,7 @@ from pgmath.check.results import CheckResult
 
 def problem(seed=0, S=2, A=2, T=3, discount=1.0):
     rng = np.random.default_rng(seed)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=T, discount=discount)
+    mdp = random_mdp(rng, S, A, T, discount=discount)
     return mdp, pgmath.SoftmaxPolicy(S, A), rng.normal(size=S * A)
 
 

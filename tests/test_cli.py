@@ -1,4 +1,5 @@
 """``pgmath envs`` and ``pgmath show NAME`` print what the exact engine computes."""
+import pkgutil
 import re
 
 import numpy as np
@@ -6,7 +7,8 @@ import pytest
 
 from pgmath import environments as envs
 from pgmath import exact
-from pgmath.cli import main
+import pgmath.commands
+from pgmath.cli import COMMANDS, main
 from pgmath.lqr import LQRProblem
 
 
@@ -98,3 +100,10 @@ def test_show_aligns_numbers_and_prints_no_negative_zero(capsys):
     ends = {len(line) for line in lines}
     assert len(ends) == 1, lines                           # right-aligned in one column
     assert not any(re.search(r"-0(\.0*)?$", line) for line in lines)
+
+
+def test_every_command_module_is_listed():
+    """pgmath.cli.COMMANDS names each module of pgmath.commands (the list is explicit, so a
+    new command module that is not listed would never be reachable)."""
+    modules = {m.name for m in pkgutil.iter_modules(pgmath.commands.__path__)}
+    assert {c.__name__.rsplit(".", 1)[1] for c in COMMANDS} == modules

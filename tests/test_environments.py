@@ -129,3 +129,43 @@ def test_make_and_names():
         envs.make("maze")
     with pytest.raises(pgmath.InvalidMDPError, match="teleport cell"):
         envs.gridworld(["..", ".."], teleports={(5, 5): ((0, 0), 1.0)})
+
+
+# -- one table of named environments -------------------------------------------------------
+def test_the_check_battery_reads_the_environments_table():
+    """`pgmath check`'s battery covers every named tabular environment, at the horizon the
+    table gives, and names no environment the table lacks."""
+    from pgmath.commands import check as cmd
+    tabular = {n for n in envs.names() if isinstance(envs.make(n), pgmath.TabularMDP)}
+    assert set(cmd.NAMED_HORIZONS) == tabular
+    assert all(cmd.NAMED_HORIZONS[n] == envs.NAMED[n].check_horizon for n in tabular)
+    assert set(cmd.LARGE_HORIZONS) <= set(envs.names())
+    names = [row[0] for row in cmd.battery(0, large=False)]
+    assert names == [f"{n} (T={T})" for n, T in cmd.NAMED_HORIZONS.items()]
+
+
+# -- the seeded problem factory --------------------------------------------------------------
+def test_random_mdp_draws_what_its_docstring_says_in_that_order():
+    """Independent route: the documented draws made by hand from a twin generator."""
+    S, A, T, k = 3, 2, 4, 0.5
+    mdp = envs.random_mdp(np.random.default_rng(5), S, A, T, discount=0.9, pomdp=True, n_obs=3,
+                          rewards_next_state=True, concentration=k, reward_scale=2.0)
+    rng = np.random.default_rng(5)
+    P = rng.dirichlet(np.full(S, k), size=(S, A))
+    R = 2.0 * rng.normal(size=(S, A, S))
+    p0 = rng.dirichlet(np.ones(S))
+    O = rng.dirichlet(np.ones(3), size=S)
+    assert isinstance(mdp, pgmath.POMDP) and (mdp.horizon, mdp.discount) == (T, 0.9)
+    for got, want in ((mdp.P, P), (mdp.R, R), (mdp.p0, p0), (mdp.O, O)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_random_problem_is_a_function_of_the_generator_state():
+    a = envs.random_problem(np.random.default_rng(7), 2, 3, None, discount=0.8)
+    b = envs.random_problem(np.random.default_rng(7), 2, 3, None, discount=0.8)
+    c = envs.random_problem(np.random.default_rng(8), 2, 3, None, discount=0.8)
+    assert type(a[1]) is pgmath.SoftmaxPolicy and a[2].shape == (6,)
+    np.testing.assert_array_equal(a[0].P, b[0].P)
+    np.testing.assert_array_equal(a[2], b[2])
+    assert not np.array_equal(a[0].P, c[0].P)
+    assert a[0].horizon is None and a[0].R.shape == (2, 3)

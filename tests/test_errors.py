@@ -111,5 +111,80 @@ def test_sample_rejects_a_non_generator_rng_naming_it():
 
 
 def test_every_error_is_a_value_error():
-    for name in pg.errors.__all__:
-        assert issubclass(getattr(pg.errors, name), ValueError), name
+    classes = [getattr(pg.errors, n) for n in pg.errors.__all__ if isinstance(getattr(pg.errors, n), type)]
+    assert len(classes) >= 12
+    for cls in classes:
+        assert issubclass(cls, pg.errors.PgmathError), cls
+
+
+def test_a_non_generator_is_also_a_type_error():
+    with pytest.raises(pg.errors.NotAGeneratorError, match="got int 0"):
+        pg.sample(MDP, POL, TH, 3, 0, n_steps=3)
+    assert issubclass(pg.errors.NotAGeneratorError, TypeError)
+    assert pg.errors.check_generator(None, optional=True) is None
+    with pytest.raises(pg.errors.NotAGeneratorError, match="or None"):
+        pg.errors.check_generator(np.random.RandomState(0), optional=True)
+
+
+def test_check_choice_names_the_argument_the_choices_and_the_value():
+    assert pg.errors.check_choice("method", "auto", ("auto", "exact")) == "auto"
+    with pytest.raises(InvalidArgumentError) as info:
+        pg.errors.check_choice("method", "fast", ["auto", "exact"])
+    assert str(info.value) == "method must be one of ('auto', 'exact'), got 'fast'"
+    with pytest.raises(EstimatorError, match="over must be one of"):
+        pg.errors.check_choice("over", np.zeros(2), ("states",), error=EstimatorError)
+    with pytest.raises(InvalidArgumentError, match="got 1"):   # 1 == True, but not a choice
+        pg.errors.check_choice("flag", 1, (True, "x"))
+
+
+# Builtin exceptions pgmath may raise, and why: none of them is a user's bad input.
+_ALLOWED_BUILTIN_RAISES = {
+    ("pgmath.check_routes", "AttributeError"),   # module __getattr__ protocol
+    ("pgmath.policies", "NotImplementedError"),  # abstract methods
+    ("pgmath.lqr.policies", "NotImplementedError"),
+    ("pgmath.testing", "AssertionError"),        # assert_* helpers for a user's test suite
+    ("pgmath.rollouts.check", "AssertionError"),
+    ("pgmath.exact.control", "RuntimeError"),    # policy iteration not converging: a bug
+}
+_BUILTIN = {"ValueError", "KeyError", "TypeError", "IndexError", "RuntimeError",
+            "AttributeError", "NotImplementedError", "AssertionError", "Exception",
+            "LookupError", "ArithmeticError", "ZeroDivisionError"}
+
+
+def _pgmath_sources():
+    import pathlib
+    root = pathlib.Path(pg.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root.parent).with_suffix("")
+        name = ".".join(p for p in rel.parts if p != "__init__")
+        yield name, path
+
+
+def test_every_raise_uses_the_pgmath_hierarchy():
+    """A scan of every ``raise`` in pgmath (the optional adapters pgmath.torch/jax, which
+    raise ImportError for a missing extra, included): no builtin exception for bad input."""
+    import ast
+    found = []
+    for name, path in _pgmath_sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+                if isinstance(exc, ast.Name) and exc.id in _BUILTIN \
+                        and (name, exc.id) not in _ALLOWED_BUILTIN_RAISES:
+                    found.append(f"{name}:{node.lineno} raises {exc.id}")
+    assert not found, "\n".join(found)
+
+
+def test_must_be_one_of_is_written_once():
+    """The message "… must be one of …" is built by pgmath.errors.check_choice only."""
+    import ast
+    found = []
+    for name, path in _pgmath_sources():
+        if name == "pgmath.errors":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and "must be one of" in node.value and not node.value.lstrip().startswith(
+                        ("Args", "\n")) and len(node.value) < 200:
+                found.append(f"{name}:{node.lineno}: {node.value!r}")
+    assert not found, "\n".join(found)

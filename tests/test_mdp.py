@@ -125,9 +125,11 @@ def test_absorbing_state_with_reward_in_undiscounted_problem():
         exact.objective(mdp, np.ones((2, 1)))
 
 
-def test_every_error_is_a_value_error():
-    for name in pgmath.errors.__all__:
-        assert issubclass(getattr(pgmath, name), ValueError), name
+def test_every_error_is_a_value_error_exported_at_the_top():
+    classes = [n for n in pgmath.errors.__all__ if isinstance(getattr(pgmath.errors, n), type)]
+    assert "PgmathError" in classes and "check_choice" not in pgmath.__all__
+    for name in classes:
+        assert name in pgmath.__all__ and issubclass(getattr(pgmath, name), ValueError), name
 
 
 def test_valid_mdp_is_read_only_and_exposes_expected_reward():

@@ -6,15 +6,13 @@ import pytest
 from hypothesis import given, settings
 
 import pgmath
+from pgmath.environments import random_problem
 from pgmath import strategies as pst
 from pgmath.estimators import reinforce, reward_to_go
 
 
 def _problem(seed=0):
-    rng = np.random.default_rng(seed)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(2), size=(2, 2)), rng.normal(size=(2, 2)),
-                            np.array([0.5, 0.5]), horizon=3)
-    return mdp, pgmath.SoftmaxPolicy(2, 2), rng.normal(size=4)
+    return random_problem(np.random.default_rng(seed), 2, 2, 3)
 
 
 def doubled(batch, policy, theta):

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pgmath
+from pgmath.environments import random_mdp
 from pgmath import strategies as pst
 
 import reference as ref
@@ -142,9 +143,7 @@ def _sampler_case(name):
         pol = pgmath.SoftmaxPolicy(S, A)
     elif name == "pomdp":
         S, A, T = 3, 2, 2
-        mdp = pgmath.POMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A, S)),
-                           rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(2), size=S),
-                           horizon=T)
+        mdp = random_mdp(rng, S, A, T, pomdp=True, rewards_next_state=True)
         pol = pgmath.ObservationSoftmaxPolicy(2, A)
     return mdp, pol, rng.normal(size=pol.n_params)
 

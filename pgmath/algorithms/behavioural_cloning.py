@@ -32,9 +32,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..environments import tightrope
-from ..errors import InvalidArgumentError, InvalidMDPError, InvalidPolicyError, ShapeError
+from ..errors import (InvalidArgumentError, InvalidMDPError, InvalidPolicyError, ShapeError,
+                      check_generator)
 from ..exact import optimal_policy, state_marginals
-from ..exact._policy import policy_table
+from ..policy_tables import policy_table
 from ..probability import SUM_TOL, check_probability, probability_tolerance
 from ..trajectories import sample
 
@@ -207,8 +208,7 @@ def labelled_dataset(mdp, policy, expert, n_trajectories: int,
     if rng is None:
         d = state_marginals(mdp, policy)
         return np.broadcast_to(np.arange(S), (T, S)), labels, n_trajectories * d
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
+    check_generator(rng, optional=True)
     states = sample(mdp, policy, None, n_trajectories, rng).states
     return states, labels[np.arange(T)[None, :], states], np.ones(states.shape)
 

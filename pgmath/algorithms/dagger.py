@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, InvalidMDPError
+from ..errors import InvalidArgumentError, InvalidMDPError, check_generator
 from ..exact import state_marginals
 from .behavioural_cloning import (error_rates, expected_cost, fit_tabular, labelled_dataset,
                                   pooled, total_variation)
@@ -122,8 +122,7 @@ def dagger(mdp, expert, *, n_rounds: int | None = None, n_trajectories: int,
     if isinstance(n_trajectories, bool) or not isinstance(n_trajectories, (int, np.integer)) \
             or n_trajectories < 1:
         raise InvalidArgumentError(f"n_trajectories must be a positive int, got {n_trajectories!r}")
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
+    check_generator(rng, optional=True)
     S, A = mdp.n_states, mdp.n_actions
     data = [labelled_dataset(mdp, expert, expert, n_trajectories, rng)]  # 1: the expert's D
     mixture = n_trajectories * state_marginals(mdp, expert)

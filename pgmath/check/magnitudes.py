@@ -35,7 +35,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import EstimatorError
-from ..estimators._protocol import evaluate_estimator
+from ..estimator_protocol import evaluate_estimator
 from ..estimators.offpolicy import log_ratios
 from ..exact.recursion import StepWeights
 from .rounding import score_magnitude

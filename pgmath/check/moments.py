@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import TooManyTrajectoriesError
-from ..estimators._protocol import evaluate_estimator, step_scores
+from ..estimator_protocol import evaluate_estimator, step_scores
 from ..estimators.offpolicy import log_ratios
 from ..exact.recursion import step_weights_of
 from ..trajectories import concatenate, count_trajectories, enumerate_trajectories

@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import EstimatorError
-from ..estimators._protocol import (EstimatorOutput, _name, evaluate_estimator,
+from ..estimator_protocol import (EstimatorOutput, _name, evaluate_estimator,
                                    is_batch_coupled)
 from ..trajectories import (acting_table, concatenate, count_trajectories,
                             enumerate_trajectories, sample)

@@ -4,7 +4,7 @@ A per-trajectory estimator that describes itself as a linear recursion (``step_w
 a :class:`~pgmath.exact.recursion.StepWeights`, importance-ratio powers included) has its
 exact mean and covariance from :func:`pgmath.exact.recursion.recursive_moments` in time
 polynomial in T, on-policy or on trajectories of a behaviour θ_b. Which estimators get this
-route is decided by :func:`pgmath.check_routes.recursion_route`.
+route is decided by :func:`pgmath.check.routes.recursion_route`.
 
 **Rounding** (the same model as enumeration, :mod:`pgmath.check.rounding`): the recursion
 only adds and multiplies, so it is run a second time on absolute values (|r|, every weight
@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import EstimatorError
-from ..estimators._protocol import _name, evaluate_estimator, step_scores
+from ..estimator_protocol import _name, evaluate_estimator, step_scores
 from ..estimators.offpolicy import log_ratios
 from ..exact import gradient
 from ..exact.recursion import (StepWeights, recursion_rounding_depth, recursive_moments,
@@ -144,7 +144,7 @@ def recursion_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, ta
     """:class:`Moments` of one row g(τ) by the moment recursion of the estimator's
     ``step_weights`` (module docstring); τ is drawn from π_{behaviour_theta} (θ itself when
     ``None``). ``route`` names the route in reports (from
-    :func:`pgmath.check_routes.recursion_route`).
+    :func:`pgmath.check.routes.recursion_route`).
 
     Raises:
       EstimatorError: the estimator has no ``step_weights``, or its ``step_weights`` does

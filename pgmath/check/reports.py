@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..estimators._protocol import _name
+from ..estimator_protocol import _name
 
 __all__ = ["header", "verdict_line", "bias_lines", "diagnosis_lines", "bias_table_lines",
            "VERDICT_TEXT"]

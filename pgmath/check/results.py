@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InvalidArgumentError, check_choice
 from .bounds import DEFAULT_BETA
 from .rounding import RoundingBound
 
@@ -119,10 +120,9 @@ class CheckResult:
     table_shape: tuple[int, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        check_choice("verdict", self.verdict, VERDICTS)
         if self.passed != (self.verdict == "unbiased"):
-            raise ValueError(f"passed={self.passed} disagrees with verdict {self.verdict!r}")
+            raise InvalidArgumentError(f"passed={self.passed} disagrees with verdict {self.verdict!r}")
 
     @property
     def exact(self) -> bool:

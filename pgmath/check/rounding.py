@@ -53,7 +53,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import check_choice
 
 __all__ = ["PRECISIONS", "UNIT_ROUNDOFF", "UNDERFLOW", "unit_roundoff", "resolve_precision", "gamma",
            "score_magnitude", "max_log_prob", "max_logit", "row_depth", "sum_depth",
@@ -75,9 +75,7 @@ PER_STEP = 32
 def unit_roundoff(precision: str) -> float:
     """u of a working precision: 2⁻⁵³ (float64), 2⁻²⁴ (float32), 2⁻¹¹ (float16), 2⁻⁸
     (bfloat16)."""
-    if precision not in _UNIT:
-        raise InvalidArgumentError(
-            f"precision must be one of {tuple(_UNIT)}, got {precision!r}")
+    check_choice("precision", precision, tuple(_UNIT))
     return _UNIT[precision]
 
 
@@ -85,8 +83,7 @@ def resolve_precision(requested: str, observed: str | None) -> str:
     """The working precision of a check: ``requested`` unless it is ``"auto"``; then the
     dtype the estimator returned when it is a lower precision than float64
     (float32, float16, bfloat16), else float64."""
-    if requested not in PRECISIONS:
-        raise InvalidArgumentError(f"precision must be one of {PRECISIONS}, got {requested!r}")
+    check_choice("precision", requested, PRECISIONS)
     if requested != "auto":
         return requested
     return observed if observed in ("float32", "float16", "bfloat16") else "float64"

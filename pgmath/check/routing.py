@@ -11,7 +11,7 @@ units, :func:`~pgmath.check.statistical.decide_statistically`.
 1. no ``n`` and no ``detectable_bias``: **enumeration** when the units can be enumerated
    (trajectories, or batches: multisets for a symmetric coupled estimator), else the
    **recursion** when the estimator describes itself (``step_weights``,
-   :func:`pgmath.check_routes.recursion_route`), else a statistical test with N planned;
+   :func:`pgmath.check.routes.recursion_route`), else a statistical test with N planned;
 2. with ``n`` or ``detectable_bias``: **bernstein** when the exact variance is known
    (enumeration or recursion), **empirical-bernstein** when ``bound`` is given (or a
    batch-coupled estimator describes its range, ``batch_range``), else **asymptotic**
@@ -27,9 +27,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..check_routes import recursion_route
-from ..errors import InvalidArgumentError, PgmathError, TooManyTrajectoriesError
-from ..estimators._protocol import _name, has_recursion
+from ..errors import InvalidArgumentError, PgmathError, TooManyTrajectoriesError, check_choice
+from ..estimator_protocol import _name, has_recursion
 from ..exact.recursion import step_weights_of
 from ..exact import gradient
 from ..trajectories import count_trajectories
@@ -42,6 +41,7 @@ from .moments import (MAX_BATCHES, MAX_ENUMERATION, Moments, batch_count,
 from .planning import PILOT_N, plan_units
 from .probing import Probe, described_probe, probe_estimator
 from .recursion_moments import recursion_moments
+from .routes import recursion_route
 from .results import CheckResult
 from .rounding import PRECISIONS, resolve_precision, row_depth, unit_roundoff
 from .sampling import draw
@@ -79,8 +79,7 @@ def _method(method: str) -> str:
         warnings.warn(f"method={method!r} is now method={new!r}", DeprecationWarning,
                       stacklevel=3)
         return new
-    if method not in METHODS:
-        raise InvalidArgumentError(f"method must be one of {METHODS}, got {method!r}")
+    check_choice("method", method, METHODS)
     return method
 
 
@@ -95,8 +94,7 @@ def _validate(*, alpha, beta, n, detectable_bias, batch_size, precision, relativ
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
         raise InvalidArgumentError(f"batch_size must be an int ≥ 1, got {batch_size!r}")
-    if precision not in PRECISIONS:
-        raise InvalidArgumentError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    check_choice("precision", precision, PRECISIONS)
     if not 0 < relative_resolution:
         raise InvalidArgumentError(f"relative_resolution must be > 0, got {relative_resolution!r}")
     if isinstance(max_n, bool) or not isinstance(max_n, (int, np.integer)) or max_n < 2:

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import PgmathError
-from ..estimators._protocol import evaluate_estimator
+from ..estimator_protocol import evaluate_estimator
 from ..trajectories import sample
 from .rounding import unit_roundoff
 

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import EstimatorError
-from ..estimators._protocol import _name
+from ..estimator_protocol import _name
 from .bounds import bernstein_eps, empirical_bernstein_threshold, min_detectable_bias_by_bernstein
 from .context import CheckContext
 from .diagnosis import coordinate_labels

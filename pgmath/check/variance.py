@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..check_routes import recursion_route
 from ..errors import PgmathError, TooManyTrajectoriesError
-from ..estimators._protocol import _name
+from ..estimator_protocol import _name
 from ..exact import gradient
 from ..trajectories import count_trajectories
 from .moments import MAX_ENUMERATION, enumeration_moments
 from .probing import probe_estimator
 from .recursion_moments import recursion_moments
 from .context import require_finite_horizon
+from .routes import recursion_route
 from .results import VarianceComparison
 
 __all__ = ["compare_variance"]

@@ -31,7 +31,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..errors import PgmathError
+from ..derivation import checked
+from ..errors import PgmathError, check_choice
 
 __all__ = ["VERDICTS", "Verdict", "Claim", "ClaimError", "claim", "registered", "get",
            "run_claim", "figure", "figures", "Figure", "plain", "AREAS", "save_figure"]
@@ -70,8 +71,7 @@ class Verdict:
     counterexample: str | None = None
 
     def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ClaimError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        check_choice("verdict", self.verdict, VERDICTS, error=ClaimError)
         need = {"false as written": ("wrong", "correction", "counterexample"),
                 "holds under conditions": ("conditions", "counterexample")}.get(self.verdict, ())
         missing = [k for k in need if not getattr(self, k)]
@@ -152,7 +152,6 @@ def get(cid: str) -> Claim:
 
 def _proof_status(name: str, cid: str) -> tuple[str, list[int]]:
     """("false" | "verified" | "unverified", the claim's step numbers) from a derivation."""
-    from ..derivation import checked
     d, results = checked(name)
     labels = d.claims.get(cid)
     if labels is None:

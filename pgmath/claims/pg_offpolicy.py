@@ -9,17 +9,20 @@ from __future__ import annotations
 import pathlib
 
 import numpy as np
+from scipy.optimize import minimize
 
 from .. import environments
+from ..algorithms.policy_gradient import run
 from ..estimators import natural as nat
 from ..estimators import offpolicy as off
 from ..exact.offpolicy_moments import RECURSIONS
-from ..exact import (action_ratio_bias_bound, action_ratio_is_mean, fisher, gradient,
-                     input_weights, kl, log_weight_second_moments, offpolicy_moments,
+from ..exact import (action_ratio_bias_bound, action_ratio_is_mean, fisher, fisher_estimate,
+                     gradient, input_weights, kl, log_weight_second_moments, offpolicy_moments,
                      offpolicy_moments_recursion,
-                     policy_kl, trajectory_kl, truncated_is_mean,
+                     policy_kl, step_fisher_estimate, trajectory_kl, truncated_is_mean,
                      weight_growth_rate)
 from ..mdp import TabularMDP
+from ..trajectories import enumerate_trajectories
 from ..policies import LinearSoftmaxPolicy, SoftmaxPolicy
 from . import Verdict, claim, figure, save_figure
 
@@ -41,10 +44,7 @@ def random_offpolicy_problem(seed: int, S: int = 3, A: int = 2, T: int = 4, scal
     """(mdp, policy, θ, θ'): Dirichlet(1) dynamics, N(0, 1) rewards, θ ~ N(0, I),
     θ' = θ + scale·N(0, I)."""
     rng = np.random.default_rng(seed)
-    mdp = TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                     rng.dirichlet(np.ones(S)), horizon=T)
-    policy = SoftmaxPolicy(S, A)
-    theta = rng.normal(size=S * A)
+    mdp, policy, theta = environments.random_problem(rng, S, A, T)
     return mdp, policy, theta, theta + scale * rng.normal(size=S * A)
 
 
@@ -261,7 +261,6 @@ def _pg15() -> Verdict:
 def _pg16() -> Verdict:
     mdp, pol, th, _ = random_offpolicy_problem(5)
     g = gradient(mdp, pol, th)
-    from scipy.optimize import minimize
     alpha, eps = 0.7, 0.3
     rng = np.random.default_rng(0)
     res = minimize(lambda x: -(alpha * g @ x - 0.5 * np.sum((x - th) ** 2)), rng.normal(size=g.size),
@@ -341,8 +340,6 @@ def _pg18() -> Verdict:
        $\pi_{\theta}$ .
        """, proofs=("pg18_kl_second_order",))
 def _pg19() -> Verdict:
-    from ..exact import fisher_estimate, step_fisher_estimate
-    from ..trajectories import enumerate_trajectories
     mdp, pol, th, _ = random_offpolicy_problem(6, T=3)
     batch, prob = enumerate_trajectories(mdp, pol, th)
     F = fisher(mdp, pol, th, "trajectory")
@@ -543,10 +540,7 @@ def fig_variance(outdir: pathlib.Path) -> list[pathlib.Path]:
     plt = _plt()
     rng = np.random.default_rng(0)
     S, A = 2, 2
-    base = TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                      rng.dirichlet(np.ones(S)), horizon=1)
-    pol = SoftmaxPolicy(S, A)
-    th = rng.normal(size=4)
+    base, pol, th = environments.random_problem(rng, S, A, 1)
     th2 = th + 1.2 * rng.normal(size=4)
     Ts = np.arange(1, 31)
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
@@ -569,7 +563,6 @@ def fig_variance(outdir: pathlib.Path) -> list[pathlib.Path]:
 
 
 def _runs(iterations: int = 40):
-    from ..algorithms.policy_gradient import run
     algs = ("reinforce", "reinforce_baseline", "npg", "trpo")
     return {env: {a: run(env, a, iterations=iterations, seed=0) for a in algs}
             for env in ("bandit", "chain", "gridworld", "short_corridor")}
@@ -593,7 +586,6 @@ def fig_learning(outdir: pathlib.Path) -> list[pathlib.Path]:
 @figure("short_corridor_J_of_p", title="Short corridor: exact J(p) and where each algorithm ends")
 def fig_corridor(outdir: pathlib.Path) -> list[pathlib.Path]:
     """Plot the short corridor's closed-form J(p) (p = π(right)), p* = 2 − √2 and each algorithm's final p; writes one PNG."""
-    from ..algorithms.policy_gradient import run
     plt = _plt()
     p = np.linspace(0.02, 0.98, 400)
     fig, ax = plt.subplots(figsize=(6, 4))

@@ -12,11 +12,12 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import jacobian
 
+from .. import environments
 from .. import estimators as E
 from .. import exact as X
 from .. import regressions as RG
-from ..mdp import POMDP, TabularMDP
-from ..policies import ObservationSoftmaxPolicy, SoftmaxPolicy
+from ..mdp import TabularMDP
+from ..policies import SoftmaxPolicy
 from ..trajectories import enumerate_trajectories
 from . import Verdict, claim, figure, save_figure
 
@@ -28,19 +29,10 @@ TOL = 1e-10
 
 def random_problem(seed: int, *, S: int = 3, A: int = 2, T: int = 3, discount: float = 0.9,
                    pomdp: bool = False, n_obs: int = 2):
-    """A seeded random (mdp, policy, θ): Dirichlet rows, Gaussian rewards r(s, a, s')."""
-    rng = np.random.default_rng(seed)
-    P = rng.dirichlet(np.ones(S), size=(S, A))
-    R = rng.normal(size=(S, A, S))
-    p0 = rng.dirichlet(np.ones(S))
-    if pomdp:
-        O = rng.dirichlet(np.ones(n_obs), size=S)
-        mdp = POMDP(P, R, p0, O, horizon=T, discount=discount)
-        pol = ObservationSoftmaxPolicy(n_obs, A)
-    else:
-        mdp = TabularMDP(P, R, p0, horizon=T, discount=discount)
-        pol = SoftmaxPolicy(S, A)
-    return mdp, pol, rng.normal(size=pol.n_params)
+    """A seeded random (mdp, policy, θ): Dirichlet rows, Gaussian rewards r(s, a, s')
+    (:func:`pgmath.environments.random_problem`)."""
+    return environments.random_problem(np.random.default_rng(seed), S, A, T, discount=discount,
+                                       pomdp=pomdp, n_obs=n_obs, rewards_next_state=True)
 
 
 def _problems(pomdp: bool = False):

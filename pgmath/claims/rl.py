@@ -22,23 +22,18 @@ from ..exact import (advantages, average_reward, discounted_state_visitation, gr
                      state_action_marginals, state_action_transition, state_marginals,
                      stationary_distribution, values)
 from ..exact.objective import objective_from_table
+from ..environments import random_mdp
 from ..mdp import TabularMDP
 from ..policies import SoftmaxPolicy
 from ..trajectories import enumerate_trajectories
 from . import Verdict, claim, figure, save_figure
+from .pg_onpolicy import reinforce_mean_gap
 
-__all__ = ["random_mdp", "mix_toward", "rl7_finite_horizon_counterexample",
+__all__ = ["mix_toward", "rl7_finite_horizon_counterexample",
            "rl7_better_action_counterexample", "actor_critic_direction", "tsitsiklis_van_roy",
            "fitted_value_iteration", "rl10_models", "off_policy_gradients"]
 
 _TOL = 1e-12
-
-
-def random_mdp(rng: np.random.Generator, S: int = 4, A: int = 3, horizon: int | None = 5,
-               discount: float = 1.0) -> TabularMDP:
-    """A random MDP: Dirichlet(1) rows of P ``[S, A, S]`` and p0, N(0, 1) rewards ``[S, A]``."""
-    return TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                      rng.dirichlet(np.ones(S)), horizon=horizon, discount=discount)
 
 
 def mix_toward(pi: np.ndarray, s: int, a: int, lam: float) -> np.ndarray:
@@ -81,7 +76,7 @@ def _problems(seed: int, n: int = 5):
     for i in range(n):
         S, A = int(rng.integers(2, 5)), int(rng.integers(2, 4))
         horizon, discount = ((int(rng.integers(1, 6)), 1.0) if i % 2 == 0 else (None, 0.9))
-        mdp = random_mdp(rng, S, A, horizon, discount)
+        mdp = random_mdp(rng, S, A, horizon, discount=discount)
         pol = SoftmaxPolicy(S, A)
         yield mdp, pol, rng.normal(size=pol.n_params) * 2
 
@@ -223,7 +218,7 @@ def _rl3() -> Verdict:
     rng = np.random.default_rng(3)
     worst, conv = 0.0, 0.0
     for _ in range(4):
-        mdp = random_mdp(rng, 4, 2, None, 1.0)
+        mdp = random_mdp(rng, 4, 2, None, discount=1.0)
         pol = SoftmaxPolicy(4, 2)
         th = rng.normal(size=8)
         pi = np.asarray(pol.probs(th))
@@ -346,7 +341,7 @@ def _rl7() -> Verdict:
     rng = np.random.default_rng(7)
     worst_mix, worst_grad, n = np.inf, np.inf, 0
     for _ in range(6):
-        mdp = random_mdp(rng, 3, 3, None, 0.9)
+        mdp = random_mdp(rng, 3, 3, None, discount=0.9)
         pol = SoftmaxPolicy(3, 3)
         th = rng.normal(size=9)
         A = advantages(mdp, pol, th)
@@ -387,7 +382,6 @@ def _rl7() -> Verdict:
        the true objective.
        """)
 def _rl8() -> Verdict:
-    from .pg_onpolicy import reinforce_mean_gap
     gap = reinforce_mean_gap()
     mdp, phi = tsitsiklis_van_roy(0.9)
     ws = fitted_value_iteration(mdp, phi, np.array([1.0]), 60)

@@ -1,5 +1,5 @@
 """Policy-gradient estimators: ``estimator(batch, policy, theta) -> [N, d]``."""
-from ._protocol import (EstimatorOutput, batch_coupled, call_estimator, evaluate_estimator,
+from ..estimator_protocol import (EstimatorOutput, batch_coupled, call_estimator, evaluate_estimator,
                         has_recursion, is_batch_coupled, step_scores)
 from .onpolicy import *  # noqa: F401,F403
 from .onpolicy import __all__ as _onpolicy_all

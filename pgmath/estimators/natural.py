@@ -34,7 +34,7 @@ from ..exact.objective import gradient
 from ..exact.surrogate import surrogate, surrogate_weights
 from .offpolicy import is_surrogate
 from .onpolicy import _leave_one_out_baseline
-from ._protocol import step_scores
+from ..estimator_protocol import step_scores
 
 __all__ = ["pinv_natural_gradient", "conjugate_gradient", "kl_step_size", "natural_gradient",
            "natural_gradient_estimate", "policy_change", "TRPOStep", "trpo_step",

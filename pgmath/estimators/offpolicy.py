@@ -45,9 +45,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import EstimatorError
-from ..exact.recursion import StepWeights
+from ..exact.marginals import log_state_marginals
+from ..exact.recursion import importance_weights
 from ..trajectories import trajectory_log_probs
-from ._protocol import step_scores
+from ..estimator_protocol import step_scores
 
 __all__ = ["log_ratios", "log_trajectory_weights", "trajectory_is", "per_decision_is",
            "per_decision_is_notes", "truncated_is", "state_marginal_ratio_is", "action_ratio_is",
@@ -128,7 +129,6 @@ def state_marginal_ratio_is(mdp, theta_behaviour):
     whose probability underflows still gets a finite ratio; a state the behaviour never
     reaches at t never appears in a batch of it.
     """
-    from ..exact.marginals import log_state_marginals
 
     def estimator(batch, policy, theta) -> np.ndarray:
         ld_b = log_state_marginals(mdp, policy, theta_behaviour, n_steps=batch.horizon)
@@ -160,16 +160,12 @@ def is_surrogate(batch, policy, theta, baseline: np.ndarray | float = 0.0) -> np
 
 
 # -- descriptions as linear recursions with ratios (pgmath.exact.recursion) ------------------
-def _describe(fn, ratio_powers: tuple[int, int, int, int], *, past: bool = False) -> None:
-    """Attach ``step_weights(T, γ)``: κ = 1, α_t = γ^t (rewards discounted from the start),
-    β = 1 for the full return (``past``), and the ratio powers (k_σ, k_e, k_ψ, k_G)."""
-    fn.step_weights = lambda T, g: StepWeights.make(
-        T, kappa=1.0, beta=1.0 if past else 0.0, alpha=g ** np.arange(T),
-        ratio_powers=ratio_powers)
+def _describe(fn) -> None:
+    """Attach ``step_weights(T, γ)`` from the table
+    :data:`pgmath.exact.recursion.IMPORTANCE_WEIGHTS`: κ = 1, α_t = γ^t (rewards discounted
+    from the start), β = 1 for the full return, and the ratio powers (k_σ, k_e, k_ψ, k_G)."""
+    fn.step_weights = lambda T, g: importance_weights(fn.__name__, T, g)
 
 
-_describe(trajectory_is, (1, 1, 1, 1), past=True)
-_describe(per_decision_is, (1, 1, 1, 0))
-_describe(per_decision_is_notes, (1, 1, 2, 0))
-_describe(truncated_is, (1, 0, 1, 0))
-_describe(action_ratio_is, (0, 0, 1, 0))
+for _fn in (trajectory_is, per_decision_is, per_decision_is_notes, truncated_is, action_ratio_is):
+    _describe(_fn)

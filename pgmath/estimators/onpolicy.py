@@ -27,9 +27,14 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import EstimatorError, ShapeError
-from ..exact.recursion import StepWeights
-from ._protocol import batch_coupled, step_scores
+from ..errors import EstimatorError, ShapeError, check_choice
+from ..exact.moments import optimal_baseline
+from ..exact.recursion import (StepWeights, base_kind, constant_baseline_weights,
+                               reinforce_weights, reward_to_go_weights, score_sum_weights)
+from ..exact.values import evaluate
+from ..mdp import TabularMDP
+from ..policy_tables import policy_table
+from ..estimator_protocol import batch_coupled, step_scores
 
 __all__ = ["reinforce", "reward_to_go", "reward_to_go_step_discount", "score_sum",
            "causality_term", "constant_baseline", "state_baseline", "q_critic",
@@ -99,10 +104,8 @@ def reward_to_go(batch, policy, theta) -> np.ndarray:
     return np.einsum("ntd,nt->nd", step_scores(batch, policy, theta), _reward_to_go(batch))
 
 
-_with_weights(reinforce, lambda T, g: StepWeights.make(T, kappa=1.0, beta=1.0,
-                                                        alpha=_powers(g, T)), "reinforce")
-_with_weights(reward_to_go, lambda T, g: StepWeights.make(T, kappa=1.0, alpha=_powers(g, T)),
-              "reward_to_go")
+_with_weights(reinforce, reinforce_weights, "reinforce")
+_with_weights(reward_to_go, reward_to_go_weights, "reward_to_go")
 
 reward_to_go_step_discount = _linear(
     lambda T, g: StepWeights.make(T, kappa=1.0, rho=g, alpha=1.0),
@@ -115,7 +118,7 @@ reward_to_go_step_discount = _linear(
     """)
 
 score_sum = _linear(
-    lambda T, g: StepWeights.make(T, c=np.ones((T, 1, 1, 1))),
+    score_sum_weights,
     "score_sum",
     """The score of the trajectory (notes §4.2, the "MLE gradient"): g_i = Σ_t ψ_{i,t}.
 
@@ -138,19 +141,6 @@ def causality_term(inclusive: bool = True) -> Callable:
 
 
 # -- constant baselines -----------------------------------------------------------------------
-def _base_kind(base) -> str:
-    if base in ("reinforce", reinforce):
-        return "reinforce"
-    if base in ("reward_to_go", reward_to_go):
-        return "reward_to_go"
-    raise EstimatorError(f"base must be 'reinforce' or 'reward_to_go', got {base!r}")
-
-
-def _base_weights(kind: str, T: int, g: float) -> dict:
-    a = _powers(g, T)
-    return dict(kappa=1.0, beta=1.0 if kind == "reinforce" else 0.0, alpha=a)
-
-
 def constant_baseline(b, *, base="reinforce") -> Callable:
     """A constant baseline b (notes §4.3.2): g_i = Σ_t ψ_{i,t} (W_{i,t} − b).
 
@@ -162,16 +152,13 @@ def constant_baseline(b, *, base="reinforce") -> Callable:
       b: a number, or a vector ``[d]`` for one baseline per parameter component
         (component k of g uses b_k).
     """
-    kind = _base_kind(base)
+    kind = base_kind(base)
     b_arr = np.asarray(b, dtype=float)
     if b_arr.ndim > 1 or not np.all(np.isfinite(b_arr)):
         raise EstimatorError(f"b must be a finite number or vector [d], got {b!r}")
 
     def build(T, g):
-        kw = _base_weights(kind, T, g)
-        if b_arr.ndim == 0:
-            return StepWeights.make(T, c=np.full((T, 1, 1, 1), -float(b_arr)), **kw)
-        return StepWeights.make(T, offset=b_arr, omega=1.0, **kw)
+        return constant_baseline_weights(b_arr, kind, T, g)
     label = float(b_arr) if b_arr.ndim == 0 else f"[{b_arr.size} values]"
     return _linear(build, f"constant_baseline({label}, base={kind!r})", constant_baseline.__doc__)
 
@@ -185,23 +172,19 @@ def optimal_constant_baseline(mdp, policy, theta, *, base="reinforce",
     (§4.3.2, "Optimal Baseline") read per component. See
     :func:`pgmath.exact.optimal_baseline`.
     """
-    from ..exact.moments import optimal_baseline
     b = optimal_baseline(mdp, policy, theta, base=base, n_steps=n_steps)
     est = constant_baseline(b, base=base)
-    est.__name__ = est.__qualname__ = f"optimal_constant_baseline(base={_base_kind(base)!r})"
+    est.__name__ = est.__qualname__ = f"optimal_constant_baseline(base={base_kind(base)!r})"
     est.baseline = b
     return est
 
 
 # -- state-dependent baselines, critics, GAE -----------------------------------------------
 def _is_mdp(x) -> bool:
-    from ..mdp import TabularMDP
     return isinstance(x, TabularMDP)
 
 
 def _exact_table(kind: str, mdp, policy, theta) -> np.ndarray:
-    from ..exact.values import evaluate
-    from ..exact._policy import policy_table
     V, Q = evaluate(mdp, np.asarray(policy_table(mdp, policy, theta)))
     return {"V": V, "Q": Q, "A": Q - V[..., None]}[kind]
 
@@ -252,8 +235,7 @@ def _table_check(tab: np.ndarray, ndim: int, kind: str, over: str) -> Callable:
 
 
 def _check_over(over: str, values, kind: str) -> None:
-    if over not in ("states", "observations"):
-        raise EstimatorError(f"over must be 'states' or 'observations', got {over!r}")
+    check_choice("over", over, ("states", "observations"), error=EstimatorError)
     if over == "observations" and _is_mdp(values):
         raise EstimatorError(f"the exact {kind} is a function of the hidden state: pass "
                              f"over='states', or a {kind} table over observations")
@@ -488,7 +470,7 @@ def estimate_optimal_baseline(batch, policy, theta, *, base="reinforce") -> np.n
     the plug-in estimate of b_k = E[g_k Ψ_k]/E[Ψ_k²] (for REINFORCE, the notes'
     E[g² r]/E[g²], §4.3.2).
     """
-    kind = _base_kind(base)
+    kind = base_kind(base)
     Psi = step_scores(batch, policy, theta).sum(axis=1)
     g = _base_rows(kind, batch, policy, theta)
     num, den = (g * Psi).sum(axis=0), (Psi ** 2).sum(axis=0)
@@ -501,7 +483,7 @@ def sample_optimal_baseline(base="reinforce") -> Callable:
     g_i = g⁰_i − b̂ ⊙ Ψ_i with b̂ from :func:`estimate_optimal_baseline`. Batch-coupled
     (b̂ uses every trajectory, so it is slightly biased for small N).
     """
-    kind = _base_kind(base)
+    kind = base_kind(base)
 
     def est(batch, policy, theta):
         Psi = step_scores(batch, policy, theta).sum(axis=1)

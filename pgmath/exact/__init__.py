@@ -3,7 +3,7 @@
 All functions take ``(mdp, policy, theta)`` where a policy is involved; ``policy`` may
 also be a probability table ``[S, A]`` (or ``[T, S, A]``) with ``theta=None``.
 """
-from ._policy import policy_table
+from ..policy_tables import policy_table
 from .control import (greedy_policy, one_hot_policy, optimal_objective, optimal_policy,
                       optimal_q_values, optimal_values)
 from .marginals import (discounted_state_visitation, log_state_marginals,

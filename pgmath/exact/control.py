@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ImproperPolicyError, InvalidMDPError
-from ._policy import policy_table
+from ..policy_tables import policy_table
 from ._system import reaches
 from .values import evaluate
 

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, InvalidMDPError, InvalidPolicyError, ShapeError
-from ._policy import policy_table, tabular_blocks
+from ..errors import InvalidMDPError, InvalidPolicyError, ShapeError, check_choice
+from ..policy_tables import policy_table, tabular_blocks
 from .marginals import discounted_state_visitation, state_marginals
 
 __all__ = ["WEIGHTINGS", "input_weights", "per_input_fisher", "fisher", "fisher_vector_product",
@@ -46,8 +46,7 @@ WEIGHTINGS = ("trajectory", "average", "discounted")
 
 def _state_weights(mdp, pi, weighting: str) -> np.ndarray:
     """``[S]`` weights over hidden states for a probability table π."""
-    if weighting not in WEIGHTINGS:
-        raise InvalidArgumentError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+    check_choice("weighting", weighting, WEIGHTINGS)
     if weighting == "discounted":
         w = discounted_state_visitation(mdp, pi)
     elif mdp.horizon is not None:

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._einsum import einsum
-from ._policy import tabular_blocks
+from ..policy_tables import tabular_blocks
 
 __all__ = ["Chain", "chain", "label_moments", "score_sandwich", "rounding_depth"]
 

@@ -13,7 +13,7 @@ from scipy.special import logsumexp
 
 from ..errors import InvalidMDPError
 from ..mdp import horizon_steps
-from ._policy import policy_at, policy_table
+from ..policy_tables import policy_at, policy_table
 from ._system import active_states, state_transition
 
 __all__ = [

@@ -20,8 +20,17 @@ import itertools
 
 import numpy as np
 
-from ..errors import EstimatorError, InvalidPolicyError, TooManyTrajectoriesError
+from ..errors import EstimatorError, InvalidPolicyError, TooManyTrajectoriesError, check_choice
+from ..estimator_protocol import call_estimator, has_recursion, is_batch_coupled
 from ..mdp import horizon_steps
+from ..policy_tables import policy_table
+from ..trajectories import MAX_TRAJECTORIES, concatenate, enumerate_trajectories
+from .marginals import state_marginals
+from .objective import objective
+from .recursion import (StepWeights, _steps, accumulator_moments, base_kind,
+                        constant_baseline_weights, recursive_moments, return_weights,
+                        score_sum_weights)
+from .values import evaluate
 
 __all__ = ["estimator_moments", "coupled_moments", "batch_average_moments",
            "optimal_baseline", "discount_bias"]
@@ -65,12 +74,7 @@ def estimator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = No
       >>> X.estimator_moments(E.causality_term(), mdp, pol, th)[0].round(12).tolist()
       [0.25, -0.25]
     """
-    from ..estimators._protocol import call_estimator, has_recursion, is_batch_coupled
-    from ..trajectories import MAX_TRAJECTORIES, enumerate_trajectories
-    from .recursion import recursive_moments
-
-    if method not in METHODS:
-        raise EstimatorError(f"method must be one of {METHODS}, got {method!r}")
+    check_choice("method", method, METHODS)
     if is_batch_coupled(estimator):
         raise EstimatorError(
             f"{_name(estimator)!r} is batch-coupled: its rows depend on the whole batch, so "
@@ -99,9 +103,6 @@ def coupled_moments(estimator, mdp, policy, theta, n: int, *, n_steps: int | Non
     by enumerating all M^N ordered N-tuples of the M trajectories (one estimator call per
     tuple). Raises :class:`TooManyTrajectoriesError` when M^N exceeds ``max_tuples``.
     """
-    from ..estimators._protocol import call_estimator
-    from ..trajectories import concatenate, enumerate_trajectories
-
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise EstimatorError(f"n (the batch size N) must be a positive int, got {n!r}")
     batch, prob = enumerate_trajectories(mdp, policy, theta, n_steps=n_steps,
@@ -158,13 +159,14 @@ def batch_average_moments(mdp, policy, theta, n: int, *, leave_one_out: bool = F
         raise EstimatorError(f"n (the batch size N) must be a positive int, got {n!r}")
     if leave_one_out and n < 2:
         raise EstimatorError("the leave-one-out baseline needs N ≥ 2")
-    from ..estimators.onpolicy import constant_baseline, score_sum
-    from .objective import objective
     if n_steps is not None:
         mdp = mdp.with_horizon(horizon_steps(mdp, n_steps))
     J = objective(mdp, policy, theta)
-    grad, c1 = estimator_moments(constant_baseline(J), mdp, policy, theta)  # Ψ (R − J)
-    _, A = estimator_moments(score_sum, mdp, policy, theta)                 # E[ΨΨᵀ]
+    T = mdp.horizon
+    # the descriptions of pgmath.estimators' constant_baseline(J) and score_sum
+    centred = constant_baseline_weights(J, "reinforce", T, mdp.discount)
+    grad, c1 = recursive_moments(centred, mdp, policy, theta)                        # Ψ (R − J)
+    _, A = recursive_moments(score_sum_weights(T, mdp.discount), mdp, policy, theta)  # E[ΨΨᵀ]
     zeta1 = 0.25 * c1
     zeta2 = 0.5 * (c1 + np.outer(grad, grad) + _return_variance(mdp, policy, theta) * A)
     d = grad.shape[0]
@@ -179,7 +181,6 @@ def batch_average_moments(mdp, policy, theta, n: int, *, leave_one_out: bool = F
 
 def _return_variance(mdp, policy, theta) -> float:
     """Var[r(τ)], r(τ) = Σ_t γ^t r_t, exactly: forward recursion of E[R 1{s}], E[R² 1{s}]."""
-    from ._policy import policy_table
     T = mdp.horizon
     pi = np.asarray(policy_table(mdp, policy, theta))
     S, A = mdp.n_states, mdp.n_actions
@@ -212,14 +213,12 @@ def optimal_baseline(mdp, policy, theta, *, base="reinforce", n_steps: int | Non
     the squared norm), which minimises the trace of the covariance over scalar b; returned
     as a float.
     """
-    from ..estimators.onpolicy import _base_kind, _base_weights
-    from .recursion import StepWeights, _steps, accumulator_moments
     if not hasattr(policy, "score"):
         raise InvalidPolicyError("optimal_baseline needs a pgmath Policy and its theta")
-    kind = _base_kind(base)
+    kind = base_kind(base)
     T = _steps(mdp, n_steps)
     spec = StepWeights.make(T, offset=np.zeros(policy.n_params), omega=1.0,
-                            **_base_weights(kind, T, mdp.discount))
+                            **return_weights(kind, T, mdp.discount))
     rows, _, W = accumulator_moments(spec, mdp, policy, theta, n_steps=T)
     iG, iP = rows.index("G"), rows.index("psi")
     k = np.arange(policy.n_params)
@@ -239,9 +238,6 @@ def discount_bias(mdp, policy, theta) -> np.ndarray:
     state baseline and critics, and GAE(λ) with the exact V (they all have mean
     Σ_t E[ψ_t Q_t]). Finite horizon.
     """
-    from .marginals import state_marginals
-    from .values import evaluate
-    from ._policy import policy_table
     if mdp.horizon is None:
         raise EstimatorError("discount_bias needs a finite-horizon MDP")
     theta = policy.check_theta(theta)

@@ -16,10 +16,10 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import grad as _ag_grad
 
-from ..errors import InvalidArgumentError, InvalidPolicyError
-from ._policy import policy_at, policy_table
+from ..errors import InvalidPolicyError, check_choice
+from ..policy_tables import policy_at, policy_table
 from ._system import active_states, policy_reward, state_transition
-from .marginals import discounted_state_visitation
+from .marginals import discounted_state_visitation, state_marginals
 from .values import evaluate
 
 __all__ = ["objective", "gradient", "objective_from_table"]
@@ -67,12 +67,10 @@ def gradient(mdp, policy, theta, method: str = "pg_theorem") -> np.ndarray:
     if method == "autograd":
         f = lambda th: objective_from_table(mdp, policy.state_probs(mdp, th))  # noqa: E731
         return np.asarray(_ag_grad(f)(theta), dtype=float)
-    if method != "pg_theorem":
-        raise InvalidArgumentError(f"method must be 'pg_theorem' or 'autograd', got {method!r}")
+    check_choice("method", method, ("pg_theorem", "autograd"))
     pi = np.asarray(policy.state_probs(mdp, theta))
     _, Q = evaluate(mdp, pi)
     if mdp.horizon is not None:
-        from .marginals import state_marginals
         d = state_marginals(mdp, pi)
         w = (mdp.discount ** np.arange(mdp.horizon))[:, None] * d
         W = np.einsum("ts,tsa->sa", w, Q)

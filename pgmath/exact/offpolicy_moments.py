@@ -36,9 +36,10 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ..errors import EstimatorError, InvalidMDPError, InvalidPolicyError
-from ._policy import policy_table
+from ..policy_tables import policy_table
 from .marginals import state_marginals
-from .recursion import _steps
+from .moments import estimator_moments
+from .recursion import IMPORTANCE_WEIGHTS, _steps, importance_weights, recursive_moments
 from .values import evaluate
 
 __all__ = ["offpolicy_moments", "offpolicy_moments_recursion", "RECURSIONS",
@@ -58,7 +59,6 @@ def offpolicy_moments(estimator, mdp, policy, theta_behaviour, theta_target, *,
     but :func:`~pgmath.estimators.state_marginal_ratio_is`, and the on-policy ones), else
     enumerates under the behaviour; ``"recursion"`` or ``"enumeration"`` force one route
     (see :func:`pgmath.exact.estimator_moments`)."""
-    from .moments import estimator_moments
     return estimator_moments(estimator, mdp, policy, theta_target, n_steps=n_steps,
                              max_trajectories=max_trajectories, method=method,
                              theta_behaviour=theta_behaviour)
@@ -193,8 +193,7 @@ def action_ratio_bias_bound(mdp, policy, theta_behaviour, theta_target) -> float
 #: The built-in estimators of :mod:`pgmath.estimators.offpolicy` that describe themselves as
 #: linear recursions (``step_weights``), by name. The recursion is chosen by that
 #: description, not by this list: a user's own estimator with ``step_weights`` gets it too.
-RECURSIONS = ("trajectory_is", "per_decision_is", "per_decision_is_notes", "truncated_is",
-              "action_ratio_is")
+RECURSIONS = tuple(IMPORTANCE_WEIGHTS)
 
 
 def offpolicy_moments_recursion(estimator, mdp, policy, theta_behaviour, theta_target, *,
@@ -220,12 +219,11 @@ def offpolicy_moments_recursion(estimator, mdp, policy, theta_behaviour, theta_t
       EstimatorError: an unknown name, or an estimator without ``step_weights`` (use
         :func:`offpolicy_moments`, which enumerates).
     """
-    from .recursion import recursive_moments
     if isinstance(estimator, str):
-        from ..estimators import offpolicy
         if estimator not in RECURSIONS:
             raise EstimatorError(f"no built-in off-policy estimator named {estimator!r}; "
                                  f"choose from {RECURSIONS} or pass an estimator")
-        estimator = getattr(offpolicy, estimator)
+        # the estimator's own description (pgmath.estimators.offpolicy reads the same table)
+        estimator = importance_weights(estimator, _steps(mdp, n_steps), mdp.discount)
     return recursive_moments(estimator, mdp, policy, theta_target, n_steps=n_steps,
                              theta_behaviour=theta_behaviour)

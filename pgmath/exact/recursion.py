@@ -60,7 +60,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..errors import EstimatorError, InvalidPolicyError, ShapeError
+from ..errors import EstimatorError, InvalidPolicyError, ShapeError, check_choice
 from ..mdp import horizon_steps as _steps
 from ._einsum import einsum as _einsum
 from .forward_backward import chain, label_moments, rounding_depth, score_sandwich
@@ -266,6 +266,78 @@ def step_weights_of(estimator, T: int, discount: float):
     return None if fn is None else fn(T, discount)
 
 
+# -- the descriptions of the built-in returns (read by pgmath.estimators and by the
+#    exact moments, which must not import the estimators) ------------------------------------
+#: The returns a score can multiply: ``"reinforce"`` the full return r(τ) = Σ_t' γ^t' r_t',
+#: ``"reward_to_go"`` the rest Σ_{t'≥t} γ^t' r_t' (notes §4.1, §4.3.1).
+BASES = ("reinforce", "reward_to_go")
+
+
+def return_weights(base: str, T: int, discount: float) -> dict:
+    """The :meth:`StepWeights.make` keywords of Σ_t ψ_t W_t: κ = 1, α_t = γ^t, and β = 1
+    for the full return (``base="reinforce"``) or 0 for the reward-to-go."""
+    return dict(kappa=1.0, beta=1.0 if base == "reinforce" else 0.0,
+                alpha=discount ** np.arange(T))
+
+
+def reinforce_weights(T: int, discount: float) -> StepWeights:
+    """The description of :func:`pgmath.estimators.reinforce`: Σ_t ψ_t r(τ)."""
+    return StepWeights.make(T, **return_weights("reinforce", T, discount))
+
+
+def reward_to_go_weights(T: int, discount: float) -> StepWeights:
+    """The description of :func:`pgmath.estimators.reward_to_go`: Σ_t ψ_t Σ_{t'≥t} γ^t' r_t'."""
+    return StepWeights.make(T, **return_weights("reward_to_go", T, discount))
+
+
+def score_sum_weights(T: int, discount: float) -> StepWeights:
+    """The description of :data:`pgmath.estimators.score_sum`: Σ_t ψ_t (h_t = 1)."""
+    return StepWeights.make(T, c=np.ones((T, 1, 1, 1)))
+
+
+def constant_baseline_weights(b, base: str, T: int, discount: float) -> StepWeights:
+    """The description of :func:`pgmath.estimators.constant_baseline`: Σ_t ψ_t (W_t − b),
+    W the return of ``base``; ``b`` a number (h_t = −b) or a vector ``[d]`` (the offset)."""
+    b = np.asarray(b, dtype=float)
+    kw = return_weights(base, T, discount)
+    if b.ndim == 0:
+        return StepWeights.make(T, c=np.full((T, 1, 1, 1), -float(b)), **kw)
+    return StepWeights.make(T, offset=b, omega=1.0, **kw)
+
+
+def base_kind(base) -> str:
+    """``"reinforce"`` or ``"reward_to_go"`` from that name or from the built-in estimator
+    itself (recognised by its description, not its name)."""
+    if isinstance(base, str) and base in BASES:
+        return base
+    described = getattr(base, "step_weights", None)
+    if described is reinforce_weights:
+        return "reinforce"
+    if described is reward_to_go_weights:
+        return "reward_to_go"
+    raise EstimatorError(f"base must be 'reinforce' or 'reward_to_go', got {base!r}")
+
+
+#: The importance-sampling estimators of :mod:`pgmath.estimators.offpolicy` as linear
+#: recursions: name → (ratio powers (k_σ, k_e, k_ψ, k_G), full return β = 1).
+IMPORTANCE_WEIGHTS = {
+    "trajectory_is": ((1, 1, 1, 1), True),
+    "per_decision_is": ((1, 1, 1, 0), False),
+    "per_decision_is_notes": ((1, 1, 2, 0), False),
+    "truncated_is": ((1, 0, 1, 0), False),
+    "action_ratio_is": ((0, 0, 1, 0), False),
+}
+
+
+def importance_weights(name: str, T: int, discount: float) -> StepWeights:
+    """The description of the importance-sampling estimator ``name`` of
+    :data:`IMPORTANCE_WEIGHTS`: κ = 1, α_t = γ^t (rewards discounted from the start), β = 1
+    for the full return, and its ratio powers."""
+    ratio_powers, past = IMPORTANCE_WEIGHTS[name]
+    return StepWeights.make(T, **return_weights("reinforce" if past else "reward_to_go",
+                                                T, discount), ratio_powers=ratio_powers)
+
+
 # -- the recursion ---------------------------------------------------------------------------
 def _coefficients(spec: StepWeights, t: int, rtab: np.ndarray, ratio: np.ndarray,
                   cx: np.ndarray | None):
@@ -377,8 +449,7 @@ def accumulator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = 
     ``theta`` is where the estimator is evaluated (ψ, ratios' numerator); the trajectories
     are drawn by ``theta_behaviour`` (default: ``theta``, on-policy). ``algorithm`` is one
     of :data:`ALGORITHMS`; both give the same numbers up to rounding."""
-    if algorithm not in ALGORITHMS:
-        raise EstimatorError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    check_choice("algorithm", algorithm, ALGORITHMS)
     T, spec, ch = _validated(estimator, mdp, policy, theta, theta_behaviour, n_steps)
     if algorithm == "state":
         return _state_moments(spec, ch, T)

@@ -13,7 +13,7 @@ from math import gcd
 import numpy as np
 
 from ..errors import InvalidMDPError, NotErgodicError
-from ._policy import policy_table
+from ..policy_tables import policy_table
 from ._system import state_transition, strongly_connected
 
 __all__ = ["stationary_distribution", "average_reward", "chain_period"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._policy import policy_table
+from ..policy_tables import policy_table
 from .marginals import discounted_state_visitation, state_marginals
 from .objective import objective_from_table
 from .values import evaluate

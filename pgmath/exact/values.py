@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._policy import policy_at, policy_table
+from ..policy_tables import policy_at, policy_table
 from ._system import active_states, policy_reward, state_transition
 
 __all__ = ["values", "q_values", "advantages", "evaluate"]

@@ -57,8 +57,8 @@ from ..check import (DEFAULT_BETA, CheckResult, Thresholds, empirical_bernstein_
 from ..check.diagnosis import Diagnosis
 from ..check.reports import diagnosis_lines, verdict_line
 from ..check.rounding import UNDERFLOW, gamma, resolve_precision, unit_roundoff
-from ..errors import EstimatorError, InvalidArgumentError, PgmathError, TooManyTrajectoriesError
-from ..estimators._protocol import _name, call_estimator, is_batch_coupled
+from ..errors import (EstimatorError, InvalidArgumentError, PgmathError, TooManyTrajectoriesError, check_choice)
+from ..estimator_protocol import _name, call_estimator, is_batch_coupled
 from . import objective as _lin
 from . import squashing as _sq
 from . import state_noise as _sd
@@ -559,8 +559,7 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
       :class:`pgmath.check.CheckResult` with ``verdict`` ``"unbiased"``, ``"biased"`` or
       ``"inconclusive"``.
     """
-    if method not in METHODS:
-        raise InvalidArgumentError(f"method must be one of {METHODS}, got {method!r}")
+    check_choice("method", method, METHODS)
     if not (isinstance(alpha, float) and 0 < alpha < 1):
         raise InvalidArgumentError(f"alpha must be a probability in (0, 1), got {alpha!r}")
     for name, v, least in (("n", n, 2), ("degree", degree, 1), ("max_nodes", max_nodes, 1),

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import EstimatorError, ShapeError
+from .objective import value_matrices
 from .weights import LQRWeights
 
 __all__ = ["reinforce", "reward_to_go", "reward_to_go_step_discount", "score_sum",
@@ -107,7 +108,6 @@ def value_baseline(problem, policy, theta) -> Callable:
     """Reward-to-go with the exact value function as baseline: g = Σ_t ψ_t (G_t − γ^t V_t(x_t)),
     G_t = Σ_{t'≥t} γ^{t'} r_{t'}, V_t(x) = −(xᵀP_t x + 2p_tᵀx + c_t) (:func:`pgmath.lqr.objective`
     ``value_matrices``): the advantage estimator Σ_t ψ_t γ^t (Q_t − V_t) in its sampled form."""
-    from .objective import value_matrices
     if problem.horizon is None:
         raise EstimatorError("value_baseline needs a finite horizon")
     P, p, c = value_matrices(problem, policy, theta)

@@ -22,7 +22,7 @@ except ImportError as _exc:  # pragma: no cover - exercised where jax is absent
         from _exc
 
 from ..errors import EstimatorError, InvalidArgumentError
-from ..estimators._protocol import _name
+from ..estimator_protocol import _name
 from .loss_rows import FIELDS, batch_arrays, finish_rows
 
 __all__ = ["ArrayBatch", "loss_estimator"]

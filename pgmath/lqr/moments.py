@@ -41,6 +41,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..errors import EstimatorError, InvalidArgumentError
+from .estimators import constant_baseline
 from .polynomials import MonomialBasis, basis
 from .policies import GaussianLinearPolicy
 
@@ -353,7 +354,6 @@ def optimal_constant_baseline(problem, policy, theta, *, base: str = "reward_to_
     b_j = E[g_j Ψ_j] / E[Ψ_j²] (notes §4.3.2, read per component); the quadratic's
     coefficients come from E[(g_j − b_jΨ_j)²] at b = 0, 1, 2 (three exact recursions).
     """
-    from .estimators import constant_baseline
     second = [np.diag(estimator_moments(constant_baseline(b, base=base), problem, policy,
                                         theta).second) for b in (0.0, 1.0, 2.0)]
     # s(b) = s0 − 2b c + b² q  →  q = (s2 − 2 s1 + s0)/2,  c = (s0 − s1 + q)/2

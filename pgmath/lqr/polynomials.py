@@ -26,6 +26,8 @@ from itertools import combinations_with_replacement
 import numpy as np
 from scipy import sparse
 
+from ..errors import ShapeError
+
 __all__ = ["MonomialBasis", "basis", "gaussian_moment", "double_factorial"]
 
 
@@ -109,7 +111,7 @@ class MonomialBasis:
         M = c.shape[-1]
         d = int(np.searchsorted(self._sizes[1:], M))
         if self.size(d) != M:
-            raise ValueError(f"{M} coefficients is not a full degree of this basis")
+            raise ShapeError(f"{M} coefficients is not a full degree of this basis")
         return d
 
     # -- differentiation and smoothing -------------------------------------------------

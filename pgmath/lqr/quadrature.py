@@ -26,7 +26,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
 from ..errors import InvalidArgumentError, TooManyTrajectoriesError
-from ..estimators._protocol import call_estimator
+from ..estimator_protocol import call_estimator
 from .trajectories import rollout, split_noise
 
 __all__ = ["QuadratureMoments", "hermite_rule", "node_count", "quadrature_moments",

@@ -41,7 +41,7 @@ import autograd.numpy as anp
 import numpy as np
 from scipy import special
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, check_choice
 from .polynomials import basis
 from .policies import SquashedGaussianPolicy
 
@@ -234,8 +234,7 @@ def gradient(problem, policy, theta, *, method: str = "pg_theorem") -> np.ndarra
         j = _joint(problem, policy, theta)
         nodes, _, _ = _rule(j.m, j.s, 0)
         return np.asarray(autograd.grad(lambda th: _objective(problem, policy, th, nodes))(theta))
-    if method != "pg_theorem":
-        raise InvalidArgumentError(f"method must be 'pg_theorem' or 'autograd', got {method!r}")
+    check_choice("method", method, ("pg_theorem", "autograd"))
     return score_function_mean(problem, policy, theta)[0]
 
 
@@ -261,8 +260,7 @@ def score_function_mean(problem, policy, theta, *, variant: str = "with_log_det"
     (atanh forgotten): ψ̂ = ((a − μ)/σ²)(x, 1) and (a − μ)²/σ² − 1, biased.
     """
     theta = _check(problem, policy, theta)
-    if variant not in SCORE_VARIANTS:
-        raise InvalidArgumentError(f"variant must be one of {SCORE_VARIANTS}, got {variant!r}")
+    check_choice("variant", variant, SCORE_VARIANTS)
     joint = _joint(problem, policy, theta)
     n = problem.n_states
     zb = basis(n + 1, 8)

@@ -25,7 +25,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, check_choice
 from .policies import StateDependentGaussianPolicy
 
 __all__ = ["objective", "gradient"]
@@ -71,8 +71,7 @@ def gradient(problem, policy, theta, *, method: str = "closed_form") -> np.ndarr
     theta = _check(problem, policy, theta)
     if method == "autograd":
         return np.asarray(autograd.grad(lambda th: _objective(problem, policy, th))(theta))
-    if method != "closed_form":
-        raise InvalidArgumentError(f"method must be 'closed_form' or 'autograd', got {method!r}")
+    check_choice("method", method, ("closed_form", "autograd"))
     A, B, R, N, QT, g = problem.A, problem.B, problem.R, problem.N, problem.Q_T, problem.discount
     mu, S0 = problem.mu0, problem.Sigma0
     X0 = S0 + np.outer(mu, mu)

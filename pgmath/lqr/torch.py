@@ -33,7 +33,7 @@ except ImportError as _exc:  # pragma: no cover - exercised where torch is absen
                       "pip install 'pgmath[torch]'") from _exc
 
 from ..errors import EstimatorError, InvalidArgumentError
-from ..estimators._protocol import _name
+from ..estimator_protocol import _name
 from .loss_rows import batch_arrays, finish_rows
 
 __all__ = ["TensorBatch", "loss_estimator"]

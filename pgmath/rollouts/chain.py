@@ -28,7 +28,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import spsolve
 
-from ..errors import InvalidArgumentError, NotErgodicError
+from ..errors import NotErgodicError, check_choice
 from .problem import RolloutProblem
 from .segment import MODES
 
@@ -110,8 +110,7 @@ def rollout_chain(problem: RolloutProblem, pi: np.ndarray, *, mode: str = "same_
     Node layout: live nodes (s, k) at k·S + s for k < K; next-step auto-reset nodes
     (s', k') after them, k' = 1..H (one block without a time limit).
     """
-    if mode not in MODES:
-        raise InvalidArgumentError(f"mode must be one of {MODES}, got {mode!r}")
+    check_choice("mode", mode, MODES)
     mdp = problem.mdp
     S, A = problem.n_states, problem.n_actions
     H = problem.time_limit
@@ -220,8 +219,7 @@ def stationary_distribution(chain: RolloutChain) -> np.ndarray:
 
 def start_distribution(chain: RolloutChain, start: str) -> np.ndarray:
     """``[N]`` the distribution of a segment's first row: ``"reset"`` or ``"stationary"``."""
+    check_choice("start", start, STARTS)
     if start == "reset":
         return chain.reset.copy()
-    if start == "stationary":
-        return stationary_distribution(chain)
-    raise InvalidArgumentError(f"start must be one of {STARTS}, got {start!r}")
+    return stationary_distribution(chain)

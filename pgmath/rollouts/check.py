@@ -52,8 +52,9 @@ from ..check.exact_check import precision_note
 from ..check.reports import bias_lines, bias_table_lines, diagnosis_lines, verdict_line
 from ..check.results import VERDICTS, CheckResult, Thresholds
 from ..check.rounding import RoundingBound, resolve_precision, unit_roundoff
-from ..errors import EstimatorError, InvalidArgumentError, PgmathError, TooManyTrajectoriesError
-from ..estimators._protocol import _name
+from ..errors import (EstimatorError, InvalidArgumentError, PgmathError, TooManyTrajectoriesError,
+                      check_choice)
+from ..estimator_protocol import _name
 from ..testing import assert_result_unbiased
 from .compare import UpdateComparison, compare_update
 from .enumeration import MAX_SEGMENTS, count_segments
@@ -217,9 +218,7 @@ def _combined_rounding(user: SegmentExpectation, ref: SegmentExpectation, precis
 
 
 def _route(method: str, fn, setting, n_steps: int, lam: float, max_segments: int) -> str:
-    if method not in METHODS:
-        raise InvalidArgumentError(f"method must be one of {METHODS} for a rollout check "
-                                   f"(it is exact), got {method!r}")
+    check_choice("method (a rollout check is exact)", method, METHODS)
     described = rule_of(fn, setting.problem.discount, lam) is not None
     if method == "recursion" and not described:
         raise InvalidArgumentError(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import RolloutError, ShapeError
+from ..errors import RolloutError, ShapeError, check_choice
 from ..trajectories import Trajectories
 from .segment import MODES, Segment
 
@@ -124,8 +124,7 @@ def episodes_to_segment(episodes: EpisodeBatch, *, n_steps: int, n_envs: int,
     episode that is neither terminated nor truncated would have to be followed by another,
     or the observation after the last row is unknown.
     """
-    if mode not in MODES:
-        raise RolloutError(f"mode must be one of {MODES}, got {mode!r}")
+    check_choice("mode", mode, MODES, error=RolloutError)
     tr = episodes.trajectories
     for name in ("lengths", "terminated", "truncated", "env"):
         if np.shape(getattr(episodes, name)) != (tr.n,):

@@ -38,9 +38,9 @@ from scipy import sparse
 
 from ..check.rounding import UNDERFLOW, RoundingBound, gamma, unit_roundoff
 from ..errors import (EstimatorError, InvalidArgumentError, PgmathError,
-                      TooManyTrajectoriesError)
-from ..exact._policy import policy_table
-from ..estimators._protocol import _name
+                      TooManyTrajectoriesError, check_choice)
+from ..estimator_protocol import _name
+from ..policy_tables import policy_table
 from .chain import RolloutChain, rollout_chain, start_distribution
 from .enumeration import MAX_SEGMENTS, count_segments, enumerate_segments
 from .objective import values as exact_values
@@ -101,12 +101,9 @@ class SegmentExpectation:
 
 # -- the pieces ---------------------------------------------------------------------------
 def _check_options(weighting, reduce, method, problem) -> None:
-    if weighting not in WEIGHTINGS:
-        raise InvalidArgumentError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
-    if reduce not in REDUCTIONS:
-        raise InvalidArgumentError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
-    if method not in METHODS:
-        raise InvalidArgumentError(f"method must be one of {METHODS}, got {method!r}")
+    check_choice("weighting", weighting, WEIGHTINGS)
+    check_choice("reduce", reduce, REDUCTIONS)
+    check_choice("method", method, METHODS)
     if weighting == "discounted" and problem.time_limit is None:
         raise InvalidArgumentError(
             "weighting='discounted' weights row t by γ^k, k the steps since the reset; without "

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ImproperPolicyError, InvalidArgumentError
 from ..exact import discounted_state_visitation, gradient as _gradient, values as _values
-from ..exact._policy import policy_table
+from ..policy_tables import policy_table
 from ..exact._system import active_states, policy_reward, reaches, state_transition
 from .problem import RolloutProblem
 

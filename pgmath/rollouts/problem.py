@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ImproperPolicyError, InvalidArgumentError, InvalidMDPError
+from ..errors import ImproperPolicyError, InvalidMDPError, check_choice
 from ..mdp import SUM_TOL, TabularMDP
 
 __all__ = ["RolloutProblem", "rollout_problem", "OBJECTIVES"]
@@ -169,8 +169,7 @@ def rollout_problem(mdp: TabularMDP, *, objective: str = "discounted",
         raise InvalidMDPError(f"mdp must be a pgmath.TabularMDP, got {type(mdp).__name__}")
     if getattr(mdp, "is_pomdp", False):
         raise InvalidMDPError(f"{mdp!r} is a POMDP: rollouts are modelled for fully observed MDPs")
-    if objective not in OBJECTIVES:
-        raise InvalidArgumentError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    check_choice("objective", objective, OBJECTIVES)
     H = _check_time_limit(time_limit)
     if mdp.horizon is not None:
         if H is None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
-from ..exact._policy import policy_table
+from ..errors import InvalidArgumentError, check_choice, check_generator
+from ..policy_tables import policy_table
 from .chain import rollout_chain, start_distribution
 from .problem import RolloutProblem
 from .segment import MODES, Segment
@@ -53,13 +53,11 @@ def sample_segment(problem: RolloutProblem, policy, theta=None, *, n_steps: int,
       the segment; ``elapsed`` counts the steps since each episode's reset (unknown
       episodes that began before a stationary start without a time limit count from 1).
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    check_generator(rng)
     for name, v in (("n_steps", n_steps), ("n_envs", n_envs)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise InvalidArgumentError(f"{name} must be a positive int, got {v!r}")
-    if mode not in MODES:
-        raise InvalidArgumentError(f"mode must be one of {MODES}, got {mode!r}")
+    check_choice("mode", mode, MODES)
     mdp = problem.mdp
     pi = np.asarray(policy_table(mdp, policy, theta))
     S, A, H = problem.n_states, problem.n_actions, problem.time_limit

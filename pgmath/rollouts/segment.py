@@ -40,7 +40,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from ..errors import RolloutError, ShapeError
+from ..errors import RolloutError, ShapeError, check_choice
 from .value_tables import lookup
 
 __all__ = ["Segment", "MODES"]
@@ -124,8 +124,7 @@ class Segment:
                                f"(observations of shape {obs.shape})")
         if e < 1:
             raise RolloutError(f"a segment needs at least one environment, got n_envs = {e}")
-        if self.mode not in MODES:
-            raise RolloutError(f"mode must be one of {MODES}, got {self.mode!r}")
+        check_choice("mode", self.mode, MODES, error=RolloutError)
         shape = (n, e)
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         set_("observations", _ints("observations", obs, shape))

@@ -40,18 +40,13 @@ import numpy as np
 
 from ..adapters import (LIBRARY_SIGNATURES, REWARD_BOOTSTRAPS, _to_numpy, call_library,
                         step_arrays)
-from ..errors import InvalidArgumentError
+from ..errors import check_choice
 
 __all__ = ["adapt", "SIGNATURES", "REWARD_BOOTSTRAPS"]
 
 #: The signatures :func:`adapt` knows: the libraries of
 #: :data:`pgmath.adapters.LIBRARY_SIGNATURES` and ``"arrays"``.
 SIGNATURES = (*LIBRARY_SIGNATURES, "arrays")
-
-
-def _choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise InvalidArgumentError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
 
 
 def adapt(fn, signature: str, *, reward_bootstrap: str | None = None, backend: str = "numpy",
@@ -73,15 +68,15 @@ def adapt(fn, signature: str, *, reward_bootstrap: str | None = None, backend: s
       ``advantages(rewards, values, terminated, truncated, final_values, last_values, *,
       gamma, lam)``.
     """
-    _choice("signature", signature, SIGNATURES)
+    check_choice("signature", signature, SIGNATURES)
     lib = LIBRARY_SIGNATURES.get(signature)
     boot = (lib.reward_bootstrap if lib else "none") if reward_bootstrap is None \
         else reward_bootstrap
-    _choice("reward_bootstrap", boot, REWARD_BOOTSTRAPS)
-    _choice("backend", backend, ("numpy", "torch"))
-    _choice("dtype", dtype, ("float64", "float32"))
+    check_choice("reward_bootstrap", boot, REWARD_BOOTSTRAPS)
+    check_choice("backend", backend, ("numpy", "torch"))
+    check_choice("dtype", dtype, ("float64", "float32"))
     out_kind = output or (lib.output if lib else "advantages")
-    _choice("output", out_kind, ("advantages", "returns"))
+    check_choice("output", out_kind, ("advantages", "returns"))
     if signature == "explicit" and boot == "none" and backend == "numpy" and output is None:
         return fn
 

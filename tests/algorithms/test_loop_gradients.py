@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import pgmath
+from pgmath.environments import random_mdp, random_problem
 from pgmath import estimators as E
 from pgmath import exact
 from pgmath.algorithms import behavioural_cloning as bc
@@ -27,17 +28,7 @@ ALPHA = 1e-9  # false-failure probability of the one statistical test here (DAgg
 def _small(pomdp: bool = False, seed: int = 0):
     """S = A = 2, T = 2, γ = 0.9, dense random dynamics: 16 trajectories (64 for the POMDP),
     so every ordered batch of 2 or 3 can be enumerated."""
-    rng = np.random.default_rng(seed)
-    P = rng.dirichlet(np.ones(2), size=(2, 2))
-    R = rng.normal(size=(2, 2))
-    p0 = rng.dirichlet(np.ones(2))
-    if pomdp:
-        mdp = pgmath.POMDP(P, R, p0, rng.dirichlet(np.ones(2), size=2), horizon=2, discount=0.9)
-        pol = pgmath.ObservationSoftmaxPolicy(2, 2)
-    else:
-        mdp = pgmath.TabularMDP(P, R, p0, horizon=2, discount=0.9)
-        pol = pgmath.SoftmaxPolicy(2, 2)
-    return mdp, pol, rng.normal(size=pol.n_params)
+    return random_problem(np.random.default_rng(seed), 2, 2, 2, discount=0.9, pomdp=pomdp)
 
 
 def _exact(res) -> bool:
@@ -181,8 +172,7 @@ def test_exact_npg_on_a_bandit_follows_its_closed_form():
 def _il_problem():
     """S = 3, A = 2, T = 3 with stochastic dynamics; the expert from optimal control."""
     rng = np.random.default_rng(4)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(3) * 0.7, size=(3, 2)), rng.normal(size=(3, 2)),
-                            rng.dirichlet(np.ones(3)), horizon=3)
+    mdp = random_mdp(rng, 3, 2, 3, concentration=0.7)
     return mdp, bc.expert_policy(mdp)
 
 

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pgmath
+from pgmath.environments import random_mdp
 from pgmath import estimators as es
 from pgmath import exact
 from pgmath import strategies as pst
@@ -15,8 +16,7 @@ from pgmath.claims.pg_offpolicy import notes_bandit_counterexample
 
 def _random_problem(seed, S=3, A=2, T=4, scale=0.5):
     rng = np.random.default_rng(seed)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=T)
+    mdp = random_mdp(rng, S, A, T)
     policy = pgmath.SoftmaxPolicy(S, A)
     theta = rng.normal(size=S * A)
     return mdp, policy, theta, theta + scale * rng.normal(size=S * A)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import pgmath
+from pgmath.environments import random_problem
 from pgmath import estimators as E
 from pgmath import regressions
 from pgmath.errors import EstimatorError, ShapeError
@@ -29,16 +30,8 @@ def _psi(theta, X, A, x, a):
 
 def _problem(pomdp=False, seed=0, S=3, A=2, T=4, gamma=0.8):
     rng = np.random.default_rng(seed)
-    P = rng.dirichlet(np.ones(S), size=(S, A))
-    R = rng.normal(size=(S, A, S))
-    p0 = rng.dirichlet(np.ones(S))
-    if pomdp:
-        mdp = pgmath.POMDP(P, R, p0, rng.dirichlet(np.ones(2), size=S), horizon=T, discount=gamma)
-        pol = pgmath.ObservationSoftmaxPolicy(2, A)
-    else:
-        mdp = pgmath.TabularMDP(P, R, p0, horizon=T, discount=gamma)
-        pol = pgmath.SoftmaxPolicy(S, A)
-    theta = rng.normal(size=pol.n_params)
+    mdp, pol, theta = random_problem(rng, S, A, T, discount=gamma, pomdp=pomdp,
+                                     rewards_next_state=True)
     batch = pgmath.sample(mdp, pol, theta, 25, np.random.default_rng(seed + 100))
     return mdp, pol, theta, batch, rng
 

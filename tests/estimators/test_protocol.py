@@ -1,4 +1,4 @@
-"""pgmath.estimators._protocol: what an estimator may return, and the dtype it computed in.
+"""pgmath.estimator_protocol: what an estimator may return, and the dtype it computed in.
 
 Tensors are recognised by duck typing (``detach``, ``cpu``, ``numpy``, ``dtype``): a small
 stand-in class tests that path without PyTorch; the real PyTorch and JAX tests run when
@@ -7,16 +7,13 @@ import numpy as np
 import pytest
 
 import pgmath
+from pgmath.environments import random_problem
 from pgmath.errors import EstimatorError
 from pgmath.estimators import evaluate_estimator, reward_to_go
 
 
 def _problem():
-    rng = np.random.default_rng(0)
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(2), size=(2, 2)), rng.normal(size=(2, 2)),
-                            np.array([0.5, 0.5]), horizon=2)
-    pol = pgmath.SoftmaxPolicy(2, 2)
-    th = rng.normal(size=4)
+    mdp, pol, th = random_problem(np.random.default_rng(0), 2, 2, 2)
     batch, _ = pgmath.enumerate_trajectories(mdp, pol, th)
     return mdp, pol, th, batch
 

@@ -19,13 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pgmath
+from pgmath.environments import random_mdp
 import reference as ref
 from pgmath.check.recursion_moments import recursion_moments
 from pgmath import estimators as E
 from pgmath import regressions
 from pgmath import strategies as pst
-from pgmath.errors import EstimatorError
-from pgmath.exact._policy import tabular_blocks
+from pgmath.errors import InvalidArgumentError
+from pgmath.policy_tables import tabular_blocks
 from pgmath.exact.recursion import (StepWeights, accumulator_moments, recursion_rounding_depth,
                                     recursive_moments)
 
@@ -108,8 +109,7 @@ def test_linear_softmax_policies_take_the_dense_sandwich(seed, d, off_policy):
     sandwich Ψᵀ K Ψ, against the state recursion."""
     rng = np.random.default_rng(seed)
     S, A, T = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=T, discount=0.9)
+    mdp = random_mdp(rng, S, A, T, discount=0.9)
     pol = pgmath.LinearSoftmaxPolicy(rng.normal(size=(S, A, d)))
     th = rng.normal(size=d)
     tb = th + rng.normal(size=d) if off_policy else None
@@ -200,7 +200,7 @@ def test_exact_rationals_and_the_rounding_bound(seed, n_obs, r3, form):
 
 def test_algorithm_must_be_known():
     mdp, pol, th = regressions.two_armed_bandit()
-    with pytest.raises(EstimatorError, match="algorithm must be one of"):
+    with pytest.raises(InvalidArgumentError, match="algorithm must be one of"):
         recursive_moments(E.reinforce, mdp, pol, th, algorithm="fast")
 
 
@@ -210,8 +210,7 @@ def test_long_horizon_against_the_policy_gradient_theorem():
     of REINFORCE exceeds reward-to-go's (PG-7)."""
     rng = np.random.default_rng(11)
     S, A, T = 6, 3, 300
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=T, discount=0.99)
+    mdp = random_mdp(rng, S, A, T, discount=0.99)
     pol = pgmath.SoftmaxPolicy(S, A)
     th = rng.normal(size=S * A)
     m, c = recursive_moments(E.reward_to_go, mdp, pol, th)

@@ -15,6 +15,7 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 import pgmath
+from pgmath.environments import random_problem
 from pgmath import estimators as E
 from pgmath import exact as X
 from pgmath import regressions
@@ -211,13 +212,9 @@ def test_batch_average_mean_by_enumerating_tuples():
 
 def _tiny_random_problem(pomdp=False):
     rng = np.random.default_rng(9)
-    args = (rng.dirichlet(np.ones(2), size=(2, 2)), rng.normal(size=(2, 2)),
-            rng.dirichlet(np.ones(2)))
     if pomdp:   # T = 1: 2 states × 2 observations × 2 actions = 8 trajectories
-        mdp = pgmath.POMDP(*args, rng.dirichlet(np.ones(2), size=2), horizon=1)
-        return mdp, pgmath.ObservationSoftmaxPolicy(2, 2), rng.normal(size=4)
-    mdp = pgmath.TabularMDP(*args, horizon=2, discount=0.9)
-    return mdp, pgmath.SoftmaxPolicy(2, 2), rng.normal(size=4)
+        return random_problem(rng, 2, 2, 1, pomdp=True)
+    return random_problem(rng, 2, 2, 2, discount=0.9)
 
 
 def bernstein_halfwidth(k: int, var: float, bound: float, alpha: float, d: int) -> float:

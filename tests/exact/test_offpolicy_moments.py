@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pgmath
+from pgmath.environments import random_mdp
 from pgmath import estimators as es
 from pgmath import exact
 from pgmath import strategies as pst
@@ -54,8 +55,7 @@ def test_growth_rate_on_random_mdps_is_the_spectral_radius(seed):
     M[s,s'] = Σ_a π'²/π P) to 1e-8, and λ > 1 for θ' ≠ θ."""
     rng = np.random.default_rng(seed)
     S, A = 4, 3
-    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                            rng.dirichlet(np.ones(S)), horizon=301)
+    mdp = random_mdp(rng, S, A, 301)
     policy = pgmath.SoftmaxPolicy(S, A)
     theta = rng.normal(size=S * A)
     target = theta + 0.3 * rng.normal(size=S * A)
@@ -156,8 +156,7 @@ def test_action_ratio_variance_grows_polynomially():
     variance exceeds it (it grows like λ^T)."""
     rng = np.random.default_rng(3)
     S, A = 3, 2
-    base = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
-                             rng.dirichlet(np.ones(S)), horizon=1)
+    base = random_mdp(rng, S, A, 1)
     policy = pgmath.SoftmaxPolicy(S, A)
     theta = rng.normal(size=S * A)
     target = theta + rng.normal(size=S * A)

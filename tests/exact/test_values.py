@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pgmath
+from pgmath.environments import random_mdp
 from pgmath import exact
 from pgmath import strategies as pst
 
@@ -63,11 +63,9 @@ def test_values_accept_time_dependent_tables():
     """A [T, S, A] table: J from values equals the sum over t of E[r_t] by enumeration."""
     rng = np.random.default_rng(3)
     S, A, T = 3, 2, 3
-    P = rng.dirichlet(np.ones(S), size=(S, A))
-    R = rng.normal(size=(S, A))
-    p0 = rng.dirichlet(np.ones(S))
+    m = random_mdp(rng, S, A, T)
+    P, R, p0 = m.P, m.R, m.p0
     pis = rng.dirichlet(np.ones(A), size=(T, S))
-    m = pgmath.TabularMDP(P, R, p0, horizon=T)
     # the time-dependent J by the marginals recursion written out here
     d, J = p0, 0.0
     for t in range(T):

@@ -9,7 +9,7 @@ import pytest
 import pgmath
 from pgmath import environments, exact
 from pgmath.derivation import checked, proof_files
-from pgmath.estimators._protocol import step_scores
+from pgmath.estimator_protocol import step_scores
 from pgmath.trajectories import trajectory_log_probs
 
 NAMES = [p.stem for p in proof_files()]

@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import EstimatorError
+from .errors import EstimatorError
 
 __all__ = ["batch_coupled", "is_batch_coupled", "has_recursion", "call_estimator",
            "evaluate_estimator", "EstimatorOutput", "step_scores", "Estimator"]

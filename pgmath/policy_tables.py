@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidPolicyError, ShapeError
-from ..mdp import check_distribution
+from .errors import InvalidPolicyError, ShapeError
+from .mdp import check_distribution
 
 __all__ = ["policy_table", "policy_at", "tabular_blocks"]
 
