@@ -91,7 +91,7 @@ def power(verify_runs: int = 200) -> None:
         est, mdp, pol, th, kw = planted_case(name)
         grad = pgmath.exact.gradient(mdp, pol, th)
         b = kw.get("batch_size", 1)
-        mom = pc.exact_moments(est, mdp, pol, th, behaviour_theta=kw.get("behaviour_theta"),
+        mom = pc.exact_moments(est, mdp, pol, th, theta_behaviour=kw.get("theta_behaviour"),
                                target=grad, batch_size=b)
         bias = mom.mean - grad
         n = pc.power_sample_size(bias, np.diag(mom.cov), mom.radius, mom.spread,

@@ -118,7 +118,7 @@ def planted_case(name):
     mdp, pol, th = problem(**pkw)
     ckw = dict(ckw)
     if ckw.pop("behaviour", False):
-        ckw["behaviour_theta"] = th + np.random.default_rng(99).normal(size=th.size)
+        ckw["theta_behaviour"] = th + np.random.default_rng(99).normal(size=th.size)
     return est, mdp, pol, th, ckw
 
 
@@ -198,7 +198,7 @@ def test_planted_bugs_are_caught_by_bernstein(name):
     """At the N where the Bernstein power bound is ≥ 1 − 1e-6 (exact bias and variance by
     enumeration), the sampled test at α = 1e-6 rejects (seed fixed; false pass ≤ 1e-6)."""
     est, mdp, pol, th, kw = planted_case(name)
-    mom = pc.exact_moments(est, mdp, pol, th, behaviour_theta=kw.get("behaviour_theta"),
+    mom = pc.exact_moments(est, mdp, pol, th, theta_behaviour=kw.get("theta_behaviour"),
                            batch_size=kw.get("batch_size", 1))
     bias = mom.mean - pgmath.exact.gradient(mdp, pol, th)
     n = _power_n(mom, bias, ALPHA, 1 - 1e-6)
@@ -346,7 +346,7 @@ def test_leave_one_out_baseline_passes_on_random_mdps(problem_):
 def test_off_policy_is_passes_on_random_mdps(problem_, shift):
     mdp, pol, th = problem_
     beh = th + shift[:th.size] if th.size <= 6 else th
-    pgmath.testing.assert_unbiased(trajectory_is, mdp, pol, th, behaviour_theta=beh)
+    pgmath.testing.assert_unbiased(trajectory_is, mdp, pol, th, theta_behaviour=beh)
 
 
 # -- errors --------------------------------------------------------------------------------

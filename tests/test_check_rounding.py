@@ -163,7 +163,7 @@ def test_offpolicy_estimators_pass_both_routes(problem, shift, scale):
     beh = th + shift[:th.size] if th.size <= 6 else th
     for est in (E.trajectory_is, E.per_decision_is):
         for method in ("enumeration", "recursion"):
-            res = pgmath.check_unbiased(est, mdp, pol, th, behaviour_theta=beh, method=method)
+            res = pgmath.check_unbiased(est, mdp, pol, th, theta_behaviour=beh, method=method)
             assert res.passed, res.report
 
 

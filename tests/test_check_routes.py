@@ -69,8 +69,8 @@ def test_recursion_moments_dominate_enumeration(k):
     (enumeration): |mean error| ≤ slack, |Var error| ≤ var_slack, B ≥ max|g|,
     spread ≥ max|g − E g|, radius ≥ max|g − ∇J|; and the slack is tight (< 1e-10)."""
     est, mdp, pol, th, tb = _cases()[k]
-    rm = recursion_moments(est, mdp, pol, th, behaviour_theta=tb)
-    em = pc.exact_moments(est, mdp, pol, th, behaviour_theta=tb)
+    rm = recursion_moments(est, mdp, pol, th, theta_behaviour=tb)
+    em = pc.exact_moments(est, mdp, pol, th, theta_behaviour=tb)
     batch, _ = pgmath.enumerate_trajectories(mdp, pol, th if tb is None else tb)
     g = pgmath.estimators.call_estimator(est, batch, pol, th)
     assert np.all(np.abs(rm.mean - em.mean) <= rm.slack), (rm.mean - em.mean, rm.slack)
@@ -113,16 +113,16 @@ def test_offpolicy_exact_recursion_at_T30():
     notes' form (ρ_t counted twice) is not; a black box gets no recursion."""
     mdp, pol, th = problem(4, S=2, A=2, T=30)
     tb = th + 0.3 * np.random.default_rng(5).normal(size=th.size)
-    ok = pgmath.check_unbiased(E.per_decision_is, mdp, pol, th, behaviour_theta=tb)
+    ok = pgmath.check_unbiased(E.per_decision_is, mdp, pol, th, theta_behaviour=tb)
     assert ok.passed and ok.method == "recursion" and "off-policy" in ok.report, ok.report
-    bad = pgmath.check_unbiased(E.per_decision_is_notes, mdp, pol, th, behaviour_theta=tb)
+    bad = pgmath.check_unbiased(E.per_decision_is_notes, mdp, pol, th, theta_behaviour=tb)
     assert not bad.passed and bad.max_abs_bias > 1e6 * bad.detectable_bias, bad.report
 
     def black_box(batch, policy, theta):
         return E.per_decision_is(batch, policy, theta)
 
     with pytest.raises(PgmathError, match="recursion"):
-        pgmath.check_unbiased(black_box, mdp, pol, th, behaviour_theta=tb,
+        pgmath.check_unbiased(black_box, mdp, pol, th, theta_behaviour=tb,
                               method="recursion")
 
 

@@ -171,7 +171,7 @@ def test_missing_importance_weights_are_recognised():
     def at_behaviour(batch, policy, theta):
         return E.reward_to_go(batch, policy, tb)
 
-    res = pgmath.check_unbiased(at_behaviour, mdp, pol, th, behaviour_theta=tb)
+    res = pgmath.check_unbiased(at_behaviour, mdp, pol, th, theta_behaviour=tb)
     np.testing.assert_allclose(res.estimate, pgmath.exact.gradient(mdp, pol, tb), atol=1e-13)
     assert "behaviour policy" in res.pattern, res.report
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..exact import discount_bias, gradient
 from ..policies import SoftmaxPolicy
+from .._deprecation import renamed_arguments
 
 __all__ = ["Diagnosis", "diagnose", "coordinate_labels", "table_shape"]
 
@@ -52,7 +53,7 @@ def coordinate_labels(policy) -> tuple[str, ...]:
     return tuple(f"({x}={j // shape[1]}, a={j % shape[1]})" for j in range(policy.n_params))
 
 
-def _candidates(mdp, policy, theta, target, scale, behaviour_theta, batch_size):
+def _candidates(mdp, policy, theta, target, scale, theta_behaviour, batch_size):
     """(name, vector) pairs: the patterns the module docstring lists."""
     out = [("sign flipped: E[g] = −∇J", -target)]
     if np.isfinite(scale):
@@ -70,14 +71,15 @@ def _candidates(mdp, policy, theta, target, scale, behaviour_theta, batch_size):
         undiscounted = type(mdp)(**{**mdp._fields(), "discount": 1.0})
         out.append(("E[g] = ∇J of the undiscounted return: the discount γ is ignored",
                     gradient(undiscounted, policy, theta)))
-    if behaviour_theta is not None and not np.array_equal(behaviour_theta, theta):
+    if theta_behaviour is not None and not np.array_equal(theta_behaviour, theta):
         out.append(("E[g] = ∇J at the behaviour policy θ_b: the importance weights are "
-                    "missing or cancel", gradient(mdp, policy, behaviour_theta)))
+                    "missing or cancel", gradient(mdp, policy, theta_behaviour)))
     return out
 
 
+@renamed_arguments(behaviour_theta="theta_behaviour")
 def diagnose(mean: np.ndarray, target: np.ndarray, threshold: np.ndarray, *, mdp, policy,
-             theta, behaviour_theta=None, batch_size: int = 1) -> Diagnosis:
+             theta, theta_behaviour=None, batch_size: int = 1) -> Diagnosis:
     """Scale, orthogonal part and pattern of μ = ``mean`` against ``target`` ∇J, matching a
     pattern v when |μ_j − v_j| ≤ ``threshold_j`` in every coordinate and v differs from ∇J
     beyond it somewhere."""
@@ -86,7 +88,7 @@ def diagnose(mean: np.ndarray, target: np.ndarray, threshold: np.ndarray, *, mdp
     orth = float(np.linalg.norm(mean - (scale if np.isfinite(scale) else 0.0) * target))
     pattern = None
     if np.any(np.abs(mean - target) > threshold):
-        for name, v in _candidates(mdp, policy, theta, target, scale, behaviour_theta,
+        for name, v in _candidates(mdp, policy, theta, target, scale, theta_behaviour,
                                    batch_size):
             if np.all(np.abs(mean - v) <= threshold) and np.any(np.abs(v - target) > threshold):
                 pattern = name

@@ -44,6 +44,7 @@ from .moments import Moments
 from .probing import verify_description
 from .rounding import (UNDERFLOW, UNIT_ROUNDOFF, RoundingBound, gamma,
                        score_magnitude, target_depth, target_terms, unit_roundoff)
+from .._deprecation import renamed_arguments
 
 __all__ = ["recursion_moments", "step_weights_range", "DESCRIPTION_SEED"]
 
@@ -139,10 +140,11 @@ def _check_description(estimator, spec: StepWeights, mdp, policy, theta, theta_b
     verify_description(estimator, out.values, ref, out.dtype)
 
 
-def recursion_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, target=None,
+@renamed_arguments(behaviour_theta="theta_behaviour")
+def recursion_moments(estimator, mdp, policy, theta, *, theta_behaviour=None, target=None,
                       route: str = "recursion") -> Moments:
     """:class:`Moments` of one row g(τ) by the moment recursion of the estimator's
-    ``step_weights`` (module docstring); τ is drawn from π_{behaviour_theta} (θ itself when
+    ``step_weights`` (module docstring); τ is drawn from π_{theta_behaviour} (θ itself when
     ``None``). ``route`` names the route in reports (from
     :func:`pgmath.check_routes.recursion_route`).
 
@@ -155,8 +157,8 @@ def recursion_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, ta
     spec = step_weights_of(estimator, T, mdp.discount)
     if spec is None:
         raise EstimatorError(f"{_name(estimator)} has no step_weights: no moment recursion")
-    tb = None if behaviour_theta is None or np.array_equal(behaviour_theta, theta) \
-        else behaviour_theta
+    tb = None if theta_behaviour is None or np.array_equal(theta_behaviour, theta) \
+        else theta_behaviour
     _check_description(estimator, spec, mdp, policy, theta, tb)
     mean, cov = recursive_moments(spec, mdp, policy, theta, theta_behaviour=tb)
     mag = _ScoreOverride(policy, score_magnitude(policy, theta))

@@ -14,9 +14,9 @@ VERDICT_TEXT = {"unbiased": "PASS (unbiased)", "biased": "FAIL (biased)",
                                 "of the size required)"}
 
 
-def header(estimator, mdp, policy, behaviour_theta, d: int, method: str, unit: str,
+def header(estimator, mdp, policy, theta_behaviour, d: int, method: str, unit: str,
            coupling: str) -> list[str]:
-    beh = "" if behaviour_theta is None else " (sampled from the behaviour policy)"
+    beh = "" if theta_behaviour is None else " (sampled from the behaviour policy)"
     lines = [f"check_unbiased({_name(estimator)}) on {mdp!r}, {policy!r}{beh}",
              f"  target: ∇J(θ) exact (policy-gradient theorem), d = {d}",
              f"  method: {method}; unit: {unit}"]

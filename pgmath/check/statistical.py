@@ -52,7 +52,7 @@ def _moments_source(ctx: CheckContext) -> str:
 def _rounding(ctx: CheckContext, draws: Draws) -> RoundingBound:
     prec = resolve_precision(ctx.precision, draws.dtype)
     n, T = draws.g.shape[0], ctx.mdp.horizon
-    tb = ctx.behaviour_theta
+    tb = ctx.theta_behaviour
 
     def magnitude():
         a, source = draws.magnitudes()

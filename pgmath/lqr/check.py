@@ -67,6 +67,7 @@ from .moments import rounding_depth, weights_moments
 from .policies import GaussianLinearPolicy, SquashedGaussianPolicy, StateDependentGaussianPolicy
 from .quadrature import CHUNK, MAX_NODES, _node_chunks
 from .trajectories import rollout, sample, split_noise
+from .._deprecation import renamed_arguments
 
 __all__ = ["check_unbiased", "target_gradient", "working_precision", "probe_coupling",
            "METHODS", "EXACT_METHODS", "median_of_means_blocks", "median_of_means_sample_size",
@@ -522,13 +523,14 @@ def _asymptotic(ctx: _Ctx, n, rng, why: str) -> CheckResult:
 
 
 # -- the check ------------------------------------------------------------------------------
+@renamed_arguments(behaviour_theta="theta_behaviour")
 def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
                    beta: float = DEFAULT_BETA, method: str = "auto", n: int | None = None,
                    rng: np.random.Generator | None = None, bound: float | None = None,
                    variance_bound=None, detectable_bias: float | None = None,
                    relative_resolution: float = DEFAULT_RELATIVE_RESOLUTION,
                    degree: int = 4, max_nodes: int = MAX_NODES, max_n: int = MAX_N,
-                   precision: str = "auto", behaviour_theta=None,
+                   precision: str = "auto", theta_behaviour=None,
                    batch_size: int | None = None) -> CheckResult:
     """Decide E[g] = ∇J(θ) for an estimator on a linear-quadratic problem (module docstring).
     ``pgmath.check_unbiased`` calls this for an :class:`~pgmath.lqr.LQRProblem`.
@@ -552,7 +554,7 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
       max_nodes: the largest quadrature rule evaluated; max_n: the largest planned N.
       precision: the estimator's working precision (``"auto"`` reads the dtype it returns)
         for every rounding bound.
-      behaviour_theta: must be ``None`` (or θ): the LQR check samples on-policy.
+      theta_behaviour: must be ``None`` (or θ): the LQR check samples on-policy.
       batch_size: accepted for the router's signature; coupled estimators are refused.
 
     Returns:
@@ -579,9 +581,9 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
         raise InvalidArgumentError(f"{problem!r} has an infinite horizon: checking an estimator "
                                    "needs a finite T (problem.with_horizon(T))")
     theta = policy.check_theta(theta)
-    if behaviour_theta is not None and not np.array_equal(policy.check_theta(behaviour_theta),
+    if theta_behaviour is not None and not np.array_equal(policy.check_theta(theta_behaviour),
                                                           theta):
-        raise InvalidArgumentError("the LQR check samples on-policy: behaviour_theta must be None")
+        raise InvalidArgumentError("the LQR check samples on-policy: theta_behaviour must be None")
     policy.check_compatible(problem)
     target, tslack, how = target_gradient(problem, policy, theta)
     precision = resolve_precision(precision, working_precision(estimator, problem, policy, theta)

@@ -1,0 +1,142 @@
+"""Deprecated spellings (issue 14, item 4: one vocabulary), kept for one release.
+
+Each old spelling must (1) raise a DeprecationWarning that names the new spelling and
+(2) forward: give exactly what the new spelling gives on the same input.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import pgmath
+from pgmath import _deprecation as dep
+from pgmath import check_routes as cr
+from pgmath import estimators as E
+from pgmath.check.recursion_moments import recursion_moments
+from pgmath.check.diagnosis import diagnose
+
+
+def _problem(seed=0, S=2, A=2, T=3):
+    rng = np.random.default_rng(seed)
+    mdp = pgmath.TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.normal(size=(S, A)),
+                            rng.dirichlet(np.ones(S)), horizon=T)
+    pol = pgmath.SoftmaxPolicy(S, A)
+    th = rng.normal(size=S * A)
+    return mdp, pol, th, th + 0.3 * rng.normal(size=S * A)
+
+
+def _same(a, b, where="result"):
+    """Equal results, compared recursively: arrays, numbers, tuples, dataclass records."""
+    if isinstance(a, (np.ndarray, np.generic)):
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    elif isinstance(a, (tuple, list)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{where}[{i}]")
+    elif hasattr(a, "__dataclass_fields__"):
+        for f in a.__dataclass_fields__:
+            _same(getattr(a, f), getattr(b, f), f"{where}.{f}")
+    elif isinstance(a, float) and a != a:
+        assert b != b, where
+    elif not callable(a):
+        assert a == b, where
+
+
+def warns_and_forwards(old, new, name_of_new: str):
+    """``old()`` warns naming ``name_of_new`` and returns what ``new()`` returns."""
+    with pytest.warns(DeprecationWarning, match=name_of_new):
+        got = old()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        want = new()
+    _same(got, want)
+
+
+# --- the helpers themselves --------------------------------------------------------
+
+def test_renamed_arguments_refuses_both_spellings():
+    @dep.renamed_arguments(old="new")
+    def f(*, new):
+        return new
+
+    with pytest.raises(TypeError, match="old"):
+        f(old=1, new=2)
+    with pytest.warns(DeprecationWarning, match="new="):
+        assert f(old=3) == 3
+
+
+def test_keyword_only_counts_arguments():
+    @dep.keyword_only
+    def f(a, *, b=1, c=2):
+        return a, b, c
+
+    assert f(0) == (0, 1, 2)
+    with pytest.warns(DeprecationWarning, match="b="):
+        assert f(0, 5) == (0, 5, 2)
+    with pytest.raises(TypeError, match="positional"):
+        f(0, 1, 2, 3)
+    with pytest.raises(TypeError, match="multiple values"):
+        f(0, 1, b=1)
+
+
+# --- behaviour_theta= -> theta_behaviour= ------------------------------------------
+
+def test_check_unbiased_behaviour_theta():
+    mdp, pol, th, tb = _problem()
+    warns_and_forwards(
+        lambda: pgmath.check_unbiased(E.per_decision_is, mdp, pol, th, behaviour_theta=tb),
+        lambda: pgmath.check_unbiased(E.per_decision_is, mdp, pol, th, theta_behaviour=tb),
+        "theta_behaviour=")
+
+
+def test_plan_sample_size_behaviour_theta():
+    mdp, pol, th, tb = _problem()
+    kw = dict(detectable_bias=0.1)
+    warns_and_forwards(
+        lambda: pgmath.plan_sample_size(E.per_decision_is, mdp, pol, th, behaviour_theta=tb,
+                                        **kw),
+        lambda: pgmath.plan_sample_size(E.per_decision_is, mdp, pol, th, theta_behaviour=tb,
+                                        **kw),
+        "theta_behaviour=")
+
+
+def test_exact_moments_behaviour_theta():
+    mdp, pol, th, tb = _problem()
+    warns_and_forwards(
+        lambda: pgmath.check.exact_moments(E.trajectory_is, mdp, pol, th, behaviour_theta=tb),
+        lambda: pgmath.check.exact_moments(E.trajectory_is, mdp, pol, th, theta_behaviour=tb),
+        "theta_behaviour=")
+
+
+def test_recursion_moments_behaviour_theta():
+    mdp, pol, th, tb = _problem()
+    warns_and_forwards(
+        lambda: recursion_moments(E.per_decision_is, mdp, pol, th, behaviour_theta=tb),
+        lambda: recursion_moments(E.per_decision_is, mdp, pol, th, theta_behaviour=tb),
+        "theta_behaviour=")
+
+
+def test_compare_variance_behaviour_theta():
+    mdp, pol, th, tb = _problem()
+    args = (E.trajectory_is, E.per_decision_is, mdp, pol, th)
+    warns_and_forwards(lambda: pgmath.compare_variance(*args, behaviour_theta=tb),
+                       lambda: pgmath.compare_variance(*args, theta_behaviour=tb),
+                       "theta_behaviour=")
+
+
+def test_diagnose_behaviour_theta():
+    mdp, pol, th, tb = _problem()
+    g = pgmath.exact.gradient(mdp, pol, th)
+    args = (0.5 * g, g, np.full_like(g, 1e-9))
+    warns_and_forwards(
+        lambda: diagnose(*args, mdp=mdp, policy=pol, theta=th, behaviour_theta=tb),
+        lambda: diagnose(*args, mdp=mdp, policy=pol, theta=th, theta_behaviour=tb),
+        "theta_behaviour=")
+
+
+def test_recursion_route_positional_behaviour():
+    mdp, pol, th, tb = _problem()
+    warns_and_forwards(lambda: cr.recursion_route(E.per_decision_is, mdp, pol, th, tb),
+                       lambda: cr.recursion_route(E.per_decision_is, mdp, pol, th,
+                                                  theta_behaviour=tb),
+                       "theta_behaviour=")
