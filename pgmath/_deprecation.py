@@ -6,7 +6,9 @@ that names the new spelling:
 * :func:`renamed_arguments`: keyword arguments renamed (``behaviour_theta=`` →
   ``theta_behaviour=``);
 * :func:`keyword_only`: options that became keyword-only, still accepted positionally;
-* :func:`deprecated_alias`: a function renamed or moved (the old name forwards).
+* :func:`deprecated_alias`: a function renamed or moved (the old name forwards);
+* :func:`target_first`: the old behaviour-first order ``f(..., theta_behaviour,
+  theta_target)`` of two-policy functions, now ``f(..., theta, *, theta_behaviour)``.
 
 Imports nothing of pgmath.
 """
@@ -17,7 +19,7 @@ import inspect
 import warnings
 from typing import Callable
 
-__all__ = ["renamed_arguments", "keyword_only", "deprecated_alias"]
+__all__ = ["renamed_arguments", "keyword_only", "deprecated_alias", "target_first"]
 
 
 def _warn(message: str) -> None:
@@ -35,12 +37,15 @@ def renamed_arguments(**renames: str) -> Callable:
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            for old, new in renames.items():
-                if old in kwargs:
-                    if new in kwargs:
-                        raise TypeError(f"{name}() got both {old}= (deprecated) and {new}=")
-                    _warn(f"{name}({old}=...) is deprecated; use {new}=")
-                    kwargs[new] = kwargs.pop(old)
+            used = [old for old in renames if old in kwargs]
+            for old in used:
+                new = renames[old]
+                if new in kwargs:
+                    raise TypeError(f"{name}() got both {old}= (deprecated) and {new}=")
+                kwargs[new] = kwargs.pop(old)
+            if used:
+                _warn(f"{name}({', '.join(o + '=' for o in used)}) is deprecated; use "
+                      f"{', '.join(renames[o] + '=' for o in used)}")
             return func(*args, **kwargs)
         return wrapper
     return decorate
@@ -83,3 +88,35 @@ def deprecated_alias(func: Callable, old: str, new: str | None = None) -> Callab
     alias.__name__ = alias.__qualname__ = old.rsplit(".", 1)[-1]
     alias.__doc__ = f"Deprecated alias of :func:`{new}` (removed in the next release)."
     return alias
+
+
+def target_first(n_lead: int) -> Callable:
+    """Decorator for ``f(<n_lead arguments>, theta, *, theta_behaviour, ...)``, the target θ
+    first and the behaviour by keyword: the old calls ``f(<lead>, theta_behaviour,
+    theta_target)`` (positional) and ``theta_target=`` still work, with a warning. (After
+    the next release the old positional call is a TypeError, never a silent swap.)"""
+    def decorate(func):
+        name = func.__qualname__
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            old_kw = "theta_target" in kwargs
+            if old_kw:
+                if "theta" in kwargs:
+                    raise TypeError(f"{name}() got both theta_target= (deprecated) and theta=")
+                kwargs["theta"] = kwargs.pop("theta_target")
+            if len(args) == n_lead + 2 or (old_kw and len(args) == n_lead + 1):
+                if "theta_behaviour" in kwargs:
+                    raise TypeError(f"{name}() got multiple values for 'theta_behaviour'")
+                kwargs["theta_behaviour"] = args[n_lead]
+                if len(args) == n_lead + 2:
+                    kwargs["theta"] = args[n_lead + 1]
+                args = args[:n_lead]
+                _warn(f"{name}(..., theta_behaviour, theta_target) is deprecated; pass the "
+                      f"target first and the behaviour by keyword: {name}(..., theta, "
+                      "theta_behaviour=...)")
+            elif old_kw:
+                _warn(f"{name}(theta_target=...) is deprecated; use theta=")
+            return func(*args, **kwargs)
+        return wrapper
+    return decorate

@@ -140,3 +140,39 @@ def test_recursion_route_positional_behaviour():
                        lambda: cr.recursion_route(E.per_decision_is, mdp, pol, th,
                                                   theta_behaviour=tb),
                        "theta_behaviour=")
+
+
+# --- behaviour-first order -> target first, theta_behaviour= ----------------------
+
+TARGET_FIRST = [("offpolicy_moments", (E.per_decision_is,)),
+                ("offpolicy_moments_recursion", (E.per_decision_is,)),
+                ("log_weight_second_moments", ()), ("weight_growth_rate", ()),
+                ("truncated_is_mean", ()), ("action_ratio_is_mean", ()),
+                ("action_ratio_bias_bound", ())]
+
+
+@pytest.mark.parametrize("name, lead", TARGET_FIRST, ids=[n for n, _ in TARGET_FIRST])
+def test_behaviour_first_order_warns_and_forwards(name, lead):
+    mdp, pol, th, tb = _problem()
+    f = getattr(pgmath.exact, name)
+    new = lambda: f(*lead, mdp, pol, th, theta_behaviour=tb)  # noqa: E731
+    warns_and_forwards(lambda: f(*lead, mdp, pol, tb, th), new, "theta_behaviour=")
+    warns_and_forwards(lambda: f(*lead, mdp, pol, theta_behaviour=tb, theta_target=th), new,
+                       "theta=")
+    warns_and_forwards(lambda: f(*lead, mdp, pol, tb, theta_target=th), new,
+                       "theta_behaviour=")
+
+
+def test_behaviour_first_is_not_the_same_number():
+    """The two orders give different answers here, so the forwarding tests above can fail."""
+    mdp, pol, th, tb = _problem()
+    a = pgmath.exact.truncated_is_mean(mdp, pol, th, theta_behaviour=tb)
+    b = pgmath.exact.truncated_is_mean(mdp, pol, tb, theta_behaviour=th)
+    assert np.abs(a - b).max() > 1e-3
+
+
+def test_max_policy_tv_theta_a_b():
+    _, pol, th, tb = _problem()
+    warns_and_forwards(lambda: pgmath.exact.max_policy_tv(pol, theta_a=th, theta_b=tb),
+                       lambda: pgmath.exact.max_policy_tv(pol, theta_p=th, theta_q=tb),
+                       "theta_p=")
