@@ -35,10 +35,10 @@ def bench_fvp() -> None:
     pol = pgmath.environments.default_policy(mdp)
     rng = np.random.default_rng(0)
     th, v = rng.normal(size=pol.n_params), rng.normal(size=pol.n_params)
-    w = exact.input_weights(mdp, pol, th, "average")
-    t_f = _time(lambda: exact.fisher(mdp, pol, th, "average") @ v)
+    w = exact.input_weights(mdp, pol, th, weighting="average")
+    t_f = _time(lambda: exact.fisher(mdp, pol, th, weighting="average") @ v)
     t_v = _time(lambda: exact.fisher_vector_product(mdp, pol, th, v, weights=w))
-    err = np.abs(exact.fisher(mdp, pol, th, "average") @ v
+    err = np.abs(exact.fisher(mdp, pol, th, weighting="average") @ v
                  - exact.fisher_vector_product(mdp, pol, th, v, weights=w)).max()
     print(f"[1] gridworld d={pol.n_params}: form F + F@v {t_f*1e3:.2f} ms, FVP {t_v*1e3:.3f} ms, "
           f"ratio {t_f/t_v:.1f}x (max diff {err:.1e})")

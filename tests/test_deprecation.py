@@ -176,3 +176,20 @@ def test_max_policy_tv_theta_a_b():
     warns_and_forwards(lambda: pgmath.exact.max_policy_tv(pol, theta_a=th, theta_b=tb),
                        lambda: pgmath.exact.max_policy_tv(pol, theta_p=th, theta_q=tb),
                        "theta_p=")
+
+
+# --- options that became keyword-only ----------------------------------------------
+
+def test_fisher_kl_weighting_positional():
+    mdp, pol, th, tb = _problem()
+    X = pgmath.exact
+    for old, new in [
+            (lambda: X.fisher(mdp, pol, th, "trajectory"),
+             lambda: X.fisher(mdp, pol, th, weighting="trajectory")),
+            (lambda: X.input_weights(mdp, pol, th, "trajectory"),
+             lambda: X.input_weights(mdp, pol, th, weighting="trajectory")),
+            (lambda: X.fisher_vector_product(mdp, pol, th, tb, "trajectory"),
+             lambda: X.fisher_vector_product(mdp, pol, th, tb, weighting="trajectory")),
+            (lambda: X.kl(mdp, pol, th, tb, "trajectory", "q"),
+             lambda: X.kl(mdp, pol, th, tb, weighting="trajectory", weights_from="q"))]:
+        warns_and_forwards(old, new, "weighting=")

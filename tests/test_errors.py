@@ -68,7 +68,7 @@ CASES = {
                                    PgmathError, "nan"),
     "conjugate_gradient damping": (lambda: E.conjugate_gradient(lambda v: v, np.ones(2), damping=-1),
                                    PgmathError, "damping"),
-    "fisher weighting": (lambda: X.fisher(MDP, POL, TH, "x"), InvalidArgumentError, "weighting"),
+    "fisher weighting": (lambda: X.fisher(MDP, POL, TH, weighting="x"), InvalidArgumentError, "weighting"),
     "kl weights_from": (lambda: X.kl(MDP, POL, TH, TH, weights_from="x"),
                         InvalidArgumentError, "weights_from"),
     "gradient method": (lambda: X.gradient(MDP, POL, TH, method="x"), InvalidArgumentError, "'x'"),

@@ -318,7 +318,7 @@ def _pg17() -> Verdict:
 def _pg18() -> Verdict:
     mdp, pol, th, _ = random_offpolicy_problem(4)
     u = np.random.default_rng(4).normal(size=pol.n_params)
-    F = fisher(mdp, pol, th, "trajectory")
+    F = fisher(mdp, pol, th, weighting="trajectory")
     ratios = [trajectory_kl(mdp, pol, th + h * u, th) / (h * h * u @ F @ u) for h in (1e-1, 1e-2, 1e-3)]
     ok = abs(ratios[-1] - 0.5) < 1e-3
     return Verdict(
@@ -350,7 +350,7 @@ def _pg19() -> Verdict:
     from ..trajectories import enumerate_trajectories
     mdp, pol, th, _ = random_offpolicy_problem(6, T=3)
     batch, prob = enumerate_trajectories(mdp, pol, th)
-    F = fisher(mdp, pol, th, "trajectory")
+    F = fisher(mdp, pol, th, weighting="trajectory")
     errs = [float(np.abs(sum(p * est(batch[i], pol, th) for i, p in enumerate(prob)) - F).max())
             for est in (fisher_estimate, step_fisher_estimate)]
     return Verdict(
@@ -408,7 +408,7 @@ def _pg21() -> Verdict:
     x_pinv = nat.natural_gradient(mdp, pol, th, method="pinv")
     eps = 1e-5
     a = nat.kl_step_size(g, x_pinv, eps)
-    r = kl(mdp, pol, th, th + a * x_pinv, "average") / eps
+    r = kl(mdp, pol, th, th + a * x_pinv, weighting="average") / eps
     ok = np.allclose(x_cg, x_pinv, atol=1e-8) and abs(r - 1) < 1e-2
     return Verdict(
         "holds" if ok else "undecided",
@@ -493,7 +493,7 @@ def _pg31() -> Verdict:
     M = rng.normal(size=(pol.n_params, pol.n_params))
     lin = LinearSoftmaxPolicy(M.reshape(mdp.n_states, mdp.n_actions, -1))
     w, w2 = np.linalg.solve(M, th), np.linalg.solve(M, th2)
-    gaps = [abs(kl(mdp, pol, th2, th, wt) - kl(mdp, lin, w2, w, wt))
+    gaps = [abs(kl(mdp, pol, th2, th, weighting=wt) - kl(mdp, lin, w2, w, weighting=wt))
             for wt in ("average", "trajectory")]
     return Verdict(
         "holds" if max(gaps) < 1e-10 else "undecided",

@@ -137,16 +137,24 @@ def kl_step_size(g: np.ndarray, x: np.ndarray, epsilon: float) -> float:
 def natural_gradient(mdp, policy, theta, *, method: str = "pinv", weighting: str = "average",
                      damping: float = 0.0) -> np.ndarray:
     """``[d]`` the exact natural gradient F⁺∇J(θ) (``method="pinv"``) or its damped CG solve
-    (F + λI)⁻¹∇J on exact Fisher-vector products (``method="cg"``)."""
+    (F + λI)⁻¹∇J on exact Fisher-vector products (``method="cg"``).
+
+    F is :func:`pgmath.exact.fisher` with the same ``weighting`` (default ``"average"``,
+    as ``fisher``'s), so ``natural_gradient(mdp, pol, th)`` equals
+    ``pinv_natural_gradient(fisher(mdp, pol, th), gradient(mdp, pol, th))``. ``damping``
+    λ > 0 needs ``method="cg"``: the pseudo-inverse takes none (an error, rather than a
+    pseudo-inverse that quietly becomes a damped solve)."""
     theta = policy.check_theta(theta)
+    if method == "pinv" and damping:
+        raise InvalidArgumentError(
+            f"natural_gradient(method='pinv') takes no damping (got damping={damping!r}): F⁺∇J "
+            "is undamped; use method='cg' for the damped solve (F + λI)⁻¹∇J")
     g = gradient(mdp, policy, theta)
     if method == "pinv":
-        F = fisher(mdp, policy, theta, weighting)
-        if damping:
-            return np.linalg.solve(F + damping * np.eye(F.shape[0]), g)
+        F = fisher(mdp, policy, theta, weighting=weighting)
         return pinv_natural_gradient(F, g)
     if method == "cg":
-        w = input_weights(mdp, policy, theta, weighting)
+        w = input_weights(mdp, policy, theta, weighting=weighting)
         fvp = lambda v: fisher_vector_product(mdp, policy, theta, v, weights=w)  # noqa: E731
         return conjugate_gradient(fvp, g, damping=damping)
     raise InvalidArgumentError(f"method must be 'pinv' or 'cg', got {method!r}")
@@ -229,7 +237,7 @@ def trpo_step_exact(mdp, policy, theta, epsilon: float, **kw) -> TRPOStep:
     """TRPO with the exact surrogate L_θ(θ') (:func:`pgmath.exact.surrogate`), the exact
     KL E_{s∼d_θ}[D_KL(π_θ ‖ π_θ')] (``"average"`` weighting) and exact Fisher-vector products."""
     theta = policy.check_theta(theta)
-    w = input_weights(mdp, policy, theta, "average")
+    w = input_weights(mdp, policy, theta, weighting="average")
     sw = surrogate_weights(mdp, policy, theta)
     g = gradient(mdp, policy, theta)
     return trpo_step(
