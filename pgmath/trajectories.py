@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ._deprecation import renamed_arguments
 from .errors import InvalidArgumentError, ShapeError, TooManyTrajectoriesError
 from .mdp import horizon_steps as _steps
 from .exact._policy import policy_at
@@ -198,14 +199,15 @@ class _Alias:
         return self.draw_at(rows * self.n, u)
 
 
-def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
+@renamed_arguments(n="batch_size")
+def sample(mdp, policy, theta, batch_size: int, rng: np.random.Generator, *,
            n_steps: int | None = None) -> Trajectories:
     """Draw N trajectories at once, vectorised over N (a loop over time only).
 
     Args:
       mdp: a :class:`TabularMDP` or :class:`POMDP`.
       policy, theta: a pgmath policy and θ ``[d]`` (or a probability table, ``theta=None``).
-      n: N ≥ 1.
+      batch_size: N ≥ 1 (``n=`` is a deprecated spelling).
       rng: a ``numpy.random.Generator`` (nothing reads global random state).
       n_steps: T for an infinite-horizon MDP (default: the MDP's horizon).
 
@@ -225,8 +227,10 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
                         f"got {type(rng).__name__} {rng!r}")
+    n = batch_size
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InvalidArgumentError(f"n must be a positive int (the number of trajectories N), got {n!r}")
+        raise InvalidArgumentError(
+            f"batch_size must be a positive int (the number of trajectories N), got {n!r}")
     T = _steps(mdp, n_steps)
     pi, obs = acting_table(mdp, policy, theta)
     S, A = mdp.n_states, mdp.n_actions

@@ -193,3 +193,35 @@ def test_fisher_kl_weighting_positional():
             (lambda: X.kl(mdp, pol, th, tb, "trajectory", "q"),
              lambda: X.kl(mdp, pol, th, tb, weighting="trajectory", weights_from="q"))]:
         warns_and_forwards(old, new, "weighting=")
+
+
+# --- n= -> batch_size= ------------------------------------------------------------
+
+def test_sample_n():
+    mdp, pol, th, _ = _problem()
+    warns_and_forwards(
+        lambda: pgmath.sample(mdp, pol, th, n=5, rng=np.random.default_rng(1)),
+        lambda: pgmath.sample(mdp, pol, th, batch_size=5, rng=np.random.default_rng(1)),
+        "batch_size=")
+
+
+def test_lqr_sample_n():
+    prob = pgmath.lqr.LQRProblem(A=[[1.0]], B=[[1.0]], Q=[[1.0]], R=[[1.0]], mu0=[1.0],
+                                 horizon=2)
+    pol = pgmath.lqr.GaussianLinearPolicy(1, 1)
+    th = pol.pack([[0.5]], [0.0], [np.log(0.3)])
+    warns_and_forwards(
+        lambda: pgmath.lqr.sample(prob, pol, th, n=4, rng=np.random.default_rng(2)),
+        lambda: pgmath.lqr.sample(prob, pol, th, batch_size=4, rng=np.random.default_rng(2)),
+        "batch_size=")
+
+
+def test_coupled_and_batch_average_moments_n():
+    mdp, pol, th, _ = _problem(T=2)
+    X = pgmath.exact
+    warns_and_forwards(lambda: X.coupled_moments(E.batch_average_baseline, mdp, pol, th, n=2),
+                       lambda: X.coupled_moments(E.batch_average_baseline, mdp, pol, th,
+                                                 batch_size=2), "batch_size=")
+    warns_and_forwards(lambda: X.batch_average_moments(mdp, pol, th, n=3),
+                       lambda: X.batch_average_moments(mdp, pol, th, batch_size=3),
+                       "batch_size=")
