@@ -225,3 +225,17 @@ def test_coupled_and_batch_average_moments_n():
     warns_and_forwards(lambda: X.batch_average_moments(mdp, pol, th, n=3),
                        lambda: X.batch_average_moments(mdp, pol, th, batch_size=3),
                        "batch_size=")
+
+
+# --- fisher_estimate moved from pgmath.exact to pgmath.estimators -------------------
+
+@pytest.mark.parametrize("name", ["fisher_estimate", "step_fisher_estimate"])
+def test_fisher_estimate_moved(name):
+    mdp, pol, th, _ = _problem()
+    batch = pgmath.sample(mdp, pol, th, 6, np.random.default_rng(3))
+    warns_and_forwards(lambda: getattr(pgmath.exact, name)(batch, pol, th),
+                       lambda: getattr(pgmath.estimators, name)(batch, pol, th),
+                       f"pgmath.estimators.{name}")
+    assert name not in pgmath.exact.__all__ and name in pgmath.estimators.__all__
+    with pytest.raises(AttributeError):
+        pgmath.exact.no_such_name  # noqa: B018

@@ -346,7 +346,7 @@ def _pg18() -> Verdict:
        $\pi_{\theta}$ .
        """, proofs=("pg18_kl_second_order",))
 def _pg19() -> Verdict:
-    from ..exact import fisher_estimate, step_fisher_estimate
+    from ..estimators import fisher_estimate, step_fisher_estimate
     from ..trajectories import enumerate_trajectories
     mdp, pol, th, _ = random_offpolicy_problem(6, T=3)
     batch, prob = enumerate_trajectories(mdp, pol, th)

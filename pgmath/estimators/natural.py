@@ -15,6 +15,11 @@ it converges to the minimum-norm solution F⁺g with no null-space part grown fr
 rounding. Damping (F + λI) regularises the
 solve when F is estimated from samples.
 
+The Fisher matrix from samples (PG-19): :func:`fisher_estimate` and
+:func:`step_fisher_estimate`, both unbiased for the trajectory Fisher matrix
+``pgmath.exact.fisher(..., weighting="trajectory")`` (formerly in ``pgmath.exact``, where
+the old names forward with a ``DeprecationWarning``).
+
 TRPO (:func:`trpo_step`) fixes ε, takes the CG direction x ≈ F⁺g, the step α x with α
 from ε, and backtracks (α ← β α) until the surrogate improves and the KL constraint
 holds. :func:`trpo_step_exact` uses the exact surrogate and KL;
@@ -27,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, PgmathError, ShapeError
+from ..errors import InvalidArgumentError, InvalidPolicyError, PgmathError, ShapeError
 from ..exact.fisher import fisher, fisher_vector_product, input_weights
 from ..exact.kl import policy_kl
 from ..exact.objective import gradient
@@ -36,9 +41,37 @@ from .offpolicy import is_surrogate
 from .onpolicy import _leave_one_out_baseline
 from ._protocol import step_scores
 
-__all__ = ["pinv_natural_gradient", "conjugate_gradient", "kl_step_size", "natural_gradient",
+__all__ = ["fisher_estimate", "step_fisher_estimate", "pinv_natural_gradient", "conjugate_gradient", "kl_step_size", "natural_gradient",
            "natural_gradient_estimate", "policy_change", "TRPOStep", "trpo_step",
            "trpo_step_exact", "trpo_step_sampled"]
+
+
+def _scores(batch, policy, theta) -> np.ndarray:
+    if batch.inputs.max(initial=0) >= policy.n_inputs:
+        raise InvalidPolicyError(
+            f"the batch reads inputs up to {int(batch.inputs.max())} but {policy!r} has "
+            f"{policy.n_inputs}")
+    return policy.score(theta)[batch.inputs, batch.actions]  # [N, T, d]
+
+
+def fisher_estimate(batch, policy, theta) -> np.ndarray:
+    """``[d, d]`` F̂ = (1/N) Σ_i g_i g_iᵀ with g_i = Σ_t ψ_{i,t} = ∇log p_θ(τ_i) (PG-19).
+
+    Unbiased for the trajectory Fisher matrix (``fisher(..., weighting="trajectory")``)
+    when the batch was drawn from p_θ.
+    """
+    g = _scores(batch, policy, theta).sum(axis=1)
+    return g.T @ g / batch.n
+
+
+def step_fisher_estimate(batch, policy, theta) -> np.ndarray:
+    """``[d, d]`` F̂ = (1/N) Σ_i Σ_t ψ_{i,t} ψ_{i,t}ᵀ, the per-step form of PG-19.
+
+    Also unbiased for the trajectory Fisher matrix: the cross terms ψ_t ψ_uᵀ (t ≠ u)
+    it drops have mean zero.
+    """
+    psi = _scores(batch, policy, theta)
+    return np.einsum("ntd,nte->de", psi, psi) / batch.n
 
 
 def pinv_natural_gradient(F: np.ndarray, g: np.ndarray, rcond: float = 1e-10) -> np.ndarray:

@@ -32,19 +32,19 @@ For an observation policy in a POMDP, w(o) = Σ_s w(s) O[s, o].
 Softmax Fisher matrices are singular: adding a constant to all logits of one input
 changes nothing, so F (1, …, 1 on that input's block) = 0, and an input with w(x) = 0
 contributes nothing at all. Natural-gradient code uses the pseudo-inverse or damping
-(:mod:`pgmath.estimators.natural`).
+(:mod:`pgmath.estimators.natural`, which also holds the sample estimates
+:func:`~pgmath.estimators.fisher_estimate` and :func:`~pgmath.estimators.step_fisher_estimate`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._deprecation import keyword_only
-from ..errors import InvalidArgumentError, InvalidMDPError, InvalidPolicyError, ShapeError
+from ..errors import InvalidArgumentError, InvalidMDPError, ShapeError
 from ._policy import policy_table, tabular_blocks
 from .marginals import discounted_state_visitation, state_marginals
 
-__all__ = ["WEIGHTINGS", "input_weights", "per_input_fisher", "fisher", "fisher_vector_product",
-           "fisher_estimate", "step_fisher_estimate"]
+__all__ = ["WEIGHTINGS", "input_weights", "per_input_fisher", "fisher", "fisher_vector_product"]
 
 #: The accepted ``weighting`` values.
 WEIGHTINGS = ("trajectory", "average", "discounted")
@@ -134,31 +134,3 @@ def fisher_vector_product(mdp, policy, theta, v, *, weighting: str = "average",
     lv = np.asarray(policy.logits(v))  # Φ v (logits are linear in θ)
     u = lv - np.sum(pi * lv, axis=1, keepdims=True)
     return policy.vjp_probs(theta, w[:, None] * u)
-
-
-def _scores(batch, policy, theta) -> np.ndarray:
-    if batch.inputs.max(initial=0) >= policy.n_inputs:
-        raise InvalidPolicyError(
-            f"the batch reads inputs up to {int(batch.inputs.max())} but {policy!r} has "
-            f"{policy.n_inputs}")
-    return policy.score(theta)[batch.inputs, batch.actions]  # [N, T, d]
-
-
-def fisher_estimate(batch, policy, theta) -> np.ndarray:
-    """``[d, d]`` F̂ = (1/N) Σ_i g_i g_iᵀ with g_i = Σ_t ψ_{i,t} = ∇log p_θ(τ_i) (PG-19).
-
-    Unbiased for the trajectory Fisher matrix (``fisher(..., weighting="trajectory")``)
-    when the batch was drawn from p_θ.
-    """
-    g = _scores(batch, policy, theta).sum(axis=1)
-    return g.T @ g / batch.n
-
-
-def step_fisher_estimate(batch, policy, theta) -> np.ndarray:
-    """``[d, d]`` F̂ = (1/N) Σ_i Σ_t ψ_{i,t} ψ_{i,t}ᵀ, the per-step form of PG-19.
-
-    Also unbiased for the trajectory Fisher matrix: the cross terms ψ_t ψ_uᵀ (t ≠ u)
-    it drops have mean zero.
-    """
-    psi = _scores(batch, policy, theta)
-    return np.einsum("ntd,nte->de", psi, psi) / batch.n

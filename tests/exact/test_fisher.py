@@ -84,7 +84,7 @@ def test_sample_fisher_estimators_have_exact_expectation_F(problem):
     mdp, policy, theta = problem
     batch, prob = pgmath.enumerate_trajectories(mdp, policy, theta)
     F = exact.fisher(mdp, policy, theta, weighting="trajectory")
-    for est in (exact.fisher_estimate, exact.step_fisher_estimate):
+    for est in (pgmath.estimators.fisher_estimate, pgmath.estimators.step_fisher_estimate):
         E = sum(p * est(batch[i], policy, theta) for i, p in enumerate(prob))
         np.testing.assert_allclose(E, F, atol=1e-10)
 
