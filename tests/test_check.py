@@ -190,7 +190,8 @@ def test_batch_coupled_exact_over_all_batches():
 # -- the statistical path: calibrated size, guaranteed power --------------------------------
 def _power_n(res_exact_mom, bias, alpha, power):
     m = res_exact_mom
-    return pc.power_sample_size(bias, np.diag(m.cov), m.radius, m.spread, alpha=alpha, power=power)
+    return pc.min_num_samples_for_bernstein_power(
+            bias, np.diag(m.cov), m.radius, m.spread, alpha=alpha, power=power)
 
 
 @pytest.mark.parametrize("name", list(PLANTED))
@@ -233,7 +234,8 @@ def test_standardised_advantages_caught_by_empirical_bernstein():
     B = mdp.horizon * float(np.abs(pol.score(th)).max())
     mom = pc.exact_moments(est, mdp, pol, th, batch_size=3)
     bias = float(np.max(np.abs(mom.mean - pgmath.exact.gradient(mdp, pol, th))))
-    n = pc.empirical_bernstein_sample_size(B, 0.9 * bias, pol.n_params, alpha=ALPHA, beta=1e-6)
+    n = pc.min_num_samples_for_empirical_bernstein_mean_test(
+            B, 0.9 * bias, d=pol.n_params, alpha=ALPHA, beta=1e-6)
     res = pgmath.check_unbiased(est, mdp, pol, th, method="empirical-bernstein", bound=B,
                                 n=n, batch_size=3, rng=np.random.default_rng(13))
     assert not res.passed and res.method == "empirical-bernstein", res.report
@@ -258,7 +260,8 @@ def test_plan_sample_size_is_least():
     n = pgmath.plan_sample_size(reward_to_go, mdp, pol, th, detectable_bias=0.05)
     mom = pc.exact_moments(reward_to_go, mdp, pol, th)
     b = np.maximum(mom.radius, mom.spread)
-    det = lambda k: pc.min_detectable_bias_by_bernstein(mom.variance, b, k, alpha=1e-6)  # noqa: E731
+    det = lambda k: pc.min_discrepancy_of_true_means_detectable_by_bernstein(
+            mom.variance, b, k, alpha=1e-6)  # noqa: E731
     assert det(n).max() <= 0.05 < det(n - 1).max()
     res = pgmath.check_unbiased(reward_to_go, mdp, pol, th, detectable_bias=0.05)
     assert res.n == n and res.detectable_bias <= 0.05 and res.passed, res.report
@@ -266,7 +269,7 @@ def test_plan_sample_size_is_least():
 
 def test_dkwm_sample_size_formula():
     """TFP's DKWM design: detectable = w(√(ln(2d/α)/2N) + √(ln(2/β)/2N)) at the returned N."""
-    n = pc.dkwm_sample_size(3.0, 0.1, 4, alpha=1e-6, beta=1e-3)
+    n = pc.min_num_samples_for_dkwm_mean_test(3.0, 0.1, d=4, alpha=1e-6, beta=1e-3)
     det = lambda k: 3.0 * (np.sqrt(np.log(8 / 1e-6) / (2 * k)) + np.sqrt(np.log(2 / 1e-3) / (2 * k)))  # noqa: E731
     assert det(n) <= 0.1 < det(n - 1)
 

@@ -239,3 +239,47 @@ def test_fisher_estimate_moved(name):
     assert name not in pgmath.exact.__all__ and name in pgmath.estimators.__all__
     with pytest.raises(AttributeError):
         pgmath.exact.no_such_name  # noqa: B018
+
+
+# --- TFP-style names of the statistical companions ---------------------------------
+
+_C = pgmath.check
+OLD_COMPANIONS = [
+    ("min_detectable_bias_by_bernstein", "min_discrepancy_of_true_means_detectable_by_bernstein",
+     ([0.5, 2.0], 3.0, 400), dict(alpha=1e-6)),
+    ("min_detectable_bias_by_empirical_bernstein",
+     "min_discrepancy_of_true_means_detectable_by_empirical_bernstein",
+     ([0.5, 2.0], 3.0, 400), dict(alpha=1e-6)),
+    ("bernstein_sample_size", "min_num_samples_for_bernstein_mean_test",
+     ([0.5, 2.0], 3.0, 0.1), dict(alpha=1e-6)),
+    ("empirical_bernstein_sample_size", "min_num_samples_for_empirical_bernstein_mean_test",
+     (3.0, 0.5), dict(d=2)),
+    ("dkwm_sample_size", "min_num_samples_for_dkwm_mean_test", (2.0, 0.1), dict(d=3)),
+    ("power_sample_size", "min_num_samples_for_bernstein_power",
+     ([0.3, 0.0], [0.5, 2.0], 3.0, 3.0), dict(alpha=1e-6)),
+]
+
+
+@pytest.mark.parametrize("old, new, args, kw", OLD_COMPANIONS,
+                         ids=[o for o, *_ in OLD_COMPANIONS])
+def test_old_companion_names(old, new, args, kw):
+    warns_and_forwards(lambda: getattr(_C, old)(*args, **kw),
+                       lambda: getattr(_C, new)(*args, **kw), new)
+    assert new in _C.__all__
+
+
+def test_top_level_bernstein_sample_size():
+    warns_and_forwards(lambda: pgmath.bernstein_sample_size([1.0], 2.0, 0.1),
+                       lambda: pgmath.min_num_samples_for_bernstein_mean_test([1.0], 2.0, 0.1),
+                       "min_num_samples_for_bernstein_mean_test")
+
+
+def test_companions_positional_d_and_alpha():
+    warns_and_forwards(lambda: _C.min_num_samples_for_dkwm_mean_test(2.0, 0.1, 3),
+                       lambda: _C.min_num_samples_for_dkwm_mean_test(2.0, 0.1, d=3), "d=")
+    warns_and_forwards(
+        lambda: _C.min_num_samples_for_empirical_bernstein_mean_test(3.0, 0.5, 2),
+        lambda: _C.min_num_samples_for_empirical_bernstein_mean_test(3.0, 0.5, d=2), "d=")
+    args = ([0.3, 0.0], [0.5, 2.0], 3.0, 3.0, 500)
+    warns_and_forwards(lambda: _C.bernstein_power(*args, 1e-6),
+                       lambda: _C.bernstein_power(*args, alpha=1e-6), "alpha=")

@@ -637,7 +637,7 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
     if n is None and finite and use_mom:
         planned = median_of_means_sample_size(variance_bound, resolution, d, alpha=alpha)
     elif n is None and finite and use_eb:
-        planned = min_num_samples_for_empirical_bernstein_mean_test(bound, resolution, d,
+        planned = min_num_samples_for_empirical_bernstein_mean_test(bound, resolution, d=d,
                                                                     alpha=alpha, beta=beta)
     n_needed = planned if planned is not None and planned > max_n else None
     if n is None:
