@@ -250,7 +250,7 @@ def test_rounding_ingredients_are_exposed():
     mdp, pol, th = _dense()
     res = pgmath.check_unbiased(E.reward_to_go, mdp, pol, th)
     rb = res.rounding
-    expect = (rounding.gamma(rb.k_w, rb.u_w) * rb.magnitude + rounding.gamma(rb.k_s) * rb.sums
+    expect = (rounding.gamma(rb.k_w, u=rb.u_w) * rb.magnitude + rounding.gamma(rb.k_s) * rb.sums
               + rounding.gamma(rb.k_t) * rb.target)
     np.testing.assert_allclose(res.threshold, expect, rtol=1e-15)
     assert rb.u_w == 2.0 ** -53 and rb.precision == "float64"

@@ -283,3 +283,101 @@ def test_companions_positional_d_and_alpha():
     args = ([0.3, 0.0], [0.5, 2.0], 3.0, 3.0, 500)
     warns_and_forwards(lambda: _C.bernstein_power(*args, 1e-6),
                        lambda: _C.bernstein_power(*args, alpha=1e-6), "alpha=")
+
+
+# --- the remaining options made keyword-only (scripts/vocabulary.py lists them) -----
+
+def _kw_cases():
+    from pgmath.algorithms import behavioural_cloning as bc
+    from pgmath.check import reports, rounding
+    from pgmath.check.recursion_moments import step_weights_range
+    from pgmath.exact import forward_backward as fb
+    from pgmath.lqr import quadrature
+    from pgmath.mdp import check_distribution
+    mdp, pol, th, tb = _problem()
+    X = pgmath.exact
+    spec = E.per_decision_is.step_weights(mdp.horizon, mdp.discount)
+    batch = pgmath.sample(mdp, pol, th, 4, np.random.default_rng(0))
+    g = X.gradient(mdp, pol, th)
+    F = X.fisher(mdp, pol, th)
+    lqr = pgmath.lqr.LQRProblem(A=[[1.0]], B=[[1.0]], Q=[[1.0]], R=[[1.0]], mu0=[1.0],
+                                horizon=2)
+    expert = np.eye(2)
+    return {
+        "gradient method": (lambda: X.gradient(mdp, pol, th, "autograd"),
+                            lambda: X.gradient(mdp, pol, th, method="autograd"), "method="),
+        "state_marginals n_steps": (lambda: X.state_marginals(mdp, pol, th, 2),
+                                    lambda: X.state_marginals(mdp, pol, th, n_steps=2),
+                                    "n_steps="),
+        "log_state_marginals n_steps": (
+            lambda: X.log_state_marginals(mdp, pol, th, 2),
+            lambda: X.log_state_marginals(mdp, pol, th, n_steps=2), "n_steps="),
+        "state_action_marginals n_steps": (
+            lambda: X.state_action_marginals(mdp, pol, th, 2),
+            lambda: X.state_action_marginals(mdp, pol, th, n_steps=2), "n_steps="),
+        "bandit horizon": (lambda: pgmath.environments.bandit((0.1, 0.2), 3).R,
+                           lambda: pgmath.environments.bandit((0.1, 0.2), horizon=3).R,
+                           "horizon="),
+        "pinv_natural_gradient rcond": (lambda: E.pinv_natural_gradient(F, g, 1e-8),
+                                        lambda: E.pinv_natural_gradient(F, g, rcond=1e-8),
+                                        "rcond="),
+        "is_surrogate baseline": (lambda: E.is_surrogate(batch, pol, tb, 0.5),
+                                  lambda: E.is_surrogate(batch, pol, tb, baseline=0.5),
+                                  "baseline="),
+        "forward_backward.chain theta_behaviour": (
+            lambda: fb.chain(mdp, pol, th, tb).__dict__.get("P", 0),
+            lambda: fb.chain(mdp, pol, th, theta_behaviour=tb).__dict__.get("P", 0),
+            "theta_behaviour="),
+        "node_count horizon": (lambda: quadrature.node_count(lqr, 3, 1),
+                               lambda: quadrature.node_count(lqr, 3, horizon=1), "horizon="),
+        "check_distribution index_names": (
+            lambda: check_distribution(np.array([[0.5, 0.5]]), "p", ("s",)),
+            lambda: check_distribution(np.array([[0.5, 0.5]]), "p", index_names=("s",)),
+            "index_names="),
+        "epsilon_learner mistakes": (
+            lambda: bc.epsilon_learner(expert, 0.1, 1.0 - expert),
+            lambda: bc.epsilon_learner(expert, 0.1, mistakes=1.0 - expert),
+            "mistakes="),
+        "bias_lines k": (
+            lambda: reports.bias_lines(g, np.ones_like(g), g, g, [str(i) for i in range(4)], 2),
+            lambda: reports.bias_lines(g, np.ones_like(g), g, g, [str(i) for i in range(4)],
+                                       k=2), "k="),
+        "bias_table_lines max_cells": (
+            lambda: reports.bias_table_lines(g, (2, 2), "states", 10),
+            lambda: reports.bias_table_lines(g, (2, 2), "states", max_cells=10), "max_cells="),
+        "rounding.gamma u": (lambda: rounding.gamma(3, 1e-8),
+                             lambda: rounding.gamma(3, u=1e-8), "u="),
+        "step_weights_range positional": (
+            lambda: step_weights_range(spec, mdp, pol, th, tb),
+            lambda: step_weights_range(spec, mdp, pol, th, theta_behaviour=tb),
+            "theta_behaviour="),
+        "step_weights_range theta_b": (
+            lambda: step_weights_range(spec, mdp, pol, th, theta_b=tb),
+            lambda: step_weights_range(spec, mdp, pol, th, theta_behaviour=tb),
+            "theta_behaviour="),
+        "surrogate old order": (lambda: X.surrogate(mdp, pol, tb, th),
+                                lambda: X.surrogate(mdp, pol, th, theta_behaviour=tb),
+                                "theta_behaviour="),
+        "surrogate theta_old/theta_new": (
+            lambda: X.surrogate(mdp, pol, theta_old=tb, theta_new=th),
+            lambda: X.surrogate(mdp, pol, th, theta_behaviour=tb), "theta_behaviour="),
+        "surrogate_gradient old order": (
+            lambda: X.surrogate_gradient(mdp, pol, tb, th),
+            lambda: X.surrogate_gradient(mdp, pol, th, theta_behaviour=tb), "theta_behaviour="),
+    }
+
+
+KW_CASES = list(_kw_cases())
+
+
+@pytest.mark.parametrize("case", KW_CASES)
+def test_keyword_only_option_positional_warns_and_forwards(case):
+    old, new, name = _kw_cases()[case]
+    warns_and_forwards(old, new, name)
+
+
+def test_surrogate_orders_differ():
+    """L_θb(θ) ≠ L_θ(θb) here, so the forwarding of the old order is a real check."""
+    mdp, pol, th, tb = _problem()
+    assert abs(pgmath.exact.surrogate(mdp, pol, th, theta_behaviour=tb)
+               - pgmath.exact.surrogate(mdp, pol, tb, theta_behaviour=th)) > 1e-6

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecation import keyword_only
 from ..estimators._protocol import _name
 
 __all__ = ["header", "verdict_line", "bias_lines", "diagnosis_lines", "bias_table_lines",
@@ -29,7 +30,8 @@ def verdict_line(verdict: str) -> str:
     return f"  verdict: {VERDICT_TEXT[verdict]}"
 
 
-def bias_lines(bias, thr, target, est, labels, k: int = 5) -> list[str]:
+@keyword_only
+def bias_lines(bias, thr, target, est, labels, *, k: int = 5) -> list[str]:
     """The k coordinates closest to (or furthest past) their threshold."""
     order = np.argsort(-(np.abs(bias) - thr))[:k]
     w = max(len(labels[j]) for j in order)
@@ -51,7 +53,8 @@ def diagnosis_lines(diag, target) -> list[str]:
     return lines
 
 
-def bias_table_lines(bias, shape, over: str, max_cells: int = 60) -> list[str]:
+@keyword_only
+def bias_table_lines(bias, shape, over: str, *, max_cells: int = 60) -> list[str]:
     """The bias as a table of X rows (states or observations) by A columns."""
     X, A = shape
     if X * A > max_cells:

@@ -32,6 +32,7 @@ from typing import Callable
 
 import numpy as np
 
+from .._deprecation import keyword_only
 from ..errors import InvalidArgumentError, InvalidPolicyError, PgmathError, ShapeError
 from ..exact.fisher import fisher, fisher_vector_product, input_weights
 from ..exact.kl import policy_kl
@@ -74,7 +75,8 @@ def step_fisher_estimate(batch, policy, theta) -> np.ndarray:
     return np.einsum("ntd,nte->de", psi, psi) / batch.n
 
 
-def pinv_natural_gradient(F: np.ndarray, g: np.ndarray, rcond: float = 1e-10) -> np.ndarray:
+@keyword_only
+def pinv_natural_gradient(F: np.ndarray, g: np.ndarray, *, rcond: float = 1e-10) -> np.ndarray:
     """``[d]`` F⁺ g (Moore–Penrose pseudo-inverse; singular values below rcond·σ_max dropped)."""
     F = np.asarray(F, dtype=float)
     g = np.asarray(g, dtype=float)
@@ -276,7 +278,7 @@ def trpo_step_exact(mdp, policy, theta, epsilon: float, **kw) -> TRPOStep:
     return trpo_step(
         theta, g,
         lambda v: fisher_vector_product(mdp, policy, theta, v, weights=w),
-        lambda th: surrogate(mdp, policy, theta, th, weights=sw),
+        lambda th: surrogate(mdp, policy, th, theta_behaviour=theta, weights=sw),
         lambda th: float(w @ policy_kl(policy, theta, th)),
         epsilon, **kw)
 
@@ -292,6 +294,6 @@ def trpo_step_sampled(batch, policy, theta, epsilon: float, *, damping: float = 
     x = batch.inputs
     return trpo_step(
         theta, g, fvp,
-        lambda th: float(is_surrogate(batch, policy, th, b).mean()),
+        lambda th: float(is_surrogate(batch, policy, th, baseline=b).mean()),
         lambda th: float(policy_kl(policy, theta, th)[x].mean()),
         epsilon, damping=damping, **kw)

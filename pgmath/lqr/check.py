@@ -88,7 +88,7 @@ DEFAULT_RELATIVE_RESOLUTION = 0.1
 
 
 def _gamma(k: float, u: float = unit_roundoff("float64")) -> float:
-    return gamma(k, u)
+    return gamma(k, u=u)
 
 
 def _underflow(operations: float) -> float:

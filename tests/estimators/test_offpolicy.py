@@ -144,9 +144,10 @@ def test_pg15_bias_within_bound_and_vanishing_linearly(seed):
 def test_exact_surrogate_gradient_at_theta_is_the_policy_gradient(problem):
     """∇_θ' L_θ(θ')|_{θ'=θ} = ∇J(θ) (autograd of the forward J); and L_θ(θ) = J(θ)."""
     mdp, policy, theta = problem
-    np.testing.assert_allclose(exact.surrogate_gradient(mdp, policy, theta, theta),
+    np.testing.assert_allclose(exact.surrogate_gradient(mdp, policy, theta,
+                                                        theta_behaviour=theta),
                                exact.gradient(mdp, policy, theta, method="autograd"), atol=1e-9)
-    assert exact.surrogate(mdp, policy, theta, theta) == pytest.approx(
+    assert exact.surrogate(mdp, policy, theta, theta_behaviour=theta) == pytest.approx(
         exact.objective(mdp, policy, theta), abs=1e-9)
 
 
@@ -157,7 +158,8 @@ def test_sampled_surrogate_mean_and_gradient():
     mdp, policy, theta, target = _random_problem(2)
     batch, prob = pgmath.enumerate_trajectories(mdp, policy, theta)
     d_sampled = prob @ (es.is_surrogate(batch, policy, target) - es.is_surrogate(batch, policy, theta))
-    d_exact = exact.surrogate(mdp, policy, theta, target) - exact.surrogate(mdp, policy, theta, theta)
+    d_exact = (exact.surrogate(mdp, policy, target, theta_behaviour=theta)
+               - exact.surrogate(mdp, policy, theta, theta_behaviour=theta))
     assert d_sampled == pytest.approx(d_exact, abs=1e-10)
     h, grad = 1e-6, np.empty((batch.n, policy.n_params))
     for k in range(policy.n_params):
@@ -273,7 +275,7 @@ def test_is_surrogate_follows_its_formula_with_a_baseline():
             s, a = batch.states[i, t], batch.actions[i, t]
             G = sum(g ** u * batch.rewards[i, u] for u in range(t, T))
             expected[i] += pt[s, a] / pb[s, a] * (G - b[t])
-    np.testing.assert_allclose(es.is_surrogate(batch, policy, target, b), expected, rtol=1e-12)
+    np.testing.assert_allclose(es.is_surrogate(batch, policy, target, baseline=b), expected, rtol=1e-12)
 
 
 def test_state_marginal_ratio_is_finite_where_a_marginal_underflows():
