@@ -381,3 +381,20 @@ def test_surrogate_orders_differ():
     mdp, pol, th, tb = _problem()
     assert abs(pgmath.exact.surrogate(mdp, pol, th, theta_behaviour=tb)
                - pgmath.exact.surrogate(mdp, pol, tb, theta_behaviour=th)) > 1e-6
+
+
+def test_lqr_probe_coupling_n():
+    from pgmath.lqr.check import probe_coupling
+    prob = pgmath.lqr.LQRProblem(A=[[1.0]], B=[[1.0]], Q=[[1.0]], R=[[1.0]], mu0=[1.0],
+                                 horizon=2)
+    pol = pgmath.lqr.GaussianLinearPolicy(1, 1)
+    th = pol.pack([[0.5]], [0.0], [np.log(0.3)])
+
+    def centred(batch, policy, theta):  # couples its batch: rows minus the batch mean
+        g = pgmath.lqr.estimators.reinforce(batch, policy, theta)
+        return g - g.mean(axis=0)
+
+    warns_and_forwards(lambda: probe_coupling(centred, prob, pol, th, n=4),
+                       lambda: probe_coupling(centred, prob, pol, th, batch_size=4),
+                       "batch_size=")
+    assert probe_coupling(centred, prob, pol, th, batch_size=4) is not None

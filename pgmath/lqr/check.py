@@ -276,16 +276,18 @@ def _check_description(estimator, spec, problem, policy, theta, u: float, n: int
             f"component {j} the function gives {g[i, j]!r} and its description {ref[i, j]!r}")
 
 
+@renamed_arguments(n="batch_size")
 def probe_coupling(estimator, problem, policy, theta, *, u: float = unit_roundoff("float64"),
-                   n: int = 8) -> str | None:
+                   batch_size: int = 8) -> str | None:
     """Why the estimator's rows depend on their batch, or ``None``.
 
-    On n sampled trajectories (seed 1) each row is computed with the whole batch, alone,
+    On N = ``batch_size`` sampled trajectories (seed 1) each row is computed with the whole batch, alone,
     and inside the reversed batch; a row that changes beyond rounding depends on its
     companions (a batch-mean baseline, standardised advantages), and the per-trajectory
     routes (quadrature evaluates rows in chunks of nodes, which are not a sample) would
     give a wrong answer.
     """
+    n = batch_size
     batch = sample(problem, policy, theta, n, np.random.default_rng(1))
     g = call_estimator(estimator, batch, policy, theta)
     alone = np.concatenate([call_estimator(estimator, batch[i], policy, theta) for i in range(n)])
