@@ -36,6 +36,8 @@ field               meaning                                                     
 ``truncated``       True where the episode is cut after step t (never here)      gymnasium
 ``dones``           terminated | truncated                                       torchrl ``done``
 ``episode_starts``  True where s_t is the first state of an episode (t = 0)      SB3 ``episode_starts``, CleanRL ``dones``
+``final_values``    V of the final observation where step t ended an episode     SB3 (γV added to the reward
+                    (0 elsewhere; 0 here: every episode terminates at T)          of a truncated step)
 ``states``          s_t                                                          a user's own V lookup
 ``actions``         a_t                                                          SB3 ``RolloutBuffer.add``
 ==================  ===========================================================  =====================
@@ -44,6 +46,18 @@ Per-sequence fields: ``values_with_last`` ``[T+1, N]`` / ``[N, T+1]`` is V(s_0..
 the last entry 0 (rlax's ``values``); ``last_values`` ``[N]`` is the value after the last
 step, 0 (SB3 ``last_values``, CleanRL ``next_value``); ``last_dones`` ``[N]`` is True: the
 step after the last starts a new episode (SB3 ``dones``, CleanRL ``next_done``).
+
+The boundary fields (``dones``, ``episode_starts``, ``discounts``, ``last_dones``) are
+derived from ``terminated`` and ``truncated`` in one place, :func:`boundary_fields`, for
+episode batches here and for rollout segments (:mod:`pgmath.rollouts`, where an episode
+can be truncated or cross the segment's edges: :func:`step_arrays`).
+
+How each library's GAE function is *called* — which of these fields it takes, in which
+order, with what names for γ and λ, whether its flags are floats or booleans, what its
+rollout collection adds to a truncated step's reward and whether it returns advantages or
+returns — is the table :data:`LIBRARY_SIGNATURES` (CleanRL, stable-baselines3, skrl and
+pgmath's explicit rollout signature), used by :func:`call_library` and
+:func:`library_advantages` here and by :func:`pgmath.rollouts.signatures.adapt`.
 
 An episode batch of fixed length T ends at T: the last step is terminal and nothing is
 bootstrapped (V_T ≡ 0). Flags are boolean arrays; rewards, values and discounts are in
@@ -56,6 +70,7 @@ This module also holds the framework-neutral parts of :mod:`pgmath.torch` and
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -67,7 +82,10 @@ from .exact.values import values as exact_values
 from .mdp import TabularMDP
 from .policies import SoftmaxPolicy
 
-__all__ = ["EpisodeArrays", "episode_arrays", "advantage_estimator", "value_table",
+__all__ = ["EpisodeArrays", "episode_arrays", "step_arrays", "boundary_fields",
+           "LibrarySignature", "LIBRARY_SIGNATURES", "REWARD_BOOTSTRAPS", "GAMMA_NAMES",
+           "LAMBDA_NAMES", "call_library", "library_advantages", "advantage_estimator",
+           "value_table",
            "LossBatch", "loss_batch_arrays", "logits_to_theta", "coupling_gap", "logit_name",
            "coupling_message", "working_dtype", "check_loss_options", "check_finite_gradient",
            "choose_rows", "finish_rows", "LAYOUTS", "DISCOUNTINGS", "COUPLINGS"]
@@ -144,6 +162,8 @@ class EpisodeArrays:
       values_with_last: ``[T+1, N]`` V(s_0..s_T), last entry 0.
       last_values: ``[N]`` 0; last_dones: ``[N]`` True.
       gamma: γ; layout: ``"time_major"`` or ``"batch_major"``; n: N; horizon: T.
+      final_values: ``[T, N]`` V(final observation) where step t ended an episode, else 0
+        (0 in an episode batch; ``None`` when not given).
     """
 
     rewards: np.ndarray
@@ -161,6 +181,7 @@ class EpisodeArrays:
     last_dones: np.ndarray
     gamma: float
     layout: str
+    final_values: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -201,22 +222,190 @@ def episode_arrays(batch, V: np.ndarray, *, layout: str = "time_major",
     dt = _float_dtype(dtype)
     N, T = batch.states.shape
     v, nxt = _lookup(V, batch)
-    term = np.zeros((N, T), dtype=bool)
-    term[:, -1] = True
-    starts = np.zeros((N, T), dtype=bool)
-    starts[:, 0] = True
-    disc = np.where(term, 0.0, batch.discount)
+    term = np.zeros((T, N), dtype=bool)
+    term[-1] = True
+    b = boundary_fields(term, np.zeros((T, N), dtype=bool), gamma=batch.discount,
+                        first_starts=np.ones(N, dtype=bool))
     vext = np.concatenate([v, np.zeros((N, 1))], axis=1)
     tr = (lambda a: np.ascontiguousarray(a.T)) if layout == "time_major" else np.ascontiguousarray
+    keep = np.ascontiguousarray if layout == "time_major" else (lambda a: np.ascontiguousarray(a.T))
     return EpisodeArrays(
         rewards=tr(np.asarray(batch.rewards, dtype=dt)), values=tr(v.astype(dt)),
         next_values=tr(nxt.astype(dt)), values_with_last=tr(vext.astype(dt)),
-        discounts=tr(disc.astype(dt)), terminated=tr(term),
-        truncated=tr(np.zeros((N, T), dtype=bool)), dones=tr(term.copy()),
-        episode_starts=tr(starts), states=tr(np.asarray(batch.states)),
+        discounts=keep(b["discounts"].astype(dt)), terminated=keep(term),
+        truncated=keep(np.zeros((T, N), dtype=bool)), dones=keep(b["dones"]),
+        episode_starts=keep(b["episode_starts"]), states=tr(np.asarray(batch.states)),
         actions=tr(np.asarray(batch.actions)),
-        last_values=np.zeros(N, dtype=dt), last_dones=np.ones(N, dtype=bool),
-        gamma=float(batch.discount), layout=layout)
+        last_values=np.zeros(N, dtype=dt), last_dones=b["last_dones"],
+        gamma=float(batch.discount), layout=layout, final_values=keep(np.zeros((T, N), dtype=dt)))
+
+
+def boundary_fields(terminated: np.ndarray, truncated: np.ndarray, *, gamma: float,
+                    first_starts: np.ndarray) -> dict[str, np.ndarray]:
+    """The episode-boundary fields every library convention is derived from (time-major).
+
+    Args:
+      terminated, truncated: ``[T, N]`` bool, step t entered a terminal state / was cut by
+        a time limit (never both).
+      gamma: γ.
+      first_starts: ``[N]`` bool, observation 0 is the first of an episode.
+
+    Returns:
+      ``dones`` ``[T, N]`` = terminated ∨ truncated (torchrl ``done``, skrl ``dones``);
+      ``episode_starts`` ``[T, N]``: row 0 ``first_starts``, row t the step before ended
+      an episode (SB3 ``episode_starts``, CleanRL ``dones``; same-step auto-reset, the
+      layout those libraries store); ``discounts`` ``[T, N]`` = γ (1 − terminated) (rlax
+      ``discount_t``); ``last_dones`` ``[N]`` = dones[T−1] (SB3 ``dones``, CleanRL
+      ``next_done``).
+    """
+    term, trunc = np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool)
+    dones = term | trunc
+    starts = np.concatenate([np.asarray(first_starts, dtype=bool)[None], dones[:-1]], axis=0)
+    return dict(dones=dones, episode_starts=starts, discounts=gamma * (1.0 - term),
+                last_dones=dones[-1].copy())
+
+
+def step_arrays(rewards, values, terminated, truncated, final_values, last_values, *,
+                gamma: float, dtype=np.float64, first_starts=None) -> EpisodeArrays:
+    """The time-major :class:`EpisodeArrays` of a rollout segment ``[T, N]`` given in
+    pgmath's explicit rollout signature (:mod:`pgmath.rollouts.gae`), where an episode may
+    be truncated, end mid-segment, or go on past its last step.
+
+    ``next_values[t]`` is V(s_{t+1}) of step t's own episode: 0 after a termination,
+    ``final_values[t]`` after a truncation, else ``values[t+1]`` (``last_values`` after the
+    last step); ``values_with_last`` appends ``last_values``; ``first_starts`` ``[N]``
+    defaults to False (the explicit signature does not say; no library's GAE reads it).
+    ``states`` and ``actions`` are not part of the signature: −1.
+    """
+    dt = _float_dtype(dtype)
+    r = np.asarray(rewards, dtype=dt)
+    T, N = r.shape
+    v, fin = np.asarray(values, dtype=dt), np.asarray(final_values, dtype=dt)
+    last = np.asarray(last_values, dtype=dt)
+    term, trunc = np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool)
+    first = np.zeros(N, dtype=bool) if first_starts is None else first_starts
+    b = boundary_fields(term, trunc, gamma=gamma, first_starts=first)
+    v_next = np.concatenate([v[1:], last[None]], axis=0)
+    nxt = np.where(term, 0.0, np.where(trunc, fin, v_next)).astype(dt)
+    unknown = np.full((T, N), -1, dtype=np.intp)
+    return EpisodeArrays(
+        rewards=r, values=v, next_values=nxt, values_with_last=np.concatenate([v, last[None]]),
+        discounts=b["discounts"].astype(dt), terminated=term, truncated=trunc,
+        dones=b["dones"], episode_starts=b["episode_starts"], states=unknown,
+        actions=unknown.copy(), last_values=last, last_dones=b["last_dones"],
+        gamma=float(gamma), layout="time_major", final_values=fin)
+
+
+# -- how each library's GAE is called -------------------------------------------------------------
+#: What a rollout pipeline adds to a truncated step's reward before the advantage function
+#: runs: nothing, γ V(final observation) (partial-episode bootstrapping in the reward, as
+#: stable-baselines3 does) or γ V(s_t) (skrl's ``time_limit_bootstrap``).
+REWARD_BOOTSTRAPS = ("none", "final_value", "current_value")
+#: Parameter names libraries give γ and λ (passed by name when the function has them).
+GAMMA_NAMES = ("gamma", "discount", "discount_factor")
+LAMBDA_NAMES = ("gae_lambda", "lam", "lmbda", "lambda_", "lambda_coefficient", "gae_lam")
+
+
+@dataclass(frozen=True)
+class LibrarySignature:
+    """How one library calls its GAE function.
+
+    Attributes:
+      fields: the :class:`EpisodeArrays` fields passed positionally, in order (γ and λ
+        follow, by name when the function has parameters of :data:`GAMMA_NAMES` /
+        :data:`LAMBDA_NAMES`, else positionally; ``keywords``: always ``gamma=, lam=``).
+      flags: ``"float"`` (flags as float arrays, as SB3 and CleanRL store them) or
+        ``"bool"``.
+      reward_bootstrap: what the library's rollout collection adds to a truncated step's
+        reward (:data:`REWARD_BOOTSTRAPS`).
+      output: ``"advantages"`` (the array, or the first of a returned tuple) or
+        ``"returns"`` (the first of a returned tuple, Â = returns − values).
+    """
+
+    fields: tuple[str, ...]
+    flags: str
+    reward_bootstrap: str
+    output: str
+    keywords: bool = False
+
+
+#: CleanRL's ``ppo.py`` loop ``(rewards, values, dones, next_value, next_done, gamma,
+#: gae_lambda)`` (``dones[t]``: observation t starts an episode; no truncation bootstrap);
+#: stable-baselines3's ``RolloutBuffer.compute_returns_and_advantage`` as a function
+#: ``(rewards, values, episode_starts, last_values, dones, gamma, gae_lambda)`` (γV(final
+#: obs) added to a truncated step's reward by ``collect_rollouts``); skrl's ``compute_gae``
+#: ``(rewards, dones, values, next_values, discount_factor, lambda_coefficient)`` returning
+#: (returns, standardised advantages); pgmath's explicit rollout signature
+#: ``(rewards, values, terminated, truncated, final_values, last_values, *, gamma, lam)``.
+LIBRARY_SIGNATURES = {
+    "explicit": LibrarySignature(("rewards", "values", "terminated", "truncated",
+                                  "final_values", "last_values"), "bool", "none", "advantages",
+                                 keywords=True),
+    "cleanrl": LibrarySignature(("rewards", "values", "episode_starts", "last_values",
+                                 "last_dones"), "float", "none", "advantages"),
+    "sb3": LibrarySignature(("rewards", "values", "episode_starts", "last_values",
+                             "last_dones"), "float", "final_value", "advantages"),
+    "skrl": LibrarySignature(("rewards", "dones", "values", "last_values"), "bool", "none",
+                             "returns"),
+}
+_FLAG_FIELDS = ("terminated", "truncated", "dones", "episode_starts", "last_dones")
+
+
+def _gamma_lambda(fn, gamma: float, lam: float, keywords: bool) -> tuple[list, dict]:
+    """(positional, keyword) γ and λ for ``fn``: by its own parameter names when it has
+    both, else positionally after the arrays."""
+    if keywords:
+        return [], dict(gamma=gamma, lam=lam)
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        params = []
+    kw = {}
+    for names, value in ((GAMMA_NAMES, gamma), (LAMBDA_NAMES, lam)):
+        hit = next((p for p in params if p in names), None)
+        if hit is not None:
+            kw[hit] = value
+    return ([], kw) if len(kw) == 2 else ([gamma, lam], {})
+
+
+def call_library(fn, signature: str, x: EpisodeArrays, *, lam: float,
+                 convert: Callable = lambda a: a):
+    """Call ``fn`` as library ``signature`` (:data:`LIBRARY_SIGNATURES`) calls its GAE, on
+    the time-major arrays ``x``, and return its raw output. ``convert`` maps each numpy
+    argument to the array type the function takes (floats; flags as floats or booleans
+    per the library)."""
+    _check_choice("signature", signature, tuple(LIBRARY_SIGNATURES))
+    sig = LIBRARY_SIGNATURES[signature]
+    args = []
+    for name in sig.fields:
+        a = getattr(x, name)
+        if name in _FLAG_FIELDS:
+            a = np.asarray(a, dtype=bool)
+            if sig.flags == "float":
+                a = a.astype(x.rewards.dtype)
+        args.append(convert(a))
+    pos, kw = _gamma_lambda(fn, x.gamma, lam, sig.keywords)
+    return fn(*args, *pos, **kw)
+
+
+def library_advantages(fn, signature: str, *, lam: float, output: str | None = None
+                       ) -> Callable[[EpisodeArrays], np.ndarray]:
+    """An advantage function for :func:`advantage_estimator` (``layout="time_major"``) from
+    a GAE function with a library's signature: ``x -> Â`` ``[T, N]``, Â the advantages or,
+    for ``output="returns"`` (skrl's default), returns − values."""
+    _check_choice("signature", signature, tuple(LIBRARY_SIGNATURES))
+    kind = output or LIBRARY_SIGNATURES[signature].output
+    _check_choice("output", kind, ("advantages", "returns"))
+
+    def advantages(x: EpisodeArrays):
+        out = call_library(fn, signature, x, lam=lam)
+        first = out[0] if isinstance(out, (tuple, list)) else out
+        if kind == "returns":
+            a = _to_numpy(first, f"{_name(fn)} returned")
+            return a - np.asarray(x.values, dtype=a.dtype)
+        return first
+    advantages.__name__ = f"{signature}:{_name(fn)}"
+    return advantages
 
 
 # -- turning a framework's array into numpy ----------------------------------------------------------

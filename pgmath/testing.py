@@ -24,24 +24,39 @@ from __future__ import annotations
 
 from .check import CheckResult, VarianceComparison, check_unbiased, compare_variance
 
-__all__ = ["assert_unbiased", "assert_biased", "assert_variance_leq"]
+__all__ = ["assert_unbiased", "assert_result_unbiased", "assert_biased", "assert_variance_leq"]
 
 
 def assert_unbiased(estimator, mdp, policy, theta, **kwargs) -> CheckResult:
     """Assert E[g] = ∇J(θ) (:func:`pgmath.check_unbiased`; keyword arguments go to it).
+
+    On a :class:`pgmath.rollouts.RolloutProblem` the estimator is a rollout advantage
+    function and the check is :func:`pgmath.rollouts.check.check_rollout` (E[g] = that of
+    correct GAE; its options, ``lam``, ``n_steps``, ``mode``…, go through ``kwargs``).
 
     Raises:
       AssertionError: with the check's report, when a bias is found, and when the check is
         inconclusive (it could not have seen a bias of the required size: the message
         gives the N that would decide it).
     """
-    res = check_unbiased(estimator, mdp, policy, theta, **kwargs)
+    return assert_result_unbiased(check_unbiased(estimator, mdp, policy, theta, **kwargs))
+
+
+def assert_result_unbiased(res: CheckResult) -> CheckResult:
+    """The assertion of :func:`assert_unbiased` on a result already computed (any
+    :class:`CheckResult`: tabular, LQR or rollout): returns it when its verdict is
+    "unbiased", else raises ``AssertionError`` with the report, saying what would decide an
+    inconclusive check."""
     if res.verdict == "inconclusive":
-        need = (f"about n={res.n_needed:,} would decide it" if res.n_needed
-                else "pass detectable_bias= to say what size must be seen")
-        raise AssertionError(
-            f"check inconclusive: N = {res.n:,} detects ‖bias‖∞ ≥ {res.detectable_bias:.3e}, "
-            f"above the required {res.resolution:.3e}; {need}\n" + res.report)
+        if res.resolution is not None:
+            need = (f"about n={res.n_needed:,} would decide it" if res.n_needed
+                    else "pass detectable_bias= to say what size must be seen")
+            raise AssertionError(
+                f"check inconclusive: N = {res.n:,} detects ‖bias‖∞ ≥ "
+                f"{res.detectable_bias:.3e}, above the required {res.resolution:.3e}; "
+                f"{need}\n" + res.report)
+        raise AssertionError("check inconclusive: the exact route could not decide every case "
+                             "(the report says which, and what would decide it)\n" + res.report)
     if not res.passed:
         raise AssertionError("estimator is biased\n" + res.report)
     return res

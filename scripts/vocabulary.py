@@ -30,8 +30,9 @@ SECOND_THETA = ("theta_behaviour", "behaviour_theta", "theta_b", "theta_p", "the
                 "theta_a", "theta_target", "theta_old", "theta_new")
 BATCH = ("n", "N", "n_samples", "num_samples")
 #: Data, not options: ``theta`` may default to ``None`` (a probability table as policy);
-#: ``rng`` is the one source of randomness, positional as in ``pgmath.sample``.
-DATA = ("theta", "policy", "rng")
+#: ``rng`` is the one source of randomness, positional as in ``pgmath.sample``;
+#: ``problems`` the battery a rollout check runs on.
+DATA = ("theta", "policy", "rng", "problems")
 #: Tooling, not the library's API: the claim checks, proofs and the command line.
 TOOLING = ("claims", "proofs", "commands", "cli.py", "docsite.py", "mkdocs_hook.py",
            "verification.py", "derivation.py")

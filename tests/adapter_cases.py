@@ -1,6 +1,8 @@
 """Small problems shared by the adapter and gallery tests: the rational problems of
 tests/reference.py as a pg_reference.Problem (the independent side) and as pgmath objects
 (the side under test)."""
+import numpy as np
+
 import pgmath
 
 import pg_reference as pr
@@ -21,7 +23,6 @@ def as_pgmath(pb: pr.Problem):
 
 def exact_mean(estimator, mdp, policy, theta):
     """(E g ``[d]``, E|g| ``[d]``, rows ``[M, d]``) over every trajectory, accumulated in float64."""
-    import numpy as np
     batch, prob = pgmath.enumerate_trajectories(mdp, policy, theta)
     g = estimator(batch, policy, theta)
     return prob @ np.asarray(g, dtype=float), prob @ np.abs(np.asarray(g, dtype=float)), g
@@ -31,5 +32,26 @@ def float32_close(mean, abs_mean, expected) -> bool:
     """|E g − expected| ≤ 1e-5 max E|g|: float32 rounding (unit roundoff 6e-8) of the few
     operations behind each term, with a margin of ~100; the biases the tests tell apart
     are ≥ 1e-3."""
-    import numpy as np
     return bool(np.all(np.abs(mean - expected) <= 1e-5 * abs_mean.max()))
+
+
+def cleanrl_gae(lam: float):
+    """CleanRL's ppo.py GAE loop, transcribed ([T, N] time-major, ``dones[t]`` = s_t starts
+    an episode, ``next_value``/``next_done`` for the step after the last)."""
+    def advantages(x):
+        rewards, values, dones = x.rewards, x.values, x.episode_starts.astype(x.rewards.dtype)
+        next_value, next_done = x.last_values, x.last_dones.astype(x.rewards.dtype)
+        num_steps = rewards.shape[0]
+        adv = np.zeros_like(rewards)
+        lastgaelam = 0
+        for t in reversed(range(num_steps)):
+            if t == num_steps - 1:
+                nextnonterminal = 1.0 - next_done
+                nextvalues = next_value
+            else:
+                nextnonterminal = 1.0 - dones[t + 1]
+                nextvalues = values[t + 1]
+            delta = rewards[t] + x.gamma * nextvalues * nextnonterminal - values[t]
+            adv[t] = lastgaelam = delta + x.gamma * lam * nextnonterminal * lastgaelam
+        return adv
+    return advantages

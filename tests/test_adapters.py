@@ -13,29 +13,7 @@ from pgmath.errors import EstimatorError, InvalidArgumentError, ShapeError
 from pgmath.trajectories import Trajectories
 
 import pg_reference as pr
-from adapter_cases import as_pgmath, problem
-
-
-def cleanrl_gae(lam: float):
-    """CleanRL's ppo.py GAE loop, transcribed ([T, N] time-major, ``dones[t]`` = s_t starts
-    an episode, ``next_value``/``next_done`` for the step after the last)."""
-    def advantages(x):
-        rewards, values, dones = x.rewards, x.values, x.episode_starts.astype(x.rewards.dtype)
-        next_value, next_done = x.last_values, x.last_dones.astype(x.rewards.dtype)
-        num_steps = rewards.shape[0]
-        adv = np.zeros_like(rewards)
-        lastgaelam = 0
-        for t in reversed(range(num_steps)):
-            if t == num_steps - 1:
-                nextnonterminal = 1.0 - next_done
-                nextvalues = next_value
-            else:
-                nextnonterminal = 1.0 - dones[t + 1]
-                nextvalues = values[t + 1]
-            delta = rewards[t] + x.gamma * nextvalues * nextnonterminal - values[t]
-            adv[t] = lastgaelam = delta + x.gamma * lam * nextnonterminal * lastgaelam
-        return adv
-    return advantages
+from adapter_cases import as_pgmath, cleanrl_gae, problem
 
 
 def cleanrl_gae_off_by_one(x):
@@ -249,3 +227,47 @@ def test_cleanrl_gae_rows_equal_the_built_in_gae(problem, lam, seed):
     V = pgmath.exact.values(mdp, policy, theta)
     scale = 1.0 + np.abs(batch.rewards).sum(axis=1, keepdims=True) + 2 * batch.horizon * np.abs(V).max()
     assert np.all(np.abs(rows - ref) <= 1e-12 * scale)
+
+
+# -- the conventions shared with pgmath.rollouts ---------------------------------------------------
+def test_boundary_fields_by_hand():
+    """Two envs, three steps: env 0 truncated at t=0 and terminated at t=2; env 1 never
+    ends (fields written out here from the library conventions)."""
+    term = np.array([[False, False], [False, False], [True, False]])
+    trunc = np.array([[True, False], [False, False], [False, False]])
+    b = adapters.boundary_fields(term, trunc, gamma=0.5, first_starts=np.array([True, False]))
+    np.testing.assert_array_equal(b["dones"], [[True, False], [False, False], [True, False]])
+    np.testing.assert_array_equal(b["episode_starts"],
+                                  [[True, False], [True, False], [False, False]])
+    np.testing.assert_array_equal(b["discounts"], [[0.5, 0.5], [0.5, 0.5], [0.0, 0.5]])
+    np.testing.assert_array_equal(b["last_dones"], [True, False])
+
+
+def test_step_arrays_next_values_by_hand():
+    """V(s_{t+1}) of step t's own episode: final_values after a truncation, 0 after a
+    termination, values[t+1] inside an episode, last_values after the last step."""
+    x = adapters.step_arrays(np.zeros((3, 1)), np.array([[1.0], [2.0], [3.0]]),
+                             np.array([[False], [True], [False]]),
+                             np.array([[True], [False], [False]]),
+                             np.array([[7.0], [9.0], [0.0]]), np.array([5.0]), gamma=0.9)
+    np.testing.assert_array_equal(x.next_values[:, 0], [7.0, 0.0, 5.0])
+    np.testing.assert_array_equal(x.values_with_last[:, 0], [1.0, 2.0, 3.0, 5.0])
+    assert x.layout == "time_major" and x.n == 1 and x.horizon == 3
+
+
+def test_library_advantages_equal_the_hand_written_cleanrl_adapter():
+    """The CleanRL signature called through LIBRARY_SIGNATURES gives the estimator the
+    hand-adapted loop above gives (same batch, float64)."""
+    def cleanrl(rewards, values, dones, next_value, next_done, gamma, gae_lambda):
+        x = type("X", (), dict(rewards=rewards, values=values, episode_starts=dones,
+                               last_values=next_value, last_dones=next_done, gamma=gamma))
+        return cleanrl_gae(gae_lambda)(x)
+    pb = problem(3, T=3, gamma=0.9)
+    mdp, policy, theta = as_pgmath(pb)
+    batch = pgmath.sample(mdp, policy, theta, 40, np.random.default_rng(2))
+    a = adapters.advantage_estimator(adapters.library_advantages(cleanrl, "cleanrl", lam=0.8),
+                                     mdp, dtype=np.float64)
+    b = adapters.advantage_estimator(cleanrl_gae(0.8), mdp, dtype=np.float64)
+    np.testing.assert_array_equal(a(batch, policy, theta), b(batch, policy, theta))
+    with pytest.raises(InvalidArgumentError, match="'tf'"):
+        adapters.library_advantages(cleanrl, "tf", lam=0.8)

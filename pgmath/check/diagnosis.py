@@ -53,17 +53,22 @@ def coordinate_labels(policy) -> tuple[str, ...]:
     return tuple(f"({x}={j // shape[1]}, a={j % shape[1]})" for j in range(policy.n_params))
 
 
-def _candidates(mdp, policy, theta, target, scale, theta_behaviour, batch_size):
-    """(name, vector) pairs: the patterns the module docstring lists."""
-    out = [("sign flipped: E[g] = −∇J", -target)]
+def _candidates(mdp, policy, theta, target, scale, theta_behaviour, batch_size,
+                target_name="∇J"):
+    """(name, vector) pairs: the patterns the module docstring lists (those that need the
+    MDP only when ``mdp`` is given)."""
+    t = target_name
+    out = [(f"sign flipped: E[g] = −{t}", -target)]
     if np.isfinite(scale):
-        name = f"scaled by c = {scale:.6g}: E[g] = c ∇J"
+        name = f"scaled by c = {scale:.6g}: E[g] = c {t}"
         if batch_size > 1 and abs(scale - (1 - 1 / batch_size)) < 1e-3:
             name += (f" with c ≈ 1 − 1/b (b = {batch_size}): a batch baseline that includes the "
                      "trajectory itself (PG-9); leave it out")
         elif abs(scale) < 1e-12:
-            name = "E[g] = 0: the estimator carries none of ∇J"
+            name = f"E[g] = 0: the estimator carries none of {t}"
         out.append((name, scale * target))
+    if mdp is None:
+        return out
     if mdp.discount < 1.0:
         out.append(("unbiased for the γ^{t'−t}-discounted surrogate Σ_t E[ψ_t Q_t] (see "
                     "pgmath.exact.discount_bias), not for ∇J_γ: discount reward t' by γ^{t'} "
@@ -79,17 +84,22 @@ def _candidates(mdp, policy, theta, target, scale, theta_behaviour, batch_size):
 
 @renamed_arguments(behaviour_theta="theta_behaviour")
 def diagnose(mean: np.ndarray, target: np.ndarray, threshold: np.ndarray, *, mdp, policy,
-             theta, theta_behaviour=None, batch_size: int = 1) -> Diagnosis:
+             theta, theta_behaviour=None, batch_size: int = 1, extra=(),
+             target_name: str = "∇J") -> Diagnosis:
     """Scale, orthogonal part and pattern of μ = ``mean`` against ``target`` ∇J, matching a
     pattern v when |μ_j − v_j| ≤ ``threshold_j`` in every coordinate and v differs from ∇J
-    beyond it somewhere."""
+    beyond it somewhere.
+
+    ``extra``: more (name, vector) patterns a caller knows, tried first (e.g. the expected
+    updates of known rollout bugs); ``mdp=None`` keeps only the patterns that need no MDP
+    (sign, scale); ``target_name`` names the target in the pattern text."""
     norm2 = float(target @ target)
     scale = float(mean @ target) / norm2 if norm2 > 0 else float("nan")
     orth = float(np.linalg.norm(mean - (scale if np.isfinite(scale) else 0.0) * target))
     pattern = None
     if np.any(np.abs(mean - target) > threshold):
-        for name, v in _candidates(mdp, policy, theta, target, scale, theta_behaviour,
-                                   batch_size):
+        for name, v in [*extra, *_candidates(mdp, policy, theta, target, scale,
+                                             theta_behaviour, batch_size, target_name)]:
             if np.all(np.abs(mean - v) <= threshold) and np.any(np.abs(v - target) > threshold):
                 pattern = name
                 break

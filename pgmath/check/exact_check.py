@@ -13,9 +13,9 @@ import numpy as np
 from .context import CheckContext
 from .outcome import outcome
 from .results import CheckResult, Thresholds
-from .rounding import unit_roundoff
+from .rounding import RoundingBound, unit_roundoff
 
-__all__ = ["decide_exactly"]
+__all__ = ["decide_exactly", "precision_note"]
 
 
 def _route_lines(ctx: CheckContext) -> list[str]:
@@ -31,6 +31,20 @@ def _route_lines(ctx: CheckContext) -> list[str]:
             f"O(T S² A d²), no enumeration and no sampling (T = {ctx.mdp.horizon})"]
 
 
+def precision_note(bias: np.ndarray, rb: RoundingBound) -> list[str]:
+    """The report line for a bias above the tolerance of a working precision finer than
+    float32 but within what float32 arithmetic could produce (empty otherwise): it names
+    ``precision="float32"``."""
+    if unit_roundoff(rb.precision) >= unit_roundoff("float32"):
+        return []
+    band = rb.slack("float32")
+    if not np.all(np.abs(bias) <= band):
+        return []
+    return [f"  note: the bias is within what float32 arithmetic could produce (float32 "
+            f"tolerance max_j {float(band.max()):.3e}); if the code computes in float32, "
+            "rerun with precision=\"float32\" (pgmath check --precision float32)"]
+
+
 def decide_exactly(ctx: CheckContext) -> CheckResult:
     """The verdict of an exact route (``ctx.moments`` from enumeration or recursion)."""
     mom = ctx.moments
@@ -41,13 +55,8 @@ def decide_exactly(ctx: CheckContext) -> CheckResult:
     lines = _route_lines(ctx)
     lines.append(f"  tolerance: {rb.describe()}; max_j {float(thr.max()):.3e}")
     lines.append(f"  max |E g − ∇J| = {float(np.max(np.abs(bias))):.3e}")
-    if not ok and unit_roundoff(rb.precision) < unit_roundoff("float32"):
-        band = rb.slack("float32")
-        if np.all(np.abs(bias) <= band):
-            lines.append(
-                f"  note: the bias is within what float32 arithmetic could produce (float32 "
-                f"tolerance max_j {float(band.max()):.3e}); if the estimator computes in "
-                "float32, rerun with precision=\"float32\" (pgmath check --precision float32)")
+    if not ok:
+        lines += precision_note(bias, rb)
     method = "recursion" if mom.route.endswith("recursion") else "enumeration"
     zeros = np.zeros_like(thr)
     return outcome(ctx, method=method, verdict="unbiased" if ok else "biased",

@@ -31,11 +31,12 @@ def verdict_line(verdict: str) -> str:
 
 
 @keyword_only
-def bias_lines(bias, thr, target, est, labels, *, k: int = 5) -> list[str]:
+def bias_lines(bias, thr, target, est, labels, *, k: int = 5,
+               target_name: str = "∇J") -> list[str]:
     """The k coordinates closest to (or furthest past) their threshold."""
     order = np.argsort(-(np.abs(bias) - thr))[:k]
     w = max(len(labels[j]) for j in order)
-    lines = ["  worst coordinates (coordinate, estimate, ∇J, bias, threshold):"]
+    lines = [f"  worst coordinates (coordinate, estimate, {target_name}, bias, threshold):"]
     for j in order:
         flag = "  <-- exceeds" if abs(bias[j]) > thr[j] else ""
         lines.append(f"    {labels[j]:>{w}s} {est[j]: .6g} {target[j]: .6g} {bias[j]: .3e} "
@@ -43,10 +44,12 @@ def bias_lines(bias, thr, target, est, labels, *, k: int = 5) -> list[str]:
     return lines
 
 
-def diagnosis_lines(diag, target) -> list[str]:
+@keyword_only
+def diagnosis_lines(diag, target, *, target_name: str = "∇J") -> list[str]:
+    t = target_name
     norm = float(np.linalg.norm(target))
-    rel = f" ({diag.orthogonal / norm:.3g} ‖∇J‖)" if norm > 0 else ""
-    lines = [f"  shape of the bias: E[g] = c ∇J + r with c = {diag.scale:.6g}, "
+    rel = f" ({diag.orthogonal / norm:.3g} ‖{t}‖)" if norm > 0 else ""
+    lines = [f"  shape of the bias: E[g] = c {t} + r with c = {diag.scale:.6g}, "
              f"‖r‖₂ = {diag.orthogonal:.3e}{rel}"]
     if diag.pattern:
         lines.append(f"  recognised: {diag.pattern}")

@@ -69,7 +69,8 @@ _CHECKERS: list[tuple[type, Callable[..., CheckResult]]] = []
 def register_problem_type(cls: type, checker: Callable[..., CheckResult]) -> None:
     """Route ``check_unbiased(estimator, problem, policy, theta, **options)`` to
     ``checker`` when ``problem`` is an instance of ``cls`` (a problem family with its own
-    exact engine, e.g. linear-quadratic Gaussian problems)."""
+    exact engine, e.g. linear-quadratic Gaussian problems). The checker receives every
+    option of :func:`check_unbiased` and any further keyword options the caller gave."""
     _CHECKERS.append((cls, checker))
 
 
@@ -226,7 +227,7 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
                    method: str = "auto", bound: float | None = None, batch_size: int = 16,
                    beta: float = DEFAULT_BETA, precision: str = "auto",
                    relative_resolution: float = DEFAULT_RELATIVE_RESOLUTION,
-                   max_n: int = DEFAULT_MAX_N) -> CheckResult:
+                   max_n: int = DEFAULT_MAX_N, **options) -> CheckResult:
     """Is E[g] = ∇J(θ)? Decide exactly, or by a test that fails a correct estimator w.p. ≤ α.
 
     Args:
@@ -258,6 +259,9 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
         bias of this fraction of ‖∇J‖∞ (default 10%) to call the estimator unbiased.
       max_n: the most trajectories a check samples when it plans N itself (N units of
         ``batch_size`` for a coupled estimator count N × batch_size).
+      options: options of a registered problem type's own check
+        (:func:`register_problem_type`; e.g. ``lam``, ``n_steps`` of a rollout check);
+        any other problem refuses them.
 
     Returns:
       :class:`CheckResult` with ``verdict`` ``"unbiased"``, ``"biased"`` or
@@ -273,7 +277,10 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
                            detectable_bias=detectable_bias, theta_behaviour=theta_behaviour,
                            rng=rng, method=method, bound=bound, batch_size=batch_size,
                            beta=beta, precision=precision,
-                           relative_resolution=relative_resolution, max_n=max_n)
+                           relative_resolution=relative_resolution, max_n=max_n, **options)
+    if options:
+        raise InvalidArgumentError(f"check_unbiased got unknown options {sorted(options)} for "
+                                   f"{type(mdp).__name__}")
     method = _method(method)
     _validate(alpha=alpha, beta=beta, n=n, detectable_bias=detectable_bias,
               batch_size=batch_size, precision=precision,

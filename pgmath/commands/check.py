@@ -164,6 +164,10 @@ def format_table(rows) -> str:
                      "empirical-Bernstein test")
     for name, res in rows:
         if not isinstance(res, str) and res.verdict == "inconclusive":
+            if res.resolution is None:   # an exact route that could not decide every case
+                lines.append(f"inconclusive {name}: the exact route could not decide every "
+                             "case (-v shows which, and what would decide it)")
+                continue
             need = (f"N ≈ {res.n_needed:,} would decide it (--max-n)" if res.n_needed
                     else "no N decides it")
             lines.append(f"inconclusive {name}: detectable {res.detectable_bias:.3e} > required "
@@ -225,10 +229,37 @@ def _smallest_failure(estimator, problems, rows, kwargs):
     return mdp, pol, th
 
 
+def print_results(rows, *, verbose: bool = False, notes=(), on_failure=None) -> int:
+    """Print [(name, result or error message)] as ``pgmath check`` does — the table, the
+    ``notes`` lines, every report with ``verbose``, then what failed (and
+    ``on_failure(failed rows)``) or what is inconclusive — and return the exit status: 0
+    all unbiased, 1 a bias or an error, 3 inconclusive and nothing biased."""
+    print(format_table(rows))
+    for line in notes:
+        print(line)
+    if verbose:
+        for name, res in rows:
+            print(f"\n== {name}\n{res}")
+    bad = [name for name, res in rows if isinstance(res, str) or res.verdict == "biased"]
+    open_ = [name for name, res in rows if not isinstance(res, str)
+             and res.verdict == "inconclusive"]
+    if bad:
+        print(f"\n{len(bad)} of {len(rows)} checks failed: {', '.join(bad)}")
+        if on_failure is not None:
+            on_failure([(n, r) for n, r in rows if n in bad])
+        return 1
+    if open_:
+        print(f"\nno bias found, but {len(open_)} of {len(rows)} checks are inconclusive: "
+              f"{', '.join(open_)}")
+        return 3
+    print(f"\nall {len(rows)} checks passed")
+    return 0
+
+
 def _check(args) -> int:
     with user_path(args.target):
         if args.rollout:  # seam: rollout advantage functions live in pgmath.rollouts.command
-            return rollout_command.run(args, load_estimator)
+            return rollout_command.run(args, load_estimator, print_results)
         try:
             est = load_estimator(args.target)
         except PgmathError as exc:
@@ -243,28 +274,15 @@ def _check(args) -> int:
         rows = run_battery(est, problems, progress=args.progress,
                            detectable_bias=args.detectable_bias, max_n=args.max_n,
                            seed=args.seed, **kwargs)
-        print(format_table(rows))
-        if args.verbose:
-            for name, res in rows:
-                print(f"\n== {name}\n{res}")
-        bad = [name for name, res in rows if isinstance(res, str) or res.verdict == "biased"]
-        open_ = [name for name, res in rows if not isinstance(res, str)
-                 and res.verdict == "inconclusive"]
-        if bad:
-            print(f"\n{len(bad)} of {len(rows)} checks failed: {', '.join(bad)}")
+
+        def smallest(_failed) -> None:
             small = _smallest_failure(est, problems, rows, kwargs)
             if small is not None:
                 opts = {k: v for k, v in kwargs.items() if k in ("precision", "batch_size")
                         and v != {"precision": "auto", "batch_size": 16}[k]}
                 print("\nthe smallest failing problem, to reproduce:\n")
                 print(reproduction(args.target, *small, opts))
-            return 1
-    if open_:
-        print(f"\nno bias found, but {len(open_)} of {len(rows)} checks are inconclusive: "
-              f"{', '.join(open_)}")
-        return 3
-    print(f"\nall {len(rows)} checks passed")
-    return 0
+        return print_results(rows, verbose=args.verbose, on_failure=smallest)
 
 
 def register(sub) -> None:

@@ -14,12 +14,16 @@ discounted target (issue 12).
 * :func:`compare_update` — an expected update against ∇J or ∇J_γ (scale, cosine, the
   renewal scale, the state-weighting gap of Nota & Thomas 2020).
 * :func:`check_rollout` — a user's GAE (CleanRL, stable-baselines3, skrl signatures via
-  :func:`adapt`) against correct GAE, exactly; ``pgmath check --rollout``.
+  :func:`adapt`) against correct GAE, exactly; a :class:`pgmath.check.CheckResult`
+  (:class:`RolloutCheckResult`). ``pgmath.check_unbiased`` and
+  ``pgmath.testing.assert_unbiased`` route a :class:`RolloutProblem` to it;
+  ``pgmath check --rollout``.
 """
 from . import examples, patterns, signatures
 from .chain import RolloutChain, rollout_chain, stationary_distribution
+from ..check import register_problem_type as _register
 from .check import (RolloutCheckResult, assert_rollout_unbiased, check_rollout,
-                    check_rollout_battery)
+                    check_rollout_battery, check_unbiased_rollout)
 from .compare import UpdateComparison, compare_update, renewal_scale, weighting_gap
 from .enumeration import count_segments, enumerate_segments
 from .expectation import SegmentExpectation, expected_update
@@ -32,6 +36,8 @@ from .sampling import sample_segment
 from .segment import MODES, Segment
 from .episodes import EpisodeBatch, episodes_to_segment, segment_to_episodes
 from .signatures import adapt
+
+_register(RolloutProblem, check_unbiased_rollout)
 
 __all__ = [
     "rollout_problem", "RolloutProblem", "OBJECTIVES",

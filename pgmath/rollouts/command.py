@@ -2,20 +2,21 @@
 
 The seam in :mod:`pgmath.commands.check` is two calls: :func:`add_arguments` adds this
 option group to the ``check`` parser, and the handler hands over to :func:`run` when
-``--rollout`` is given (passing its own ``load_estimator``). Everything else lives here.
+``--rollout`` is given (passing its own ``load_estimator`` and ``format_table``). Everything else lives here.
 
 The function is checked on :func:`pgmath.rollouts.check.rollout_battery` (small problems
 with terminations and truncations, both objectives) by exact enumeration of every
 segment, against correct GAE(λ) with partial-episode bootstrapping
-(:func:`pgmath.rollouts.check.check_rollout`). Exit status 0 when the verdict is
-"unbiased", 1 when it is "biased" or "inconclusive".
+(:func:`pgmath.rollouts.check.check_rollout`), and printed as ``pgmath check`` prints
+an estimator's check. Exit status as ``pgmath check``: 0 when every verdict is "unbiased",
+1 when one is "biased", 3 when some are "inconclusive" and none is biased, 2 for bad input.
 """
 from __future__ import annotations
 
 import sys
 
 from ..errors import PgmathError
-from .check import check_rollout_battery
+from .check import rollout_battery_results
 from .signatures import REWARD_BOOTSTRAPS, SIGNATURES, adapt
 
 __all__ = ["add_arguments", "run"]
@@ -33,8 +34,9 @@ def add_arguments(parser) -> None:
                         "policy, theta)")
     g.add_argument("--signature", choices=SIGNATURES, default="explicit",
                    help="the function's calling convention (default: explicit, pgmath's "
-                        "fn(rewards, values, terminated, truncated, final_values, next_values, *, "
-                        "gamma, lam))")
+                        "fn(rewards, values, terminated, truncated, final_values, last_values, *, "
+                        "gamma, lam)); arrays: fn(x), x a pgmath.adapters.EpisodeArrays, as "
+                        "pgmath.adapters.advantage_estimator takes")
     g.add_argument("--reward-bootstrap", choices=REWARD_BOOTSTRAPS, default=None,
                    help="what the pipeline adds to a truncated step's reward before the call "
                         "(default: what the signature's library does)")
@@ -52,16 +54,35 @@ def add_arguments(parser) -> None:
                    help="floating-point type of the arrays passed (default float64)")
 
 
-def run(args, load_estimator) -> int:
-    """Run the rollout check for parsed ``args``; ``load_estimator(spec)`` imports the target."""
+def run(args, load_estimator, print_results) -> int:
+    """Run the rollout check for parsed ``args`` and print it the way ``pgmath check``
+    prints an estimator's (``print_results``: the table, one row per problem, every report
+    with ``-v``), then for a failure the report of the worst failing problem (what the bias
+    looks like, the known bug it equals). ``load_estimator(spec)`` imports the target.
+
+    Returns the exit status of ``pgmath check``: 0 unbiased, 1 biased, 3 inconclusive (no
+    bias found, something undecided), 2 bad input."""
     try:
         fn = load_estimator(args.target)
         adv = adapt(fn, args.signature, reward_bootstrap=args.reward_bootstrap,
                     backend=args.backend, dtype=args.dtype)
-        res = check_rollout_battery(adv, seed=args.seed, lam=args.lam, n_steps=args.n_steps,
-                                    n_envs=args.n_envs, mode=args.autoreset.replace("-", "_"))
+        rows = rollout_battery_results(adv, seed=args.seed, lam=args.lam, n_steps=args.n_steps,
+                                       n_envs=args.n_envs, precision=args.precision,
+                                       mode=args.autoreset.replace("-", "_"))
     except PgmathError as exc:
         print(f"pgmath check --rollout: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    print(res.report)
-    return 0 if res.passed else 1
+    common = set.intersection(*(set(res.matches) for _, res in rows))
+    notes = []
+    if "gae" in common:
+        notes.append("pathwise: equal to correct GAE on every enumerated segment of every "
+                     "problem")
+    elif common:
+        notes.append(f"pathwise: equal to the known bug {sorted(common)[0]!r} on every "
+                     "enumerated segment of every problem")
+
+    def worst(failed) -> None:
+        if not args.verbose:
+            name, res = max(failed, key=lambda x: x[1].max_abs_bias)
+            print(f"\nthe worst failing problem:\n== {name}\n{res}")
+    return print_results(rows, verbose=args.verbose, notes=notes, on_failure=worst)

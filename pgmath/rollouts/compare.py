@@ -4,7 +4,7 @@ A segment's update is not ∇J itself: it sums over n_steps rows of every episod
 and starts wherever the rollout happens to be. What it should be, exactly:
 
 * **episodic objective, stationary start, correct advantages with exact values,
-  ``weighting="none"``**: a row is a uniformly random step of the renewal process of
+  ``weighting="none"``, ``reduce="sum"``** (or ``"mean"`` in same-step mode): a row is a uniformly random step of the renewal process of
   episodes, so (renewal-reward theorem)
 
       E[g] = n_steps · n_envs / (E[L] + [next-step]) · ∇J,
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
 from .expectation import SegmentExpectation, expected_update
 from .gae import gae
 from .objective import expected_length, gradient
@@ -75,7 +76,16 @@ def renewal_scale(problem: RolloutProblem, policy, theta, *, n_steps: int, n_env
     """c = n_steps · n_envs / (E[L] + [mode = next-step]) (``reduce="sum"``) or
     1 / (E[L] + [next-step]) (``"mean"``): the factor between a stationary segment's
     expected update and ∇J (episodic objective, correct advantages, exact values).
-    0 when episodes never end (E[L] = ∞)."""
+    0 when episodes never end (E[L] = ∞).
+
+    Raises:
+      InvalidArgumentError: ``reduce="mean"`` in next-step mode: the mean divides by the
+        live rows, a random count, so no constant relates E[g] to ∇J.
+    """
+    if reduce == "mean" and mode == "next_step":
+        raise InvalidArgumentError(
+            "reduce='mean' in next-step mode divides by the number of live rows, which is "
+            "random: E[g] is not a constant times ∇J (use reduce='sum' for the renewal scale)")
     cycle = expected_length(problem, policy, theta) + (1.0 if mode == "next_step" else 0.0)
     per = 1.0 / cycle if np.isfinite(cycle) else 0.0
     return per * (n_steps * n_envs if reduce == "sum" else 1.0)
@@ -95,7 +105,8 @@ def compare_update(expectation: SegmentExpectation, problem: RolloutProblem, pol
     resid = u - scale * tgt
     rel = float(np.linalg.norm(resid)) / nu if nu > 0 else 0.0
     c = bias = relb = None
-    if expectation.start == "stationary":
+    if expectation.start == "stationary" and not (expectation.reduce == "mean"
+                                                  and expectation.mode == "next_step"):
         c = renewal_scale(problem, policy, theta, n_steps=expectation.n_steps,
                           n_envs=expectation.n_envs, mode=expectation.mode, reduce=expectation.reduce)
         bias = u - c * tgt

@@ -27,7 +27,7 @@ from .gae import described
 from .rules import Rows, Rule
 
 __all__ = ["done_read_late", "truncation_as_termination", "truncation_bootstraps_current_value",
-           "carried_across_truncation", "last_value_dropped", "PATTERNS"]
+           "carried_across_truncation", "last_value_dropped", "PATTERNS", "DESCRIPTIONS"]
 
 
 def _correct_delta(x: Rows) -> np.ndarray:
@@ -45,7 +45,7 @@ def _late_rule(gamma, lam) -> Rule:
 
 
 @described(_late_rule)
-def done_read_late(rewards, values, terminated, truncated, final_values, next_values, *, gamma, lam):
+def done_read_late(rewards, values, terminated, truncated, final_values, last_values, *, gamma, lam):
     """Bug 1: ``nonterminal = 1 − dones[t + 1]`` on flags stored per step (the last step
     reads its own flag, as CleanRL's ``next_done``); truncations bootstrapped in the
     reward as stable-baselines3 does."""
@@ -56,7 +56,7 @@ def done_read_late(rewards, values, terminated, truncated, final_values, next_va
     last = np.zeros(rewards.shape[1:])
     for t in range(n - 1, -1, -1):
         if t == n - 1:
-            nonterminal, v_next = 1.0 - dones[t], next_values
+            nonterminal, v_next = 1.0 - dones[t], last_values
         else:
             nonterminal, v_next = 1.0 - dones[t + 1], values[t + 1]
         delta = rewards[t] + gamma * v_next * nonterminal - values[t]
@@ -72,7 +72,7 @@ def _as_termination_rule(gamma, lam) -> Rule:
 
 
 @described(_as_termination_rule)
-def truncation_as_termination(rewards, values, terminated, truncated, final_values, next_values,
+def truncation_as_termination(rewards, values, terminated, truncated, final_values, last_values,
                               *, gamma, lam):
     """Bug 2: ``dones = terminated | truncated`` and no bootstrap at a truncated step."""
     dones = np.asarray(terminated, bool) | np.asarray(truncated, bool)
@@ -80,7 +80,7 @@ def truncation_as_termination(rewards, values, terminated, truncated, final_valu
     adv = np.zeros_like(np.asarray(rewards, dtype=float))
     last = 0.0
     for t in range(n - 1, -1, -1):
-        v_next = next_values if t == n - 1 else values[t + 1]
+        v_next = last_values if t == n - 1 else values[t + 1]
         delta = rewards[t] + gamma * v_next * (1.0 - dones[t]) - values[t]
         last = delta + gamma * lam * (1.0 - dones[t]) * last
         adv[t] = last
@@ -96,7 +96,7 @@ def _current_value_rule(gamma, lam) -> Rule:
 
 @described(_current_value_rule)
 def truncation_bootstraps_current_value(rewards, values, terminated, truncated, final_values,
-                                        next_values, *, gamma, lam):
+                                        last_values, *, gamma, lam):
     """Bug 3: ``rewards += γ · values · truncated`` — V(s_t), the state the action was
     taken in, stands in for V(s_{t+1})."""
     rewards = np.asarray(rewards, dtype=float) + gamma * np.asarray(values) * np.asarray(truncated)
@@ -105,7 +105,7 @@ def truncation_bootstraps_current_value(rewards, values, terminated, truncated, 
     adv = np.zeros_like(rewards)
     last = 0.0
     for t in range(n - 1, -1, -1):
-        v_next = next_values if t == n - 1 else values[t + 1]
+        v_next = last_values if t == n - 1 else values[t + 1]
         last = (rewards[t] - values[t]
                 + gamma * (1.0 - dones[t]) * (v_next + lam * last))
         adv[t] = last
@@ -119,7 +119,7 @@ def _carried_rule(gamma, lam) -> Rule:
 
 
 @described(_carried_rule)
-def carried_across_truncation(rewards, values, terminated, truncated, final_values, next_values,
+def carried_across_truncation(rewards, values, terminated, truncated, final_values, last_values,
                               *, gamma, lam):
     """Bug 4: the bootstrap of a truncated step is right, but the recursion is masked by
     ``terminated`` only, so a truncation does not stop Â."""
@@ -128,7 +128,7 @@ def carried_across_truncation(rewards, values, terminated, truncated, final_valu
     adv = np.zeros_like(np.asarray(rewards, dtype=float))
     last = 0.0
     for t in range(n - 1, -1, -1):
-        v_next = next_values if t == n - 1 else values[t + 1]
+        v_next = last_values if t == n - 1 else values[t + 1]
         boot = np.where(truncated[t], final_values[t], (1.0 - terminated[t]) * v_next)
         delta = rewards[t] + gamma * boot - values[t]
         last = delta + gamma * lam * (1.0 - terminated[t]) * last
@@ -144,10 +144,10 @@ def _dropped_rule(gamma, lam) -> Rule:
 
 
 @described(_dropped_rule)
-def last_value_dropped(rewards, values, terminated, truncated, final_values, next_values,
+def last_value_dropped(rewards, values, terminated, truncated, final_values, last_values,
                        *, gamma, lam):
     """Bug 5: ``values`` padded with 0 after the last step, as if every segment ended an
-    episode: the last step is not bootstrapped from ``next_values``."""
+    episode: the last step is not bootstrapped from ``last_values``."""
     ext = np.concatenate([np.asarray(values, dtype=float),
                           np.zeros((1,) + np.shape(values)[1:])], axis=0)
     terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
@@ -171,3 +171,15 @@ PATTERNS = {
     "last_value_dropped": last_value_dropped,
 }
 
+#: One line per bug, for reports.
+DESCRIPTIONS = {
+    "done_read_late": "the done flag of step t read at t + 1 (flags stored per step fed to a "
+                      "loop written for per-observation flags)",
+    "truncation_as_termination": "a truncation treated as a termination (the bootstrap "
+                                 "γV(final obs) of a time-limit step is zeroed)",
+    "truncation_bootstraps_current_value": "a truncated step bootstrapped with γV(s_t) instead "
+                                           "of γV(final obs)",
+    "carried_across_truncation": "the advantage recursion carried across a truncation into "
+                                 "the next episode",
+    "last_value_dropped": "the segment's last step not bootstrapped with V(next observation)",
+}

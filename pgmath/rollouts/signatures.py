@@ -1,25 +1,31 @@
 """Adapters: GAE functions with the signatures of CleanRL, stable-baselines3 and skrl.
 
-Each adapter returns an *explicit-signature* advantage function (:mod:`.gae`) that
-feeds the user's function the arrays its library would, from pgmath's rollout view:
+The conventions — which arrays each library passes, in which order, how its flags and
+γ/λ are named and typed, what its rollout collection adds to a truncated step's reward,
+whether it returns advantages or returns — are defined once, in
+:data:`pgmath.adapters.LIBRARY_SIGNATURES`, with the fields of
+:class:`pgmath.adapters.EpisodeArrays` (:func:`pgmath.adapters.boundary_fields` derives
+``dones``, ``episode_starts``, ``last_dones`` from ``terminated`` and ``truncated``).
+This module only turns a function with one of those signatures into an
+*explicit-signature* advantage function (:mod:`.gae`), the form the rollout engine calls:
 
+``"explicit"`` — ``fn(rewards, values, terminated, truncated, final_values, last_values,
+    *, gamma, lam)``, pgmath's own; the function is returned as it is.
 ``"cleanrl"`` — ``fn(rewards, values, dones, next_value, next_done, gamma, gae_lambda)``
-    as the loop of CleanRL's ``ppo.py``: ``dones[t]`` flags that *observation* t is the
-    first of an episode (CleanRL stores ``next_done`` before acting), ``next_done`` that
-    the last step ended one, ``done = terminated | truncated``. CleanRL adds no bootstrap
-    for truncations (``reward_bootstrap="none"``).
+    as the loop of CleanRL's ``ppo.py``: ``dones[t]`` = ``episode_starts[t]`` (observation
+    t is the first of an episode), ``next_done`` = ``last_dones``; no truncation bootstrap.
 ``"sb3"`` — ``fn(rewards, values, episode_starts, last_values, dones, gamma, gae_lambda)``
-    as ``RolloutBuffer.compute_returns_and_advantage``: ``episode_starts[t]`` as
-    CleanRL's ``dones``, ``dones`` the last step's flag; stable-baselines3 adds
-    γ V(terminal_observation) to the reward of a truncated step before
-    (``reward_bootstrap="final_value"``).
-``"skrl"`` — ``fn(rewards, dones, values, next_values, discount_factor, lambda_coefficient)``
-    as skrl's ``compute_gae``, ``dones`` per step (``terminated | truncated``); it returns
-    ``(returns, advantages)`` with the advantages standardised over the batch, so the
-    adapter takes ``returns − values`` (the raw advantages; standardising is a separate,
-    batch-coupled step). skrl bootstraps truncations only with ``time_limit_bootstrap``,
-    adding γ V(s_t) (``reward_bootstrap="current_value"``); its default is none.
-``"explicit"`` — pgmath's own signature; the function is returned as it is.
+    as ``RolloutBuffer.compute_returns_and_advantage``; γ V(final observation) added to a
+    truncated step's reward first (``reward_bootstrap="final_value"``).
+``"skrl"`` — ``fn(rewards, dones, values, next_values, discount_factor,
+    lambda_coefficient)`` as skrl's ``compute_gae`` (``next_values`` = ``last_values``),
+    returning ``(returns, standardised advantages)``: the adapter takes
+    ``returns − values`` (standardising is a separate, batch-coupled step). With
+    ``time_limit_bootstrap`` skrl adds γ V(s_t) (``reward_bootstrap="current_value"``);
+    its default is none.
+``"arrays"`` — ``fn(x) -> Â``, ``x`` an :class:`pgmath.adapters.EpisodeArrays` (time
+    major): the advantage functions :func:`pgmath.adapters.advantage_estimator` takes, so
+    the same code is checked on episodes and on rollout segments.
 
 ``reward_bootstrap`` (what is added to a truncated step's reward before the call):
 ``"none"``, ``"final_value"`` (γ V(final observation): partial-episode bootstrapping
@@ -30,38 +36,22 @@ torch is imported only then.
 """
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
+from ..adapters import (LIBRARY_SIGNATURES, REWARD_BOOTSTRAPS, _to_numpy, call_library,
+                        step_arrays)
 from ..errors import InvalidArgumentError
 
 __all__ = ["adapt", "SIGNATURES", "REWARD_BOOTSTRAPS"]
 
-SIGNATURES = ("explicit", "cleanrl", "sb3", "skrl")
-REWARD_BOOTSTRAPS = ("none", "final_value", "current_value")
-_DEFAULT_BOOTSTRAP = {"cleanrl": "none", "sb3": "final_value", "skrl": "none", "explicit": "none"}
-_GAMMA = ("gamma", "discount", "discount_factor")
-_LAM = ("gae_lambda", "lam", "lmbda", "lambda_", "lambda_coefficient", "gae_lam")
+#: The signatures :func:`adapt` knows: the libraries of
+#: :data:`pgmath.adapters.LIBRARY_SIGNATURES` and ``"arrays"``.
+SIGNATURES = (*LIBRARY_SIGNATURES, "arrays")
 
 
-def _call(fn, arrays: list, gamma: float, lam: float, gamma_pos: int, lam_pos: int):
-    """Call with the arrays positionally and γ, λ by the function's own parameter names
-    when it has them (``gamma``/``discount_factor``, ``gae_lambda``/``lambda_coefficient``…),
-    else positionally after the arrays."""
-    try:
-        params = list(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        params = []
-    kw = {}
-    for names, value in ((_GAMMA, gamma), (_LAM, lam)):
-        hit = next((p for p in params if p in names), None)
-        if hit is not None:
-            kw[hit] = value
-    if len(kw) == 2:
-        return fn(*arrays, **kw)
-    extra = [gamma, lam] if gamma_pos < lam_pos else [lam, gamma]
-    return fn(*arrays, *extra)
+def _choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise InvalidArgumentError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
 
 
 def adapt(fn, signature: str, *, reward_bootstrap: str | None = None, backend: str = "numpy",
@@ -70,81 +60,60 @@ def adapt(fn, signature: str, *, reward_bootstrap: str | None = None, backend: s
 
     Args:
       fn: the user's GAE function.
-      signature: ``"cleanrl"``, ``"sb3"``, ``"skrl"`` or ``"explicit"`` (module docstring).
+      signature: ``"cleanrl"``, ``"sb3"``, ``"skrl"``, ``"explicit"`` or ``"arrays"``
+        (module docstring).
       reward_bootstrap: ``"none"``, ``"final_value"`` or ``"current_value"``; default
-        what the library's own rollout collection does.
+        what the library's own rollout collection does (none for ``"arrays"``).
       backend: ``"numpy"`` or ``"torch"``; dtype: ``"float64"`` or ``"float32"``.
       output: ``"advantages"`` (the array, or the first of a returned tuple; default for
-        cleanrl/sb3/explicit) or ``"returns"`` (Â = returns − values, the first of a
+        cleanrl/sb3/explicit/arrays) or ``"returns"`` (Â = returns − values, the first of a
         returned tuple; default for skrl).
 
     Returns:
-      ``advantages(rewards, values, terminated, truncated, final_values, next_values, *,
+      ``advantages(rewards, values, terminated, truncated, final_values, last_values, *,
       gamma, lam)``.
     """
-    if signature not in SIGNATURES:
-        raise InvalidArgumentError(f"signature must be one of {SIGNATURES}, got {signature!r}")
-    boot = _DEFAULT_BOOTSTRAP[signature] if reward_bootstrap is None else reward_bootstrap
-    if boot not in REWARD_BOOTSTRAPS:
-        raise InvalidArgumentError(
-            f"reward_bootstrap must be one of {REWARD_BOOTSTRAPS}, got {reward_bootstrap!r}")
-    if backend not in ("numpy", "torch"):
-        raise InvalidArgumentError(f"backend must be 'numpy' or 'torch', got {backend!r}")
-    if dtype not in ("float64", "float32"):
-        raise InvalidArgumentError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    out_kind = output or ("returns" if signature == "skrl" else "advantages")
-    if out_kind not in ("advantages", "returns"):
-        raise InvalidArgumentError(f"output must be 'advantages' or 'returns', got {output!r}")
+    _choice("signature", signature, SIGNATURES)
+    lib = LIBRARY_SIGNATURES.get(signature)
+    boot = (lib.reward_bootstrap if lib else "none") if reward_bootstrap is None \
+        else reward_bootstrap
+    _choice("reward_bootstrap", boot, REWARD_BOOTSTRAPS)
+    _choice("backend", backend, ("numpy", "torch"))
+    _choice("dtype", dtype, ("float64", "float32"))
+    out_kind = output or (lib.output if lib else "advantages")
+    _choice("output", out_kind, ("advantages", "returns"))
     if signature == "explicit" and boot == "none" and backend == "numpy" and output is None:
         return fn
 
     def convert(x):
-        if backend == "numpy":
-            return np.asarray(x, dtype=dtype)
+        if backend == "numpy" or x.dtype.kind not in "fb":
+            return x
         import torch  # optional dependency: only this path needs it
-        return torch.as_tensor(np.asarray(x, dtype=dtype))
+        return torch.as_tensor(x)
 
-    def advantages(rewards, values, terminated, truncated, final_values, next_values, *,
+    def advantages(rewards, values, terminated, truncated, final_values, last_values, *,
                    gamma, lam):
         rewards = np.asarray(rewards, dtype=float)
         if boot == "final_value":
             rewards = rewards + gamma * np.asarray(truncated) * final_values
         elif boot == "current_value":
             rewards = rewards + gamma * np.asarray(truncated) * values
-        ended = (np.asarray(terminated) | np.asarray(truncated)).astype(float)
-        starts = np.concatenate([np.zeros((1,) + ended.shape[1:]), ended[:-1]], axis=0)
-        c = convert
-        if signature == "cleanrl":
-            args = [c(rewards), c(values), c(starts), c(next_values), c(ended[-1])]
-            out = _call(fn, args, gamma, lam, 5, 6)
-        elif signature == "sb3":
-            args = [c(rewards), c(values), c(starts), c(next_values), c(ended[-1])]
-            out = _call(fn, args, gamma, lam, 5, 6)
-        elif signature == "skrl":
-            args = [c(rewards), c(ended.astype(bool)) if backend == "numpy" else
-                    c(ended).bool(), c(values), c(next_values)]
-            out = _call(fn, args, gamma, lam, 4, 5)
+        x = step_arrays(rewards, values, terminated, truncated, final_values, last_values,
+                        gamma=gamma, dtype=dtype)
+        if signature == "arrays":
+            out = fn(x)
         else:
-            out = fn(c(rewards), c(values), np.asarray(terminated), np.asarray(truncated),
-                     c(final_values), c(next_values), gamma=gamma, lam=lam)
+            out = call_library(fn, signature, x, lam=lam, convert=convert)
         first = out[0] if isinstance(out, (tuple, list)) else out
-        if out_kind == "returns":
-            return _keep_dtype(first, lambda a: a - np.asarray(values, dtype=a.dtype))
-        return _keep_dtype(first, lambda a: a)
+        a = _to_numpy(first, f"advantage function {getattr(fn, '__name__', fn)!s} returned")
+        if str(getattr(first, "dtype", "")).endswith("float16") and "bfloat" not in \
+                str(first.dtype):
+            a = a.astype(np.float16)   # keep the working precision the check's tolerance reads
+        elif a.dtype.kind != "f":
+            a = a.astype(float)
+        return a - np.asarray(values, dtype=a.dtype) if out_kind == "returns" else a
 
     advantages.__name__ = getattr(fn, "__name__", "advantages")
     advantages.__qualname__ = f"{signature}:{getattr(fn, '__qualname__', advantages.__name__)}"
     advantages.adapted_from = fn
     return advantages
-
-
-def _keep_dtype(x, f) -> np.ndarray:
-    """``f`` applied to x as a numpy array of x's own float dtype (so float32 stays float32
-    and the check's tolerance follows the working precision)."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    a = np.asarray(x)
-    if a.dtype.kind != "f":
-        a = a.astype(float)
-    return f(a)
-

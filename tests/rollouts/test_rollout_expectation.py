@@ -121,9 +121,46 @@ def test_stationary_episodic_update_is_the_renewal_scale_times_grad_J(mode, time
     got = expected_update(gae, prob, pol, th, n_steps=n, n_envs=e, lam=0.6, mode=mode)
     c = n * e / (length + (1 if mode == "next_step" else 0))
     assert np.max(np.abs(got.mean - c * grad)) <= 1e-10
-    mean = expected_update(gae, prob, pol, th, n_steps=n, n_envs=e, lam=0.6, mode=mode,
-                           reduce="mean")
-    assert np.allclose(mean.mean * n * e, got.mean, atol=1e-13, rtol=0)
+    if mode == "same_step":      # every row is live: the mean divides by n · e
+        mean = expected_update(gae, prob, pol, th, n_steps=n, n_envs=e, lam=0.6, mode=mode,
+                               reduce="mean")
+        assert np.allclose(mean.mean * n * e, got.mean, atol=1e-13, rtol=0)
+
+
+@pytest.mark.parametrize("mode", ["next_step", "same_step"])
+@pytest.mark.parametrize("start", ["reset", "stationary"])
+def test_mean_over_live_rows_matches_the_reference(mode, start):
+    """reduce="mean" averages over the live rows only: next-step auto-reset rows are not
+    transitions, and the count L of live rows is random, so E[g] = E[Σ_e X_e / Σ_e L_e].
+    Expected values: the reference enumeration (reference_rollouts.py) of one column's
+    segments, X and L per segment from the reference GAE loops, and every ordered pair of
+    segments for two environments, (X_i + X_j) / (L_i + L_j), written here."""
+    H, lam, gamma = 3, 0.8, 0.9
+    P, R, p0, pi = map(_floats, ref.boundary_rational())
+    prob, pol, th = boundary_problem(objective="discounted", time_limit=H)
+    V = [[(s - 1) / 3 for s in range(4)]]
+    n = 3
+    st = (ref.reset_start(p0) if start == "reset"
+          else ref.renewal_start(P, p0, {3}, H, pi, mode))
+    segs = ref.segments(st, n, P, R, p0, {3}, H, pi, mode)
+    L = np.array([sum(not row["dead"] for row in rows) for _, rows, _ in segs])
+    p = np.array([q for q, _, _ in segs])
+    if mode == "next_step":
+        assert L.min() < n   # some segments carry an auto-reset row
+    for name in NAMES:
+        X = np.array([ref.expected_update(name, [(1.0, rows, nxt)], V, pi, gamma, lam)
+                      for _, rows, nxt in segs])
+        want1 = (p / np.maximum(L, 1) * (L > 0)) @ X
+        tot = L[:, None] + L[None, :]
+        pair = np.divide(1.0, tot, out=np.zeros(tot.shape), where=tot > 0) * np.outer(p, p)
+        want2 = pair.sum(axis=1) @ X + pair.sum(axis=0) @ X
+        for e, want in ((1, want1), (2, want2)):
+            for method in ("recursion", "enumeration"):
+                got = expected_update(FUNCS[name], prob, pol, th, n_steps=n, n_envs=e, lam=lam,
+                                      values=np.array(V[0]), start=start, mode=mode,
+                                      reduce="mean", method=method)
+                assert np.max(np.abs(got.mean - want)) <= 1e-12, (name, e, method)
+                assert np.all(got.slack < 1e-12)
 
 
 def test_correct_gae_with_exact_values_is_the_advantage_weighted_by_row_marginals():

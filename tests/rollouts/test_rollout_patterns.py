@@ -78,12 +78,13 @@ def test_check_rollout_verdicts_and_diagnosis(mode):
     prob, pol, th = boundary_problem()
     res = check_rollout(gae, prob, pol, th, n_steps=3, lam=0.8, mode=mode)
     assert res.verdict == "unbiased" and res.passed and res.matches == ("gae",)
-    assert "verdict: unbiased" in res.report
+    assert "verdict: PASS (unbiased)" in res.report
     for name, fn in PATTERNS.items():
         res = check_rollout(fn, prob, pol, th, n_steps=3, lam=0.8, mode=mode)
         assert res.verdict == "biased", name
         assert name in res.matches and "gae" not in res.matches
         assert res.max_abs_bias > 1e-3
+        assert f"known bug {name!r}" in res.pattern and f"recognised: " in res.report
 
 
 @settings(max_examples=15)
