@@ -71,8 +71,9 @@ This module also holds the framework-neutral parts of :mod:`pgmath.torch` and
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
-from typing import Callable, NamedTuple
+import os
+from dataclasses import dataclass, fields
+from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -88,7 +89,9 @@ __all__ = ["EpisodeArrays", "episode_arrays", "step_arrays", "boundary_fields",
            "value_table",
            "LossBatch", "loss_batch_arrays", "logits_to_theta", "coupling_gap", "logit_name",
            "coupling_message", "working_dtype", "check_loss_options", "check_finite_gradient",
-           "choose_rows", "finish_rows", "LAYOUTS", "DISCOUNTINGS", "COUPLINGS"]
+           "choose_rows", "finish_rows", "describe_array", "describe_inputs", "user_code_location",
+           "loss_failure", "loss_inputs",
+           "user_function_error", "LAYOUTS", "DISCOUNTINGS", "COUPLINGS"]
 
 LAYOUTS = ("time_major", "batch_major")
 DISCOUNTINGS = ("step", "start")
@@ -449,6 +452,80 @@ def working_dtype(*dtypes) -> np.dtype:
     return np.dtype(np.float64)
 
 
+# -- errors raised inside a user's function -------------------------------------------------------
+def describe_array(a) -> str:
+    """``"[4, 8] float32"``: the shape and dtype of a numpy, torch or JAX array."""
+    shape = ", ".join(str(int(n)) for n in tuple(a.shape))
+    return f"[{shape}] {str(a.dtype).rsplit('.', 1)[-1]}"   # torch.float32 -> float32
+
+
+def describe_inputs(arrays: Mapping[str, object]) -> str:
+    """The shapes and dtypes of what a user's function received, fields of one shape and
+    dtype grouped: ``"rewards, values: [4, 8] float32; states, actions: [4, 8] int64;
+    values: None"`` (numpy, torch or JAX arrays; entries without a shape are left out)."""
+    groups: dict[str, list[str]] = {}
+    for key, a in arrays.items():
+        if a is None:
+            what = "None"
+        elif hasattr(a, "shape") and hasattr(a, "dtype"):
+            what = describe_array(a)
+        else:
+            continue
+        groups.setdefault(what, []).append(key)
+    return "; ".join(f"{', '.join(keys)}: {what}" for what, keys in groups.items())
+
+
+def _code_file(fn) -> str | None:
+    target = inspect.unwrap(fn) if callable(fn) else fn
+    target = getattr(target, "func", target)               # functools.partial
+    code = getattr(target, "__code__", None) or getattr(getattr(type(target), "__call__", None),
+                                                        "__code__", None)
+    return code.co_filename if code is not None else None
+
+
+def user_code_location(fn, exc: BaseException) -> str | None:
+    """``"my_file.py:12"``: the deepest line of the traceback of ``exc`` in the file that
+    defines ``fn`` (the user's line that raised, or that called what raised), or ``None``."""
+    file = _code_file(fn)
+    where, tb = None, exc.__traceback__
+    while tb is not None:
+        if file is not None and tb.tb_frame.f_code.co_filename == file:
+            where = f"{os.path.basename(file)}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+def user_function_error(what: str, fn, exc: BaseException, inputs: str,
+                        hint: str = "") -> EstimatorError:
+    """One :class:`EstimatorError` for an exception raised inside a user's function,
+    saying once what failed (``what``: "advantage function my_gae"), where (the user's
+    line, :func:`user_code_location`), the exception's first line, and what the function
+    was given (``inputs``, e.g. from :func:`describe_inputs`). An :class:`EstimatorError`
+    (already saying all that) is returned unchanged, never wrapped again."""
+    if isinstance(exc, EstimatorError):
+        return exc
+    loc = user_code_location(fn, exc)
+    first = (str(exc).strip().splitlines() or [""])[0].rstrip(".")
+    return EstimatorError(f"{what} raised {type(exc).__name__}"
+                          + (f" at {loc}" if loc else "") + f": {first}{hint}. "
+                          f"It was called with {inputs}")
+
+
+def loss_failure(label: str, loss_fn) -> str:
+    """A loss adapter's failing function as its errors name it: the estimator's label, and
+    the user's loss by name when the label does not say it."""
+    name = _name(loss_fn)
+    return label if name in label else f"{label} (loss function {name})"
+
+
+def loss_inputs(logits, arrays: Mapping[str, object], discount: float, *,
+                per_trajectory: bool = False) -> str:
+    """What a loss was given: ``"logits [X, A] float32 and batch = LossBatch(...): …"``."""
+    rows = " (each call sees one trajectory: [1, T])" if per_trajectory else ""
+    return (f"logits {describe_array(logits)} and batch = LossBatch(discount={discount})"
+            f"{rows}: {describe_inputs(arrays)}")
+
+
 # -- the advantage adapter --------------------------------------------------------------------------
 def _check_choice(name: str, v: str, allowed: tuple[str, ...]) -> None:
     if v not in allowed:
@@ -498,8 +575,11 @@ def advantage_estimator(advantage_fn: Callable[[EpisodeArrays], object], values,
         try:
             out = advantage_fn(x)
         except Exception as exc:  # noqa: BLE001 - re-raised with context
-            raise EstimatorError(f"advantage function {_name(advantage_fn)} raised "
-                                 f"{type(exc).__name__}: {exc}") from exc
+            arrays = {f.name: getattr(x, f.name) for f in fields(x)}
+            raise user_function_error(
+                f"advantage function {_name(advantage_fn)}", advantage_fn, exc,
+                f"x = EpisodeArrays(layout={layout!r}, gamma={x.gamma}): "
+                + describe_inputs(arrays)) from exc
         adv = _to_numpy(out, f"advantage function {_name(advantage_fn)} returned")
         want = (T, N) if layout == "time_major" else (N, T)
         if adv.shape == want + (1,):

@@ -152,8 +152,10 @@ class Derivation:
       title: page title.
       claims: the claim IDs this derivation decides, mapped to the labels of the steps
         that constitute the notes' claim (all must be verified for "holds").
-      conditions: per claim ID, the conditions under which it holds (gives "holds under
-        conditions").
+      conditions: per claim ID, the conditions the steps are proved under (plain text);
+        rendered on the derivation page after the intro, and :meth:`claim_verdicts`
+        gives "holds under conditions" with them. The claim's own verdict
+        (``pgmath/claims/``) may still read them as the claim's setting and say "holds".
       intro, outro: Markdown before and after the steps.
       steps: the steps, in order.
     """
@@ -480,6 +482,8 @@ def render(derivation: Derivation, results: Sequence[StepResult], *, title: str 
               + ", ".join(f"{n} {st}" for st, n in counts.items() if n) + ".", ""]
     if derivation.intro:
         lines += [derivation.intro.strip(), ""]
+    for cid, cond in derivation.conditions.items():
+        lines += [f"**Proved under these conditions ({cid}).** {cond.strip()}", ""]
     for r in results:
         s = r.step
         head = f"## Step {r.number}. {s.title}"

@@ -19,6 +19,7 @@ __all__ = [
     "InvalidArgumentError",
     "DivergentPolicyError",
     "RolloutError",
+    "MissingRewardsError",
 ]
 
 
@@ -72,3 +73,8 @@ class RolloutError(PgmathError):
     """Rollout arrays that contradict each other: terminated and truncated both set, a
     segment shorter than one step, flags or final observations where no episode ended
     (the message names the array, the step t and the environment)."""
+
+
+class MissingRewardsError(InvalidArgumentError):
+    """Rewards read from a :class:`~pgmath.Trajectories` batch built without them
+    (``rewards=None``): Fisher estimates and scores need none, estimators and returns do."""

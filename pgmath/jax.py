@@ -30,7 +30,8 @@ except ImportError as _exc:  # pragma: no cover - exercised where jax is absent
         "(CPU: pip install jax jaxlib)") from _exc
 
 from .adapters import (ARRAY_FIELDS, COUPLINGS, LossBatch, check_finite_gradient,
-                       check_loss_options, choose_rows, finish_rows, loss_batch_arrays)
+                       check_loss_options, choose_rows, finish_rows, loss_batch_arrays,
+                       loss_failure, loss_inputs, user_function_error)
 from .errors import EstimatorError, InvalidArgumentError
 from .estimators._protocol import _name
 
@@ -142,15 +143,20 @@ def loss_estimator(loss_fn: Callable, *, values=None, dtype=jnp.float32,
         # compile); the whole batch only when the loss turns out to couple it
         k = min(batch.n, FIRST)
         head = tuple(x[:k] for x in xs)
+        failure = loss_failure(label, loss_fn)
+
+        def inputs(cols, **kw) -> str:
+            return loss_inputs(logits, dict(zip(names, cols)), float(batch.discount), **kw)
         try:
             loss = call(logits, *head)
         except Exception as exc:  # noqa: BLE001 - re-raised with context
-            raise EstimatorError(f"{label} raised {type(exc).__name__}: {exc}") from exc
+            raise user_function_error(failure, loss_fn, exc, inputs(head)) from exc
         _check_loss(loss, dt, label)
         shapes = (names, float(batch.discount), tuple((x.shape, str(x.dtype)) for x in head))
         if shapes not in uses_logits:
-            uses_logits[shapes] = _traced(label, "jax.make_jaxpr", _uses_first_argument,
-                                          lambda lg: call(lg, *head), logits)
+            uses_logits[shapes] = _traced(
+                f"{failure} under jax.make_jaxpr", loss_fn, inputs(head),
+                _uses_first_argument, lambda lg: call(lg, *head), logits)
         if not uses_logits[shapes]:
             raise EstimatorError(
                 f"{label} does not use the logits: the traced loss never reads the logits "
@@ -158,8 +164,8 @@ def loss_estimator(loss_fn: Callable, *, values=None, dtype=jnp.float32,
                 "jax.nn.log_softmax(logits)[batch.inputs, batch.actions]")
 
         def gradient(cols) -> np.ndarray:
-            g = np.asarray(_traced(label, "jax.jit(jax.grad(...)) on the batch", value_grad,
-                                   logits, *cols)[1])
+            g = np.asarray(_traced(f"{failure} under jax.jit(jax.grad(...)) on the batch",
+                                   loss_fn, inputs(cols), value_grad, logits, *cols)[1])
             check_finite_gradient(g.reshape(1, -1), label, policy, whole=True)
             return g
 
@@ -169,7 +175,8 @@ def loss_estimator(loss_fn: Callable, *, values=None, dtype=jnp.float32,
             size = max(FIRST, 1 << (batch.n - 1).bit_length())   # pad N to a power of two
             padded = tuple(jnp.concatenate([x, jnp.repeat(x[-1:], size - batch.n, axis=0)])
                            for x in xs)
-            rows = np.asarray(_traced(label, "jax.vmap(jax.grad(...)) (one trajectory per call)",
+            rows = np.asarray(_traced(f"{failure} under jax.vmap(jax.grad(...))", loss_fn,
+                                      inputs(padded, per_trajectory=True),
                                       per_row, logits, *padded))[:batch.n]
         rows = choose_rows(rows, g_head, coupling, label, policy, first=k,
                            whole=lambda: g_head if k == batch.n else gradient(xs))
@@ -183,14 +190,14 @@ def loss_estimator(loss_fn: Callable, *, values=None, dtype=jnp.float32,
     return estimator
 
 
-def _traced(label: str, how: str, fn, *args):
-    """``fn(*args)``, a JAX transformation of the user's loss; its errors named."""
+def _traced(what: str, loss_fn, inputs: str, fn, *args):
+    """``fn(*args)``, a JAX transformation of the user's ``loss_fn``; an error raised in it
+    named once (:func:`pgmath.adapters.user_function_error`: ``what``, the user's line,
+    ``inputs``)."""
     try:
         return fn(*args)
-    except EstimatorError:
-        raise
     except Exception as exc:  # noqa: BLE001 - re-raised with context
-        raise EstimatorError(
-            f"{label} failed under {how}: {type(exc).__name__}: {str(exc).splitlines()[0]}. "
-            "Python control flow on a traced value (if/while on it, float(), .item()) cannot "
+        raise user_function_error(
+            what, loss_fn, exc, inputs,
+            ". Python control flow on a traced value (if/while on it, float(), .item()) cannot "
             "be traced (by jax.grad either); use jnp.where / lax.cond") from exc

@@ -40,7 +40,8 @@ except ImportError as _exc:  # pragma: no cover - exercised where torch is absen
         "(CPU wheel: pip install torch)") from _exc
 
 from .adapters import (ARRAY_FIELDS, COUPLINGS, LossBatch, check_finite_gradient,
-                       check_loss_options, choose_rows, finish_rows, loss_batch_arrays)
+                       check_loss_options, choose_rows, finish_rows, loss_batch_arrays,
+                       loss_failure, loss_inputs, user_function_error)
 from .errors import EstimatorError, InvalidArgumentError
 from .estimators._protocol import _name
 
@@ -96,8 +97,9 @@ def _batch_gradient(loss_fn, logits0, tensors, gamma, label, policy) -> np.ndarr
     try:
         loss = loss_fn(logits, LossBatch(**tensors, discount=gamma))
     except Exception as exc:  # noqa: BLE001 - re-raised with context
-        raise EstimatorError(f"{label} raised {type(exc).__name__}: {exc}"
-                             + _none_hint(exc, tensors)) from exc
+        raise user_function_error(loss_failure(label, loss_fn), loss_fn, exc,
+                                  loss_inputs(logits, tensors, gamma),
+                                  _none_hint(exc, tensors)) from exc
     _check_loss(loss, logits, label)
     (g,) = torch.autograd.grad(loss.reshape(()), logits, allow_unused=True)
     if g is None:
@@ -128,11 +130,12 @@ def _per_trajectory(loss_fn, logits0, tensors, gamma, label) -> torch.Tensor:
     try:
         return per_row(logits0.detach(), *(tensors[k] for k in names))
     except Exception as exc:  # noqa: BLE001 - re-raised with context
-        raise EstimatorError(
-            f"{label} failed under torch.func.vmap(torch.func.grad(...)) (one trajectory per "
-            f"call): {type(exc).__name__}: {exc}. vmap cannot run Python control flow on a "
-            "tensor's value (if/while on it, .item()); write it with torch.where, or take one "
-            "gradient per batch with coupling='batch'") from exc
+        raise user_function_error(
+            f"{loss_failure(label, loss_fn)} under torch.func.vmap(torch.func.grad(...))",
+            loss_fn, exc, loss_inputs(logits0, tensors, gamma, per_trajectory=True),
+            ". vmap cannot run Python control flow on a tensor's value (if/while on it, "
+            ".item()); write it with torch.where, or take one gradient per batch with "
+            "coupling='batch'") from exc
 
 
 def loss_estimator(loss_fn: Callable, *, values=None, dtype=torch.float32, device="cpu",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ._deprecation import renamed_arguments
-from .errors import InvalidArgumentError, ShapeError, TooManyTrajectoriesError
+from .errors import InvalidArgumentError, MissingRewardsError, ShapeError, TooManyTrajectoriesError
 from .mdp import horizon_steps as _steps
 from .exact._policy import policy_at
 
@@ -26,14 +26,43 @@ __all__ = ["Trajectories", "sample", "enumerate_trajectories", "count_trajectori
 MAX_TRAJECTORIES = 1_000_000
 
 
-@dataclass(frozen=True, eq=False)
+class _OptionalRewards:
+    """The ``rewards`` field of :class:`Trajectories`: ``[N, T]`` r_t, or absent.
+
+    A batch built without rewards (``rewards=None``, the default) serves everything that
+    reads only states, observations and actions (scores ψ_t, ``estimators.fisher_estimate``,
+    ``estimators.step_fisher_estimate``, log-probabilities); reading ``batch.rewards`` from it
+    (an estimator, :meth:`Trajectories.returns`) raises :class:`MissingRewardsError`
+    instead of computing with a placeholder.
+    """
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return None  # the dataclass default: rewards are optional
+        r = obj.__dict__["_rewards"]
+        if r is None:
+            raise MissingRewardsError(
+                f"this batch of {obj.n} trajectories was built without rewards "
+                "(Trajectories(..., rewards=None)), and something read batch.rewards: "
+                "estimators and returns() need them; pass rewards=[N, T] (scores and "
+                "Fisher estimates do not need them)")
+        return r
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__["_rewards"] = value
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class Trajectories:
     """A batch of N trajectories of length T (arrays ``[N, T]``).
 
     Attributes:
       states: ``[N, T]`` int, s_t.
       actions: ``[N, T]`` int, a_t.
-      rewards: ``[N, T]`` float, r_t.
+      rewards: ``[N, T]`` float r_t, or ``None`` (the default) for a batch that only
+        needs scores, e.g. for ``estimators.fisher_estimate``; reading ``batch.rewards`` of
+        such a batch (any estimator, :meth:`returns`) raises
+        :class:`~pgmath.errors.MissingRewardsError`. ``has_rewards`` says which.
       observations: ``[N, T]`` int o_t for a POMDP, else ``None``.
       final_states: ``[N]`` int s_T (the state after the last action), or ``None`` when
         it was not drawn (:func:`enumerate_trajectories` of an MDP whose reward does not
@@ -45,7 +74,7 @@ class Trajectories:
 
     states: np.ndarray
     actions: np.ndarray
-    rewards: np.ndarray
+    rewards: np.ndarray | None = _OptionalRewards()  # type: ignore[assignment]
     observations: np.ndarray | None = None
     final_states: np.ndarray | None = None
     behaviour_log_probs: np.ndarray | None = None
@@ -55,13 +84,30 @@ class Trajectories:
         s = np.asarray(self.states)
         if s.ndim != 2:
             raise ShapeError(f"states must be [N, T], got shape {s.shape}")
+        values = self._values()
         for f in ("actions", "rewards", "observations", "behaviour_log_probs"):
-            v = getattr(self, f)
+            v = values[f]
             if v is not None and np.shape(v) != s.shape:
                 raise ShapeError(f"{f} has shape {np.shape(v)} but states has shape {s.shape}")
         if self.final_states is not None and np.shape(self.final_states) != (s.shape[0],):
             raise ShapeError(
                 f"final_states has shape {np.shape(self.final_states)}; expected ({s.shape[0]},)")
+
+    def _values(self) -> dict:
+        """Every field's value by name, ``rewards`` as stored (``None`` when absent)."""
+        return {f.name: (self.__dict__["_rewards"] if f.name == "rewards"
+                         else getattr(self, f.name)) for f in fields(self)}
+
+    @property
+    def has_rewards(self) -> bool:
+        """Whether the batch carries rewards (``batch.rewards`` raises when it does not)."""
+        return self.__dict__["_rewards"] is not None
+
+    def __repr__(self) -> str:
+        parts = [f"N={self.n}", f"T={self.horizon}", f"discount={self.discount}"]
+        parts += [f"{k}={'yes' if v is not None else 'None'}" for k, v in self._values().items()
+                  if k not in ("states", "actions", "discount")]
+        return f"Trajectories({', '.join(parts)})"
 
     @property
     def n(self) -> int:
@@ -85,22 +131,20 @@ class Trajectories:
         """A sub-batch (rows ``idx``; an int keeps a batch of one)."""
         if isinstance(idx, (int, np.integer)):
             idx = slice(int(idx), int(idx) + 1) if idx != -1 else slice(-1, None)
-        kw = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            kw[f.name] = v[idx] if isinstance(v, np.ndarray) else v
+        kw = {k: (v[idx] if isinstance(v, np.ndarray) else v) for k, v in self._values().items()}
         return Trajectories(**kw)
 
     def returns(self) -> np.ndarray:
-        """``[N]`` r(τ) = Σ_t γ^t r_t."""
+        """``[N]`` r(τ) = Σ_t γ^t r_t (raises :class:`MissingRewardsError` without rewards)."""
         return self.rewards @ (self.discount ** np.arange(self.horizon))
 
 
 def concatenate(batches: list[Trajectories]) -> Trajectories:
     """One batch holding the rows of every batch in order."""
     kw = {}
+    values = [b._values() for b in batches]
     for f in fields(Trajectories):
-        vals = [getattr(b, f.name) for b in batches]
+        vals = [v[f.name] for v in values]
         if f.name == "discount":
             kw[f.name] = vals[0]
         elif any(v is None for v in vals):

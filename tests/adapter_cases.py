@@ -55,3 +55,41 @@ def cleanrl_gae(lam: float):
             adv[t] = lastgaelam = delta + x.gamma * lam * nextnonterminal * lastgaelam
         return adv
     return advantages
+
+
+def assert_float32_step_discounted(est, pb, mdp, policy, theta) -> None:
+    """A float32 advantage estimator Σ_t ψ_t Â_t with the exact V (w_t = 1): its rows are
+    float32, its exact mean is ∇J_γ + Σ_t (1 − γ^t) E[ψ_t A_t] (tests/pg_reference.py) to
+    float32 rounding, and ``check_unbiased`` with default settings says "unbiased" for
+    γ = 1, "biased" (by that amount, > 1e-2 here) for γ < 1."""
+    import numpy as np
+    mean, abs_mean, g = exact_mean(est, mdp, policy, theta)
+    assert g.dtype == np.float32
+    truth = pr.gradient(pb)
+    bias = pr.weighted_advantage_mean(pb, 1.0 - pb.gamma ** np.arange(pb.T))
+    assert float32_close(mean, abs_mean, truth + bias)
+    res = pgmath.check_unbiased(est, mdp, policy, theta)    # default settings
+    assert res.precision == "float32"
+    assert res.verdict == ("unbiased" if pb.gamma == 1.0 else "biased"), res.report
+    assert float32_close(res.bias, abs_mean, bias)
+    if pb.gamma < 1.0:
+        assert np.abs(bias).max() > 1e-2
+
+
+def error_said_once(check, fn, prefix: str) -> str:
+    """The message of the EstimatorError ``check()`` raises, asserted to start with
+    ``prefix`` (``{at}`` → ``"at <file of fn>:<line after its def>"``, the line that
+    raised) and to say "raised" once, wrapping no other EstimatorError."""
+    import os
+
+    import pytest
+
+    from pgmath.errors import EstimatorError
+    with pytest.raises(EstimatorError) as info:
+        check()
+    msg = str(info.value)
+    code = fn.__code__
+    at = f"at {os.path.basename(code.co_filename)}:{code.co_firstlineno + 1}"
+    assert msg.startswith(prefix.format(at=at)), msg
+    assert msg.count("raised") == 1 and "EstimatorError" not in msg, msg
+    return msg

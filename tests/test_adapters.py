@@ -13,7 +13,7 @@ from pgmath.errors import EstimatorError, InvalidArgumentError, ShapeError
 from pgmath.trajectories import Trajectories
 
 import pg_reference as pr
-from adapter_cases import as_pgmath, cleanrl_gae, problem
+from adapter_cases import as_pgmath, cleanrl_gae, error_said_once, problem
 
 
 def cleanrl_gae_off_by_one(x):
@@ -154,6 +154,29 @@ def small():
     mdp, policy, theta = as_pgmath(pb)
     batch = pgmath.sample(mdp, policy, theta, 4, np.random.default_rng(1))
     return mdp, policy, theta, batch
+
+
+def _past_the_horizon(x):
+    return x.rewards[:, :5] @ np.ones(7)      # T = 2 columns: a [N, 2] @ [7] ValueError
+
+
+def test_an_error_inside_the_advantage_function_is_said_once_with_its_line_and_inputs(small):
+    """From check_unbiased, the error names the function, the line of the test file that
+    raised, and what it was given (shapes and dtypes of the EpisodeArrays), once: no
+    "estimator … raised EstimatorError: advantage function … raised …"."""
+    mdp, policy, theta, _ = small
+    est = adapters.advantage_estimator(_past_the_horizon, mdp)
+    msg = error_said_once(lambda: pgmath.check_unbiased(est, mdp, policy, theta),
+                          _past_the_horizon,
+                          "advantage function _past_the_horizon raised ValueError {at}: matmul")
+    assert "x = EpisodeArrays(layout='time_major', gamma=1.0)" in msg
+    assert "rewards, values, next_values, discounts, final_values: [2, " in msg and "] float32" in msg
+
+
+def test_describe_inputs_groups_fields_and_says_none():
+    arrays = {"r": np.zeros((2, 3), np.float32), "v": np.ones((2, 3), np.float32),
+              "s": np.zeros((2, 3), np.int64), "w": None, "gamma": 0.9}
+    assert adapters.describe_inputs(arrays) == "r, v: [2, 3] float32; s: [2, 3] int64; w: None"
 
 
 def test_errors_name_what_is_wrong(small):

@@ -134,8 +134,12 @@ def test_render_numbers_steps_and_shows_the_verdicts():
         Step("fine", (x + 1)**2, x**2 + 2 * x + 1, lemma="Lemma (square)"),
         Step("slip", (x + 1)**2, x**2 + 1, notes="§9", label="bad", counter={"x": 1},
              correction="use 2x"),
-        Step("fixed", (x + 1)**2, x**2 + 2 * x + 1, fixes="bad")])
+        Step("fixed", (x + 1)**2, x**2 + 2 * x + 1, fixes="bad")],
+        claims={"PG-1": ["bad"]}, conditions={"PG-1": "x is a real number"}, intro="Intro.")
     md = render(d, check(d))
+    # the conditions are on the page, after the intro and before the first step
+    assert md.index("Intro.") < md.index("**Proved under these conditions (PG-1).** x is a "
+                                         "real number") < md.index("## Step 1.")
     assert md.startswith("# Demo")
     assert "## Step 1. fine — Lemma (square)" in md
     assert "*As written in the notes (§9):*" in md and "*Corrects step 2:*" in md

@@ -12,7 +12,7 @@ from pgmath.errors import EstimatorError, InvalidArgumentError  # noqa: E402
 from pgmath.jax import loss_estimator  # noqa: E402
 
 import pg_reference as pr  # noqa: E402
-from adapter_cases import as_pgmath, problem  # noqa: E402
+from adapter_cases import as_pgmath, error_said_once, problem  # noqa: E402
 
 
 def logp(logits, b):
@@ -103,7 +103,8 @@ BAD = [
      "gradient of the loss on the whole batch is nan at logit \\(s=1, a=0\\)"),
     (lambda lg, b: rtg(b).sum(), "does not use the logits"),
     (lambda lg, b: logp(lg, b).sum() / 0.0, "non-finite loss"),
-    (_data_dependent, "failed under jax.*control flow.*jnp.where"),
+    (_data_dependent, "under jax.make_jaxpr raised .* at test_jax.py:\\d+: .*control flow.*"
+                      "jnp.where"),
 ]
 
 
@@ -112,6 +113,21 @@ def test_bad_losses_get_a_named_error(small, loss, message):
     mdp, policy, theta, batch = small
     with pytest.raises(EstimatorError, match=message):
         loss_estimator(loss)(batch, policy, theta)
+
+
+def _misshapen(logits, b):
+    return jnp.dot(logits[0], b.rewards[0, :1]).sum()       # [2] · [1]: a TypeError here
+
+
+def test_an_error_inside_the_loss_is_said_once_with_its_line_and_inputs(small):
+    """From check_unbiased, the error names the loss, the line of the test file that
+    raised, and the shapes and dtypes the loss was given, once (no error wrapping an
+    error)."""
+    mdp, policy, theta, _ = small
+    est = loss_estimator(_misshapen)
+    msg = error_said_once(lambda: pgmath.check_unbiased(est, mdp, policy, theta), _misshapen,
+                          "jax_loss(_misshapen) raised TypeError {at}: ")
+    assert "logits [2, 2] float32" in msg and "rewards, behaviour_log_probs: [" in msg
 
 
 def test_dtype_promotion_and_64_bit_mode(small):

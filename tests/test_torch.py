@@ -19,7 +19,7 @@ from pgmath.errors import EstimatorError, InvalidArgumentError  # noqa: E402
 from pgmath.torch import loss_estimator  # noqa: E402
 
 import pg_reference as pr  # noqa: E402
-from adapter_cases import as_pgmath, problem  # noqa: E402
+from adapter_cases import as_pgmath, error_said_once, problem  # noqa: E402
 
 
 # -- losses as a user writes them ------------------------------------------------------------------
@@ -265,6 +265,27 @@ def test_bad_losses_get_a_named_error(small, loss, message):
         loss_estimator(loss)(batch, policy, theta)
 
 
+def _indexes_past_the_end(logits, b):
+    return -(logp(logits, b) * b.rewards[:, [0, 5]]).sum(1).mean()   # T = 2: no column 5
+
+
+def test_an_error_inside_the_loss_is_said_once_with_its_line_and_inputs(small):
+    """From check_unbiased, the error names the loss, the line of the test file that
+    raised, and the shapes and dtypes the loss was given, once (no error wrapping an
+    error)."""
+    mdp, policy, theta, _ = small
+    est = loss_estimator(_indexes_past_the_end)
+    msg = error_said_once(lambda: pgmath.check_unbiased(est, mdp, policy, theta),
+                          _indexes_past_the_end,
+                          "torch_loss(_indexes_past_the_end) raised IndexError {at}: ")
+    assert "logits [2, 2] float32 and batch = LossBatch(discount=1.0)" in msg
+    assert "states, actions, inputs: [" in msg and "values, next_values: None" in msg
+    named = loss_estimator(_indexes_past_the_end, name="my PPO")
+    with pytest.raises(EstimatorError, match=r"^my PPO \(loss function _indexes_past_the_end\) "
+                                             r"raised IndexError"):
+        pgmath.check_unbiased(named, mdp, policy, theta)
+
+
 def test_bad_options_and_values(small):
     mdp, policy, theta, batch = small
     with pytest.raises(InvalidArgumentError, match="dtype"):
@@ -276,8 +297,9 @@ def test_bad_options_and_values(small):
     table = torch.zeros(2, requires_grad=True)
     with pytest.raises(EstimatorError, match="values= got a tensor that requires grad"):
         loss_estimator(ppo(), values=table)(batch, policy, theta)
-    with pytest.raises(EstimatorError, match="raised EstimatorError.*requires grad"):
+    with pytest.raises(EstimatorError, match="^values= got a tensor that requires grad") as info:
         pgmath.check_unbiased(loss_estimator(ppo(), values=table), mdp, policy, theta)
+    assert "raised" not in str(info.value)   # said once, not wrapped in "estimator … raised"
 
 
 def test_objective_sign_and_linear_softmax_features(small):

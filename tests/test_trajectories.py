@@ -268,3 +268,24 @@ def test_one_n_steps_rule_for_sampler_enumeration_marginals_and_moments():
     inf = mdp.with_horizon(None).with_discount(0.9)
     assert pgmath.sample(inf, pol, theta, 3, rng, n_steps=T + 5).horizon == T + 5
     assert pgmath.exact.state_marginals(inf, pol, theta, n_steps=T + 5).shape[0] == T + 5
+
+
+def test_a_batch_without_rewards_refuses_only_what_needs_them():
+    """rewards are optional: rows, concatenation, inputs and repr work without them;
+    returns() and reading batch.rewards raise MissingRewardsError (a ValueError)."""
+    from pgmath.trajectories import concatenate
+    b = pgmath.Trajectories(np.zeros((3, 2), int), np.ones((3, 2), int), discount=0.9)
+    assert not b.has_rewards and b.n == 3 and b.horizon == 2
+    assert not b[1].has_rewards and concatenate([b, b[:2]]).n == 5
+    assert "rewards=None" in repr(b)
+    np.testing.assert_array_equal(b.inputs, b.states)
+    with pytest.raises(pgmath.MissingRewardsError, match=r"batch of 3 trajectories .* returns\(\)"):
+        b.returns()
+    with pytest.raises(ValueError, match="pass rewards=\\[N, T\\]"):
+        _ = b.rewards
+    with pytest.raises(pgmath.ShapeError, match=r"rewards has shape \(3, 1\)"):
+        pgmath.Trajectories(np.zeros((3, 2), int), np.zeros((3, 2), int), np.zeros((3, 1)))
+    full = pgmath.Trajectories(np.zeros((1, 2), int), np.zeros((1, 2), int), np.ones((1, 2)))
+    assert full.has_rewards and "rewards=yes" in repr(full)
+    mixed = concatenate([full, pgmath.Trajectories(np.zeros((1, 2), int), np.zeros((1, 2), int))])
+    assert not mixed.has_rewards  # a batch is only as complete as its parts

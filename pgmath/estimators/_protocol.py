@@ -114,12 +114,16 @@ def evaluate_estimator(estimator: Estimator, batch, policy, theta) -> EstimatorO
     Accepts numpy arrays, PyTorch tensors (also ones that require grad: detached) and JAX
     arrays, found by duck typing (pgmath never imports torch or jax here). Raises
     :class:`EstimatorError` naming the estimator when it raises, returns something that is
-    not a real ``[N, d]`` array (complex, boolean, object), or a non-finite value.
+    not a real ``[N, d]`` array (complex, boolean, object), or a non-finite value; an
+    :class:`EstimatorError` raised inside the estimator (an adapter's, which names the
+    user's function, its line and its inputs) propagates unchanged, not wrapped again.
     """
     d = policy.n_params
     name = _name(estimator)
     try:
         g = estimator(batch, policy, theta)
+    except EstimatorError:
+        raise  # already names what failed and where (an adapter's message): not wrapped again
     except Exception as exc:  # noqa: BLE001 - re-raised with context
         raise EstimatorError(f"estimator {name} raised {type(exc).__name__}: {exc}") from exc
     observed = _dtype_name(g)

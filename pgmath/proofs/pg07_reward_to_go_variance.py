@@ -62,7 +62,13 @@ On the symbolic two-state, two-action, $T = 2$ MDP of
 [the score-function page](pg01_score_function.md), with "variance" of the vector
 estimator $g$ meaning $\mathrm{tr}\,\mathrm{Var}[g] = \mathbb{E}|g|^2 - |\mathbb{E}g|^2$.
 The counterexample: state 0 pays $-2$ for action 0, which mostly leads to state 1,
-which pays $+2$: the past reward is anticorrelated with the future one.
+which pays $+2$, so the past and the future reward mostly have opposite signs
+($\mathbb{E}[r_1 r_2] = -21887/7225$). What decides is that sign, not a correlation: the
+term $\mathbb{E}\big[|\nabla\log\pi_\theta(a_2|s_2)|^2\, r_1 r_2\big]$ of
+$\mathbb{E}[X^T g_{\mathrm{rtg}}]$ is negative, so the past reward that REINFORCE keeps
+acts as a baseline for the future one (a constant past reward of the opposite sign does
+the same, with no correlation at all: the counterexample of
+[PG-7](../claims/pg-7.md)).
 """,
     steps=[
         Step("REINFORCE is reward-to-go plus the past-reward terms",
@@ -87,8 +93,9 @@ which pays $+2$: the past reward is anticorrelated with the future one.
                  "than $\\mathbb{E}|X|^2$ is positive.",
              correction="Reward-to-go is unbiased, but its variance is not always smaller: "
                         "tr Var[REINFORCE] − tr Var[reward-to-go] = E|X|² + 2E[Xᵀ g_rtg] with "
-                        "X = Σ_t ∇log π(a_t|s_t) Σ_{t'<t} r_t', which is negative when past and "
-                        "future rewards are strongly anticorrelated."),
+                        "X = Σ_t ∇log π(a_t|s_t) Σ_{t'<t} r_t', which is negative when the past "
+                        "rewards act as a baseline for the future ones (mostly of the "
+                        "opposite sign)."),
         Step("The cross term at the counterexample",
              tex=r"\mathbb{E}|X|^2 + 2\,\mathbb{E}[X^T g_{\mathrm{rtg}}] < 0\quad\text{at the point above}",
              lhs=(M.expect(dot(x_past, x_past)) + 2 * M.expect(dot(x_past, g_rtg))).xreplace(
@@ -99,6 +106,6 @@ which pays $+2$: the past reward is anticorrelated with the future one.
              lhs=mXX + 2 * mXA, rhs=0, rel=">=", facts={C: mXA, Q2: mXX},
              certificate=Q2 + 2 * C,
              why=r"With the facts $\mathbb{E}|X|^2 \ge 0$ and the condition "
-                 r"$\mathbb{E}[X^T g_{\mathrm{rtg}}] \ge 0$ (past rewards not anticorrelated "
-                 "with the reward-to-go term)."),
+                 r"$\mathbb{E}[X^T g_{\mathrm{rtg}}] \ge 0$ (on average the past-reward terms "
+                 "do not point against the reward-to-go term)."),
     ])

@@ -16,7 +16,7 @@ from pgmath.verification import load_expected
 H, HC, F = "holds", "holds under conditions", "false as written"
 EXPECTED = {
     "IL-1": HC, "IL-2": HC, "IL-3": H, "IL-4": HC, "IL-5": H, "IL-6": HC, "IL-7": HC,
-    "IL-8": HC, "IL-9": F,
+    "IL-8": HC, "IL-9": HC,
     "RL-1": H, "RL-2": H, "RL-3": H, "RL-4": H, "RL-5": H, "RL-6": H, "RL-7": HC, "RL-8": H,
     "RL-9": H, "RL-10": H, "RL-11": H, "RL-12": H, "RL-13": H,
     "PG-1": H, "PG-2": H, "PG-3": H, "PG-4": H, "PG-5": F, "PG-6": H, "PG-7": F, "PG-8": H,

@@ -129,3 +129,30 @@ def test_bad_inputs_raise_clear_errors():
         exact.fisher(mdp, policy, theta, weighting="uniform")
     with pytest.raises(ShapeError, match="v has shape"):
         exact.fisher_vector_product(mdp, policy, theta, np.zeros(3), weighting="average")
+
+
+def test_fisher_estimates_need_no_rewards():
+    """A batch of states and actions only (no rewards) gives both Fisher estimates; the
+    expected values are written out by hand from the tabular softmax score
+    ψ(s, a) = e_(s,a) − Σ_b π(b|s) e_(s,b), with π = softmax of the logits row s."""
+    policy = pgmath.SoftmaxPolicy(2, 2)
+    theta = np.array([0.0, np.log(3.0), 0.0, 0.0])       # π(·|0) = (1/4, 3/4), π(·|1) = (1/2, 1/2)
+    batch = pgmath.Trajectories(np.array([[0, 1], [1, 0]]), np.array([[1, 0], [1, 1]]))
+    assert not batch.has_rewards
+    pi = np.array([[0.25, 0.75], [0.5, 0.5]])
+
+    def psi(s, a):
+        v = np.zeros(4)
+        v[2 * s + a] += 1.0
+        v[2 * s:2 * s + 2] -= pi[s]
+        return v
+
+    rows = [[psi(0, 1), psi(1, 0)], [psi(1, 1), psi(0, 1)]]
+    g = [r[0] + r[1] for r in rows]
+    np.testing.assert_allclose(pgmath.estimators.fisher_estimate(batch, policy, theta),
+                               sum(np.outer(x, x) for x in g) / 2, atol=1e-15)
+    np.testing.assert_allclose(pgmath.estimators.step_fisher_estimate(batch, policy, theta),
+                               sum(np.outer(p, p) for r in rows for p in r) / 2, atol=1e-15)
+    # something that needs the rewards says so, by name
+    with pytest.raises(pgmath.MissingRewardsError, match=r"built without rewards"):
+        pgmath.estimators.reinforce(batch, policy, theta)

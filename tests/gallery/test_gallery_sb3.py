@@ -7,7 +7,6 @@ Expected (tests/pg_reference.py, enumeration): E[Σ_t ψ_t Â_t] = Σ_t E[ψ_t A
 unbiased for γ = 1 and biased by exactly Σ_t (1 − γ^t) E[ψ_t A_t] for γ < 1 (SB3 weights
 Â_t without γ^t, as the PPO paper does).
 """
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -15,11 +14,9 @@ pytest.importorskip("stable_baselines3")
 from gymnasium import spaces  # noqa: E402
 from stable_baselines3.common.buffers import RolloutBuffer  # noqa: E402
 
-import pgmath  # noqa: E402
 from pgmath.adapters import advantage_estimator  # noqa: E402
 
-import pg_reference as pr  # noqa: E402
-from adapter_cases import as_pgmath, exact_mean, float32_close, problem  # noqa: E402
+from adapter_cases import as_pgmath, assert_float32_step_discounted, problem  # noqa: E402
 
 
 def sb3_gae(n_states: int, n_actions: int, lam: float):
@@ -41,14 +38,4 @@ def test_sb3_rollout_buffer_gae(gamma, lam):
     pb = problem(31, T=4, gamma=gamma, S=3)
     mdp, policy, theta = as_pgmath(pb)
     est = advantage_estimator(sb3_gae(pb.S, pb.A, lam), mdp, layout="time_major")
-    mean, abs_mean, g = exact_mean(est, mdp, policy, theta)
-    assert g.dtype == np.float32           # SB3's buffers are float32: so are the rows
-    truth = pr.gradient(pb)
-    bias = pr.weighted_advantage_mean(pb, 1.0 - gamma ** np.arange(pb.T))
-    assert float32_close(mean, abs_mean, truth + bias)
-    res = pgmath.check_unbiased(est, mdp, policy, theta)    # default settings
-    assert res.precision == "float32"
-    assert res.verdict == ("unbiased" if gamma == 1.0 else "biased"), res.report
-    assert float32_close(res.bias, abs_mean, bias)
-    if gamma < 1.0:
-        assert np.abs(bias).max() > 1e-2
+    assert_float32_step_discounted(est, pb, mdp, policy, theta)
