@@ -8,7 +8,7 @@ same T, their ratio, then the recursion alone at T where enumeration is impossib
 Part 2 (sample size at large T). For reward-to-go on the gridworld (T = 20, 50) and the
 chain (T = 20), a detectable bias δ = 10% of ‖∇J‖∞, α = 1e-6, β = 1e-3:
 * pgmath's Bernstein N with the recursion's exact variance and its proven range bound;
-* the DKWM design of TFP's statistical_testing (:func:`pgmath.check.dkwm_sample_size`)
+* the DKWM design of TFP's statistical_testing (:func:`pgmath.check.min_num_samples_for_dkwm_mean_test`)
   told the same range pgmath proves, [−B_j, B_j] (:func:`pgmath.check.recursion_moments.step_weights_range`),
   and told the cruder a-priori range [−B, B], B = T max|ψ| Σ γ^t max|r|;
 * pgmath's empirical-Bernstein N knowing only B (what a black box gets).
@@ -63,13 +63,17 @@ def part2() -> None:
         rm = recursion_moments(reward_to_go, mdp, pol, th)
         target = pgmath.exact.gradient(mdp, pol, th)
         delta = 0.1 * float(np.abs(target).max())
-        n_b = pc.bernstein_sample_size(rm.variance, np.maximum(rm.radius, rm.spread), delta,
+        n_b = pc.min_num_samples_for_bernstein_mean_test(
+                rm.variance, np.maximum(rm.radius, rm.spread), delta,
                                        alpha=ALPHA, beta=BETA)
         B = pc.score_return_bound(mdp, pol, th)
-        n_d = pc.dkwm_sample_size(2 * B, delta, pol.n_params, alpha=ALPHA, beta=BETA)
-        n_j = pc.dkwm_sample_size(2 * float(rm.bound.max()), delta, pol.n_params, alpha=ALPHA,
+        n_d = pc.min_num_samples_for_dkwm_mean_test(
+                2 * B, delta, d=pol.n_params, alpha=ALPHA, beta=BETA)
+        n_j = pc.min_num_samples_for_dkwm_mean_test(
+                2 * float(rm.bound.max()), delta, d=pol.n_params, alpha=ALPHA,
                                   beta=BETA)
-        n_e = pc.empirical_bernstein_sample_size(B, delta, pol.n_params, alpha=ALPHA, beta=BETA)
+        n_e = pc.min_num_samples_for_empirical_bernstein_mean_test(
+                B, delta, d=pol.n_params, alpha=ALPHA, beta=BETA)
         print(f"{name + f' (T={T})':18s} {n_b:13,d} {n_j:12.3g} {n_d:10.3g} {n_e:12.3g} "
               f"{n_b / n_j:20.2g}")
 

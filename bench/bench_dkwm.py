@@ -4,7 +4,7 @@ and the N at which each planted bug is caught with probability ≥ 0.999.
 Part 1 (efficiency). For an estimator g on a problem, a detectable bias δ (∞-norm, here
 10% of ‖∇J‖∞), false-failure rate α = 1e-6 and false-pass rate β = 1e-3, compare
 * pgmath's N: Bernstein with the exact variance and range (enumeration), union bound
-  over the d coordinates (:func:`pgmath.check.bernstein_sample_size`);
+  over the d coordinates (:func:`pgmath.check.min_num_samples_for_bernstein_mean_test`);
 * the DKWM design of TFP's ``statistical_testing`` (``min_num_samples_for_dkwm_mean_test``,
   envelope √(ln(2/rate)/(2N)) on a bounded range, itemwise rate α/d): given (a) the
   exact range [min_τ g_j, max_τ g_j] (the most favourable range it could be told),
@@ -15,7 +15,7 @@ The ratio pgmath / DKWM(a) is the figure to read (target ≤ 0.1).
 
 Part 2 (power). For each planted bug of tests/test_check.py: the exact bias and variance
 (enumeration), the N at which the Bernstein test at α = 1e-6 catches it with probability
-≥ 0.999 (:func:`pgmath.check.power_sample_size`, a non-asymptotic bound), the DKWM N for
+≥ 0.999 (:func:`pgmath.check.min_num_samples_for_bernstein_power`, a non-asymptotic bound), the DKWM N for
 the same bias, and for a few bugs the empirical catch rate over independent runs at that N.
 
 Run:  PYTHONPATH=. python bench/bench_dkwm.py
@@ -59,20 +59,24 @@ def efficiency() -> list[float]:
         B = pc.score_return_bound(mdp, pol, th)
         for est in (reinforce, reward_to_go, state_baseline):
             mom = pc.exact_moments(est, mdp, pol, th, target=grad)
-            n_ours = pc.bernstein_sample_size(np.diag(mom.cov), np.maximum(mom.radius, mom.spread),
+            n_ours = pc.min_num_samples_for_bernstein_mean_test(
+                    np.diag(mom.cov), np.maximum(mom.radius, mom.spread),
                                               delta, alpha=ALPHA, beta=BETA)
             g = est(batch, pol, th)
             width = float((g.max(axis=0) - g.min(axis=0)).max())
             d = pol.n_params
-            n_dkwm = pc.dkwm_sample_size(width, delta, d, alpha=ALPHA, beta=BETA)
+            n_dkwm = pc.min_num_samples_for_dkwm_mean_test(
+                    width, delta, d=d, alpha=ALPHA, beta=BETA)
             Bg = B
             if est is state_baseline:
                 # |Σ_t ψ_t γ^t b(s_t)| ≤ max|ψ| (S − 1/2) Σ_t γ^t with b(s) = s + 1/2
                 Bg = B + float(np.abs(pol.score(th)).max()) * (mdp.n_states - 0.5) * float(
                     np.sum(mdp.discount ** np.arange(mdp.horizon)))
             assert np.abs(g).max() <= Bg * (1 + 1e-12)
-            n_dkwm_b = pc.dkwm_sample_size(2 * Bg, delta, d, alpha=ALPHA, beta=BETA)
-            n_eb = pc.empirical_bernstein_sample_size(Bg, delta, d, alpha=ALPHA, beta=BETA)
+            n_dkwm_b = pc.min_num_samples_for_dkwm_mean_test(
+                    2 * Bg, delta, d=d, alpha=ALPHA, beta=BETA)
+            n_eb = pc.min_num_samples_for_empirical_bernstein_mean_test(
+                    Bg, delta, d=d, alpha=ALPHA, beta=BETA)
             ratios.append(n_ours / n_dkwm)
             ratios_b.append(n_ours / n_dkwm_b)
             print(f"{pname:22s} {est.__name__:14s} {d:4d} {n_ours:10,d} {n_dkwm:14,d}"
@@ -91,16 +95,17 @@ def power(verify_runs: int = 200) -> None:
         est, mdp, pol, th, kw = planted_case(name)
         grad = pgmath.exact.gradient(mdp, pol, th)
         b = kw.get("batch_size", 1)
-        mom = pc.exact_moments(est, mdp, pol, th, behaviour_theta=kw.get("behaviour_theta"),
+        mom = pc.exact_moments(est, mdp, pol, th, theta_behaviour=kw.get("theta_behaviour"),
                                target=grad, batch_size=b)
         bias = mom.mean - grad
-        n = pc.power_sample_size(bias, np.diag(mom.cov), mom.radius, mom.spread,
+        n = pc.min_num_samples_for_bernstein_power(bias, np.diag(mom.cov), mom.radius, mom.spread,
                                  alpha=ALPHA, power=0.999)
         j = int(np.argmax(np.abs(bias)))
         # DKWM at the same false-pass rate and the bias of the most biased coordinate,
         # told the exact range of the estimates
         width = float(2 * np.max(np.maximum(mom.radius, mom.spread)))
-        n_dkwm = pc.dkwm_sample_size(width, float(abs(bias[j])), pol.n_params, alpha=ALPHA, beta=BETA)
+        n_dkwm = pc.min_num_samples_for_dkwm_mean_test(
+                width, float(abs(bias[j])), d=pol.n_params, alpha=ALPHA, beta=BETA)
         caught = ""
         if verify_runs:
             hits = sum(not pgmath.check_unbiased(est, mdp, pol, th, method="bernstein", n=n,

@@ -36,10 +36,10 @@ def bench_fvp() -> None:
     pol = pgmath.environments.default_policy(mdp)
     rng = np.random.default_rng(0)
     th, v = rng.normal(size=pol.n_params), rng.normal(size=pol.n_params)
-    w = exact.input_weights(mdp, pol, th, "average")
-    t_f = _time(lambda: exact.fisher(mdp, pol, th, "average") @ v)
+    w = exact.input_weights(mdp, pol, th, weighting="average")
+    t_f = _time(lambda: exact.fisher(mdp, pol, th, weighting="average") @ v)
     t_v = _time(lambda: exact.fisher_vector_product(mdp, pol, th, v, weights=w))
-    err = np.abs(exact.fisher(mdp, pol, th, "average") @ v
+    err = np.abs(exact.fisher(mdp, pol, th, weighting="average") @ v
                  - exact.fisher_vector_product(mdp, pol, th, v, weights=w)).max()
     print(f"[1] gridworld d={pol.n_params}: form F + F@v {t_f*1e3:.2f} ms, FVP {t_v*1e3:.3f} ms, "
           f"ratio {t_f/t_v:.1f}x (max diff {err:.1e})")
@@ -71,11 +71,14 @@ def bench_moments() -> None:
           "enumeration vs recursion")
     for name in RECURSIONS:
         est = getattr(es, name)
-        t_e = _time(lambda: exact.offpolicy_moments(est, mdp, pol, th, th2, method="enumeration"),
+        t_e = _time(lambda: exact.offpolicy_moments(est, mdp, pol, th2,
+                                                    theta_behaviour=th, method="enumeration"),
                     reps=2)
-        t_r = _time(lambda: exact.offpolicy_moments(est, mdp, pol, th, th2, method="recursion"))
-        m1, a = exact.offpolicy_moments(est, mdp, pol, th, th2, method="enumeration")
-        m2, b = exact.offpolicy_moments(est, mdp, pol, th, th2, method="recursion")
+        t_r = _time(lambda: exact.offpolicy_moments(est, mdp, pol, th2,
+                                                    theta_behaviour=th, method="recursion"))
+        m1, a = exact.offpolicy_moments(est, mdp, pol, th2,
+                                        theta_behaviour=th, method="enumeration")
+        m2, b = exact.offpolicy_moments(est, mdp, pol, th2, theta_behaviour=th, method="recursion")
         rel = np.abs(a - b).max() / np.abs(a + np.outer(m1, m1)).max()
         print(f"    {name:22s} enumeration {t_e*1e3:6.0f} ms, recursion {t_r*1e3:6.2f} ms, "
               f"ratio {t_e/t_r:5.0f}x (max rel. diff {rel:.1e})")
@@ -84,7 +87,8 @@ def bench_moments() -> None:
     pol = pgmath.SoftmaxPolicy(S, A)
     th = rng.normal(size=S * A)
     th2 = th + 0.3 * rng.normal(size=S * A)
-    t_r = _time(lambda: exact.offpolicy_moments_recursion("per_decision_is", mdp, pol, th, th2),
+    t_r = _time(lambda: exact.offpolicy_moments_recursion("per_decision_is", mdp, pol, th2,
+                                                          theta_behaviour=th),
                 reps=3)
     t_on = _time(lambda: exact.estimator_moments(es.reward_to_go, mdp, pol, th2), reps=3)
     print(f"    S={S} A={A} T={T} d={pol.n_params} (recursion only): per_decision_is "
@@ -102,10 +106,11 @@ def bench_growth() -> None:
         pol = pgmath.SoftmaxPolicy(S, A)
         th = rng.normal(size=S * A)
         th2 = th + 0.5 * rng.normal(size=S * A)
-        lam = exact.weight_growth_rate(base, pol, th, th2)
+        lam = exact.weight_growth_rate(base, pol, th2, theta_behaviour=th)
         row = []
         for name in RECURSIONS:
-            tr = [np.trace(exact.offpolicy_moments_recursion(name, base.with_horizon(T), pol, th, th2)[1])
+            tr = [np.trace(exact.offpolicy_moments_recursion(name, base.with_horizon(T), pol, th2,
+                                                             theta_behaviour=th)[1])
                   for T in (400, 800)]
             row.append(f"{name} {(tr[1]/tr[0]) ** (1 / 400):.4f}")
         print(f"    seed {10+seed}: λ = {lam:.4f}; " + ", ".join(row))

@@ -14,8 +14,11 @@ from .policies import LinearSoftmaxPolicy, ObservationSoftmaxPolicy, Policy, Sof
 from .trajectories import (Trajectories, count_trajectories, enumerate_trajectories,
                            sample)
 from . import check, testing
-from .check import (CheckResult, bernstein_sample_size, bernstein_threshold, check_unbiased,
-                    compare_variance, empirical_bernstein_threshold, plan_sample_size)
+from .check import (CheckResult, bernstein_threshold, check_unbiased, compare_variance,
+                    empirical_bernstein_threshold,
+                    min_discrepancy_of_true_means_detectable_by_bernstein,
+                    min_num_samples_for_bernstein_mean_test, plan_sample_size)
+from .check import bernstein_sample_size  # noqa: F401  (deprecated alias, one release)
 
 __version__ = "0.1.0"
 
@@ -28,5 +31,6 @@ __all__ = [
     *(n for n in errors.__all__ if isinstance(getattr(errors, n), type)),  # the error classes
     "check", "check_unbiased", "compare_variance", "plan_sample_size", "testing",
     "CheckResult", "bernstein_threshold", "empirical_bernstein_threshold",
-    "bernstein_sample_size",
+    "min_num_samples_for_bernstein_mean_test",
+    "min_discrepancy_of_true_means_detectable_by_bernstein",
 ]

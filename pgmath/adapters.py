@@ -690,8 +690,9 @@ def logit_name(policy, j: int) -> str:
     return f"logit ({over}={j // A}, a={j % A})"
 
 
-def coupling_message(label: str, n: int, policy, j: int, gap: float) -> str:
+def coupling_message(label: str, batch_size: int, policy, j: int, gap: float) -> str:
     """The error for a loss whose batch gradient is not the mean of its per-trajectory ones."""
+    n = batch_size
     return (f"{label} couples the batch: its gradient on a batch of {n} trajectories differs "
             f"from the mean of the {n} per-trajectory gradients by {gap:.3e} at "
             f"{logit_name(policy, j)} (a batch-mean baseline, advantages standardised over the "
@@ -750,8 +751,9 @@ def choose_rows(rows: np.ndarray | None, batch_grad: np.ndarray, coupling: str, 
     return full()[None]
 
 
-def finish_rows(rows: np.ndarray, n: int, sign: float, policy, dtype) -> np.ndarray:
+def finish_rows(rows: np.ndarray, batch_size: int, sign: float, policy, dtype) -> np.ndarray:
     """``[N, d]`` sign × rows mapped from logits to θ, in ``dtype`` (a ``[1, X, A]`` batch
-    gradient is repeated in every row)."""
+    gradient is repeated in every row; N = ``batch_size``)."""
+    n = batch_size
     g = logits_to_theta(sign * rows, policy).astype(dtype, copy=False)
     return np.ascontiguousarray(np.broadcast_to(g, (n, g.shape[1]))) if g.shape[0] != n else g

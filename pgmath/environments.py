@@ -21,6 +21,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from ._deprecation import keyword_only
 from .errors import InvalidMDPError
 from .lqr.policies import GaussianLinearPolicy
 from .lqr.problem import LQRProblem
@@ -33,7 +34,8 @@ __all__ = ["bandit", "chain", "gridworld", "short_corridor", "short_corridor_obj
            "NAMED", "NamedEnvironment", "random_mdp", "random_problem"]
 
 
-def bandit(means: Sequence[float] = (0.2, 0.5, 0.8), horizon: int = 1) -> TabularMDP:
+@keyword_only
+def bandit(means: Sequence[float] = (0.2, 0.5, 0.8), *, horizon: int = 1) -> TabularMDP:
     """A k-armed bandit: one state, r(0, a) = means[a], repeated ``horizon`` times."""
     m = np.asarray(means, dtype=float)
     if m.ndim != 1 or m.size < 1:

@@ -11,6 +11,7 @@ from typing import Sequence
 import numpy as np
 
 __all__ = [
+    "ArgumentSpellingError",
     "PgmathError",
     "ShapeError",
     "InvalidDistributionError",
@@ -90,6 +91,12 @@ class MissingRewardsError(InvalidArgumentError):
 class NotAGeneratorError(InvalidArgumentError, TypeError):
     """A source of randomness that is not a ``numpy.random.Generator`` (pgmath draws only
     from one). Also a ``TypeError``, so ``except TypeError`` catches it as well."""
+
+
+class ArgumentSpellingError(InvalidArgumentError, TypeError):
+    """A call that gives one argument twice (a deprecated spelling beside its new name, or
+    positionally and by keyword) or too many positionally. Also a ``TypeError``, as
+    Python's own message for such a call is."""
 
 
 def check_choice(name: str, value, choices: Sequence, *,

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._deprecation import keyword_only
 from .errors import InvalidDistributionError, InvalidMDPError, ShapeError
 from .probability import SUM_TOL, probability_tolerance
 
 __all__ = ["TabularMDP", "POMDP", "check_distribution", "horizon_steps"]
 
 
-def check_distribution(p: np.ndarray, name: str, index_names: tuple[str, ...] = ()) -> np.ndarray:
+@keyword_only
+def check_distribution(p: np.ndarray, name: str, *, index_names: tuple[str, ...] = ()) -> np.ndarray:
     """Check that the last axis of ``p`` holds probability distributions.
 
     Every row must sum to 1 within :data:`~pgmath.probability.SUM_TOL` and every entry be
@@ -170,7 +172,7 @@ class TabularMDP:
         if p0.shape != (S,):
             raise ShapeError(f"p0 has shape {p0.shape} but P has {S} states: p0 must be [S] = ({S},)")
         try:
-            P = check_distribution(P, "P", ("s", "a"))
+            P = check_distribution(P, "P", index_names=("s", "a"))
         except InvalidDistributionError as e:
             raise InvalidDistributionError(f"{e}{_layout_hint(P)}") from None
         if not np.all(np.isfinite(R)):
@@ -258,7 +260,7 @@ class POMDP(TabularMDP):
         if O.ndim != 2 or O.shape[0] != self.n_states:
             raise ShapeError(
                 f"O has shape {O.shape} but P has {self.n_states} states: O must be [S, n_obs]")
-        O = check_distribution(O, "O", ("s",))
+        O = check_distribution(O, "O", index_names=("s",))
         O = O.copy()
         O.setflags(write=False)
         object.__setattr__(self, "O", O)

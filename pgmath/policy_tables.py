@@ -28,13 +28,13 @@ def policy_table(mdp, policy, theta=None):
     pi = np.asarray(policy, dtype=float)
     S, A = mdp.n_states, mdp.n_actions
     if pi.shape == (S, A):
-        return check_distribution(pi, "policy", ("s",))
+        return check_distribution(pi, "policy", index_names=("s",))
     if pi.ndim == 3 and pi.shape[1:] == (S, A):
         if mdp.horizon is None:
             raise ShapeError(f"a time-dependent policy table {pi.shape} needs a finite-horizon MDP")
         if pi.shape[0] != mdp.horizon:
             raise ShapeError(f"policy table has {pi.shape[0]} time steps but the horizon is {mdp.horizon}")
-        return check_distribution(pi, "policy", ("t", "s"))
+        return check_distribution(pi, "policy", index_names=("t", "s"))
     raise ShapeError(f"policy table has shape {pi.shape}; expected [S, A] = {(S, A)} or [T, S, A]")
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ._deprecation import renamed_arguments
 from .errors import (InvalidArgumentError, MissingRewardsError, ShapeError,
                      TooManyTrajectoriesError, check_generator)
 from .mdp import horizon_steps as _steps
@@ -30,8 +31,8 @@ class _OptionalRewards:
     """The ``rewards`` field of :class:`Trajectories`: ``[N, T]`` r_t, or absent.
 
     A batch built without rewards (``rewards=None``, the default) serves everything that
-    reads only states, observations and actions (scores ψ_t, ``exact.fisher_estimate``,
-    ``exact.step_fisher_estimate``, log-probabilities); reading ``batch.rewards`` from it
+    reads only states, observations and actions (scores ψ_t, ``estimators.fisher_estimate``,
+    ``estimators.step_fisher_estimate``, log-probabilities); reading ``batch.rewards`` from it
     (an estimator, :meth:`Trajectories.returns`) raises :class:`MissingRewardsError`
     instead of computing with a placeholder.
     """
@@ -60,7 +61,7 @@ class Trajectories:
       states: ``[N, T]`` int, s_t.
       actions: ``[N, T]`` int, a_t.
       rewards: ``[N, T]`` float r_t, or ``None`` (the default) for a batch that only
-        needs scores, e.g. for ``exact.fisher_estimate``; reading ``batch.rewards`` of
+        needs scores, e.g. for ``estimators.fisher_estimate``; reading ``batch.rewards`` of
         such a batch (any estimator, :meth:`returns`) raises
         :class:`~pgmath.errors.MissingRewardsError`. ``has_rewards`` says which.
       observations: ``[N, T]`` int o_t for a POMDP, else ``None``.
@@ -242,14 +243,15 @@ class _Alias:
         return self.draw_at(rows * self.n, u)
 
 
-def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
+@renamed_arguments(n="batch_size")
+def sample(mdp, policy, theta, batch_size: int, rng: np.random.Generator, *,
            n_steps: int | None = None) -> Trajectories:
     """Draw N trajectories at once, vectorised over N (a loop over time only).
 
     Args:
       mdp: a :class:`TabularMDP` or :class:`POMDP`.
       policy, theta: a pgmath policy and θ ``[d]`` (or a probability table, ``theta=None``).
-      n: N ≥ 1.
+      batch_size: N ≥ 1 (``n=`` is a deprecated spelling).
       rng: a ``numpy.random.Generator`` (nothing reads global random state).
       n_steps: T for an infinite-horizon MDP (default: the MDP's horizon).
 
@@ -267,8 +269,10 @@ def sample(mdp, policy, theta, n: int, rng: np.random.Generator, *,
     for a given ``rng`` state depends on N but not on anything else.
     """
     check_generator(rng)
+    n = batch_size
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InvalidArgumentError(f"n must be a positive int (the number of trajectories N), got {n!r}")
+        raise InvalidArgumentError(
+            f"batch_size must be a positive int (the number of trajectories N), got {n!r}")
     T = _steps(mdp, n_steps)
     pi, obs = acting_table(mdp, policy, theta)
     S, A = mdp.n_states, mdp.n_actions

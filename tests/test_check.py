@@ -114,7 +114,7 @@ def planted_case(name):
     mdp, pol, th = problem(**pkw)
     ckw = dict(ckw)
     if ckw.pop("behaviour", False):
-        ckw["behaviour_theta"] = th + np.random.default_rng(99).normal(size=th.size)
+        ckw["theta_behaviour"] = th + np.random.default_rng(99).normal(size=th.size)
     return est, mdp, pol, th, ckw
 
 
@@ -186,7 +186,8 @@ def test_batch_coupled_exact_over_all_batches():
 # -- the statistical path: calibrated size, guaranteed power --------------------------------
 def _power_n(res_exact_mom, bias, alpha, power):
     m = res_exact_mom
-    return pc.power_sample_size(bias, np.diag(m.cov), m.radius, m.spread, alpha=alpha, power=power)
+    return pc.min_num_samples_for_bernstein_power(
+            bias, np.diag(m.cov), m.radius, m.spread, alpha=alpha, power=power)
 
 
 @pytest.mark.parametrize("name", list(PLANTED))
@@ -194,7 +195,7 @@ def test_planted_bugs_are_caught_by_bernstein(name):
     """At the N where the Bernstein power bound is ≥ 1 − 1e-6 (exact bias and variance by
     enumeration), the sampled test at α = 1e-6 rejects (seed fixed; false pass ≤ 1e-6)."""
     est, mdp, pol, th, kw = planted_case(name)
-    mom = pc.exact_moments(est, mdp, pol, th, behaviour_theta=kw.get("behaviour_theta"),
+    mom = pc.exact_moments(est, mdp, pol, th, theta_behaviour=kw.get("theta_behaviour"),
                            batch_size=kw.get("batch_size", 1))
     bias = mom.mean - pgmath.exact.gradient(mdp, pol, th)
     n = _power_n(mom, bias, ALPHA, 1 - 1e-6)
@@ -229,7 +230,8 @@ def test_standardised_advantages_caught_by_empirical_bernstein():
     B = mdp.horizon * float(np.abs(pol.score(th)).max())
     mom = pc.exact_moments(est, mdp, pol, th, batch_size=3)
     bias = float(np.max(np.abs(mom.mean - pgmath.exact.gradient(mdp, pol, th))))
-    n = pc.empirical_bernstein_sample_size(B, 0.9 * bias, pol.n_params, alpha=ALPHA, beta=1e-6)
+    n = pc.min_num_samples_for_empirical_bernstein_mean_test(
+            B, 0.9 * bias, d=pol.n_params, alpha=ALPHA, beta=1e-6)
     res = pgmath.check_unbiased(est, mdp, pol, th, method="empirical-bernstein", bound=B,
                                 n=n, batch_size=3, rng=np.random.default_rng(13))
     assert not res.passed and res.method == "empirical-bernstein", res.report
@@ -254,7 +256,8 @@ def test_plan_sample_size_is_least():
     n = pgmath.plan_sample_size(reward_to_go, mdp, pol, th, detectable_bias=0.05)
     mom = pc.exact_moments(reward_to_go, mdp, pol, th)
     b = np.maximum(mom.radius, mom.spread)
-    det = lambda k: pc.min_detectable_bias_by_bernstein(mom.variance, b, k, alpha=1e-6)  # noqa: E731
+    det = lambda k: pc.min_discrepancy_of_true_means_detectable_by_bernstein(
+            mom.variance, b, k, alpha=1e-6)  # noqa: E731
     assert det(n).max() <= 0.05 < det(n - 1).max()
     res = pgmath.check_unbiased(reward_to_go, mdp, pol, th, detectable_bias=0.05)
     assert res.n == n and res.detectable_bias <= 0.05 and res.passed, res.report
@@ -262,7 +265,7 @@ def test_plan_sample_size_is_least():
 
 def test_dkwm_sample_size_formula():
     """TFP's DKWM design: detectable = w(√(ln(2d/α)/2N) + √(ln(2/β)/2N)) at the returned N."""
-    n = pc.dkwm_sample_size(3.0, 0.1, 4, alpha=1e-6, beta=1e-3)
+    n = pc.min_num_samples_for_dkwm_mean_test(3.0, 0.1, d=4, alpha=1e-6, beta=1e-3)
     det = lambda k: 3.0 * (np.sqrt(np.log(8 / 1e-6) / (2 * k)) + np.sqrt(np.log(2 / 1e-3) / (2 * k)))  # noqa: E731
     assert det(n) <= 0.1 < det(n - 1)
 
@@ -342,7 +345,7 @@ def test_leave_one_out_baseline_passes_on_random_mdps(problem_):
 def test_off_policy_is_passes_on_random_mdps(problem_, shift):
     mdp, pol, th = problem_
     beh = th + shift[:th.size] if th.size <= 6 else th
-    pgmath.testing.assert_unbiased(trajectory_is, mdp, pol, th, behaviour_theta=beh)
+    pgmath.testing.assert_unbiased(trajectory_is, mdp, pol, th, theta_behaviour=beh)
 
 
 # -- errors --------------------------------------------------------------------------------

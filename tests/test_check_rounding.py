@@ -164,7 +164,7 @@ def test_offpolicy_estimators_pass_both_routes(problem, shift, scale):
     beh = th + shift[:th.size] if th.size <= 6 else th
     for est in (E.trajectory_is, E.per_decision_is):
         for method in ("enumeration", "recursion"):
-            res = pgmath.check_unbiased(est, mdp, pol, th, behaviour_theta=beh, method=method)
+            res = pgmath.check_unbiased(est, mdp, pol, th, theta_behaviour=beh, method=method)
             assert res.passed, res.report
 
 
@@ -249,7 +249,7 @@ def test_rounding_ingredients_are_exposed():
     mdp, pol, th = _dense()
     res = pgmath.check_unbiased(E.reward_to_go, mdp, pol, th)
     rb = res.rounding
-    expect = (rounding.gamma(rb.k_w, rb.u_w) * rb.magnitude + rounding.gamma(rb.k_s) * rb.sums
+    expect = (rounding.gamma(rb.k_w, u=rb.u_w) * rb.magnitude + rounding.gamma(rb.k_s) * rb.sums
               + rounding.gamma(rb.k_t) * rb.target)
     np.testing.assert_allclose(res.threshold, expect, rtol=1e-15)
     assert rb.u_w == 2.0 ** -53 and rb.precision == "float64"

@@ -69,8 +69,8 @@ def test_recursion_moments_dominate_enumeration(k):
     (enumeration): |mean error| ≤ slack, |Var error| ≤ var_slack, B ≥ max|g|,
     spread ≥ max|g − E g|, radius ≥ max|g − ∇J|; and the slack is tight (< 1e-10)."""
     est, mdp, pol, th, tb = _cases()[k]
-    rm = recursion_moments(est, mdp, pol, th, behaviour_theta=tb)
-    em = pc.exact_moments(est, mdp, pol, th, behaviour_theta=tb)
+    rm = recursion_moments(est, mdp, pol, th, theta_behaviour=tb)
+    em = pc.exact_moments(est, mdp, pol, th, theta_behaviour=tb)
     batch, _ = pgmath.enumerate_trajectories(mdp, pol, th if tb is None else tb)
     g = pgmath.estimators.call_estimator(est, batch, pol, th)
     assert np.all(np.abs(rm.mean - em.mean) <= rm.slack), (rm.mean - em.mean, rm.slack)
@@ -113,16 +113,16 @@ def test_offpolicy_exact_recursion_at_T30():
     notes' form (ρ_t counted twice) is not; a black box gets no recursion."""
     mdp, pol, th = problem(4, S=2, A=2, T=30)
     tb = th + 0.3 * np.random.default_rng(5).normal(size=th.size)
-    ok = pgmath.check_unbiased(E.per_decision_is, mdp, pol, th, behaviour_theta=tb)
+    ok = pgmath.check_unbiased(E.per_decision_is, mdp, pol, th, theta_behaviour=tb)
     assert ok.passed and ok.method == "recursion" and "off-policy" in ok.report, ok.report
-    bad = pgmath.check_unbiased(E.per_decision_is_notes, mdp, pol, th, behaviour_theta=tb)
+    bad = pgmath.check_unbiased(E.per_decision_is_notes, mdp, pol, th, theta_behaviour=tb)
     assert not bad.passed and bad.max_abs_bias > 1e6 * bad.detectable_bias, bad.report
 
     def black_box(batch, policy, theta):
         return E.per_decision_is(batch, policy, theta)
 
     with pytest.raises(PgmathError, match="recursion"):
-        pgmath.check_unbiased(black_box, mdp, pol, th, behaviour_theta=tb,
+        pgmath.check_unbiased(black_box, mdp, pol, th, theta_behaviour=tb,
                               method="recursion")
 
 
@@ -136,7 +136,7 @@ def test_bernstein_with_recursion_variance_catches_discounting_bug():
     bias = pgmath.exact.discount_bias(mdp, pol, th)
     rm = recursion_moments(E.reward_to_go_step_discount, mdp, pol, th)
     np.testing.assert_allclose(rm.mean - pgmath.exact.gradient(mdp, pol, th), bias, atol=1e-12)
-    n = pc.power_sample_size(bias, rm.variance, rm.radius, rm.spread, alpha=ALPHA,
+    n = pc.min_num_samples_for_bernstein_power(bias, rm.variance, rm.radius, rm.spread, alpha=ALPHA,
                              power=1 - 1e-6)
     assert n < 50_000, n
     bad = pgmath.check_unbiased(E.reward_to_go_step_discount, mdp, pol, th, n=n,
@@ -154,7 +154,8 @@ def test_plan_sample_size_uses_the_recursion():
     n = pgmath.plan_sample_size(E.reward_to_go, mdp, pol, th, detectable_bias=0.2)
     rm = recursion_moments(E.reward_to_go, mdp, pol, th)
     b = np.maximum(rm.radius, rm.spread)
-    det = lambda k: pc.min_detectable_bias_by_bernstein(rm.variance, b, k, alpha=ALPHA)  # noqa: E731
+    det = lambda k: pc.min_discrepancy_of_true_means_detectable_by_bernstein(
+            rm.variance, b, k, alpha=ALPHA)  # noqa: E731
     assert det(n).max() <= 0.2 < det(n - 1).max()
 
 
@@ -209,7 +210,7 @@ def test_battery_plans_n_for_black_boxes():
     assert res.detectable_bias > res.resolution
     B = pc.score_return_bound(mdp, pol, th)
     want = pc.min_num_samples_for_empirical_bernstein_mean_test(
-        B, 0.1 * np.abs(res.target).max(), pol.n_params, alpha=ALPHA)
+        B, 0.1 * np.abs(res.target).max(), d=pol.n_params, alpha=ALPHA)
     assert want > 3000
     (_, res), = run_battery(black_box, probs, progress=False, max_n=3000, bound=B)
     assert res.method == "empirical-bernstein" and res.guaranteed and res.n == 3000

@@ -61,23 +61,23 @@ def test_users_offpolicy_estimator_is_decided_exactly_at_T50():
     has no exact route."""
     mdp, pol, th, tb = problem(0)
     assert pgmath.count_trajectories(mdp, pol, tb) > 10 ** 29
-    assert cr.recursion_route(my_per_decision_is, mdp, pol, th, tb) == "off-policy recursion"
-    ok = pgmath.check_unbiased(my_per_decision_is, mdp, pol, th, behaviour_theta=tb)
+    assert cr.recursion_route(my_per_decision_is, mdp, pol, th, theta_behaviour=tb) == "off-policy recursion"
+    ok = pgmath.check_unbiased(my_per_decision_is, mdp, pol, th, theta_behaviour=tb)
     assert ok.passed and ok.method == "recursion" and ok.n == 0, ok.report
     assert "off-policy" in ok.report
-    rm = recursion_moments(my_per_decision_is, mdp, pol, th, behaviour_theta=tb)
+    rm = recursion_moments(my_per_decision_is, mdp, pol, th, theta_behaviour=tb)
     grad = pgmath.exact.gradient(mdp, pol, th)
     np.testing.assert_allclose(rm.mean, grad, rtol=1e-9, atol=1e-10 * np.abs(grad).max())
-    bad = pgmath.check_unbiased(my_double_ratio_is, mdp, pol, th, behaviour_theta=tb)
+    bad = pgmath.check_unbiased(my_double_ratio_is, mdp, pol, th, theta_behaviour=tb)
     assert bad.method == "recursion" and not bad.passed, bad.report
     assert bad.max_abs_bias > 1e6 * bad.detectable_bias, bad.report
 
     def black_box(batch, policy, theta):
         return my_per_decision_is(batch, policy, theta)
 
-    assert cr.recursion_route(black_box, mdp, pol, th, tb) is None
+    assert cr.recursion_route(black_box, mdp, pol, th, theta_behaviour=tb) is None
     with pytest.raises(PgmathError, match="recursion"):
-        pgmath.check_unbiased(black_box, mdp, pol, th, behaviour_theta=tb,
+        pgmath.check_unbiased(black_box, mdp, pol, th, theta_behaviour=tb,
                               method="recursion")
 
 
@@ -92,7 +92,7 @@ def test_users_description_agrees_with_enumeration_under_the_behaviour():
         g = est(batch, pol, th)
         m = p @ g
         cov = ((g - m) * p[:, None]).T @ (g - m)
-        rm = recursion_moments(est, mdp, pol, th, behaviour_theta=tb)
+        rm = recursion_moments(est, mdp, pol, th, theta_behaviour=tb)
         scale = np.abs(cov + np.outer(m, m)).max()
         assert np.abs(rm.mean - m).max() <= 1e-10 * np.sqrt(scale)
         assert np.abs(rm.cov - cov).max() <= 1e-10 * scale
@@ -110,7 +110,7 @@ def test_a_description_that_lies_is_refused_under_the_behaviour():
 
     liar.step_weights = my_double_ratio_is.step_weights
     with pytest.raises(EstimatorError, match="step_weights does not describe"):
-        pgmath.check_unbiased(liar, mdp, pol, th, behaviour_theta=tb)
+        pgmath.check_unbiased(liar, mdp, pol, th, theta_behaviour=tb)
 
 
 def test_an_onpolicy_estimator_fed_behaviour_samples_is_decided_exactly():
@@ -118,11 +118,11 @@ def test_an_onpolicy_estimator_fed_behaviour_samples_is_decided_exactly():
     moments under the behaviour, so the check decides exactly that it is biased for ∇J(θ)
     (its mean is E_θb[g_θ], checked against enumeration on a small horizon)."""
     mdp, pol, th, tb = problem(3, T=30)
-    res = pgmath.check_unbiased(pgmath.estimators.reinforce, mdp, pol, th, behaviour_theta=tb)
+    res = pgmath.check_unbiased(pgmath.estimators.reinforce, mdp, pol, th, theta_behaviour=tb)
     assert res.method == "recursion" and not res.passed, res.report
     small = problem(3, T=3)
     batch, p = pgmath.enumerate_trajectories(small[0], small[1], small[3])
     g = pgmath.estimators.reinforce(batch, small[1], small[2])
     rm = recursion_moments(pgmath.estimators.reinforce, small[0], small[1], small[2],
-                           behaviour_theta=small[3])
+                           theta_behaviour=small[3])
     np.testing.assert_allclose(rm.mean, (p / p.sum()) @ g, atol=1e-12)

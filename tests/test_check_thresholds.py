@@ -134,7 +134,8 @@ def _least(ok):
 
 
 def test_bernstein_planning_is_the_least_n_of_the_closed_form():
-    """bernstein_sample_size: the least N with ε_{ln(2d/α)}(N) + ε_{ln(1/β)}(N) ≤ δ in every
+    """min_num_samples_for_bernstein_mean_test: the least N with
+    ε_{ln(2d/α)}(N) + ε_{ln(1/β)}(N) ≤ δ in every
     coordinate; plan_sample_size and check_unbiased(detectable_bias=δ) plan the same N
     from the exact variance and range."""
     delta = 0.3
@@ -142,7 +143,7 @@ def test_bernstein_planning_is_the_least_n_of_the_closed_form():
 
     def f(n):
         return float(np.max(_bern(VAR, RADIUS, n, La) + _bern(VAR, RADIUS, n, Lb)))
-    n_star = pc.bernstein_sample_size(VAR, RADIUS, delta, alpha=ALPHA, beta=BETA)
+    n_star = pc.min_num_samples_for_bernstein_mean_test(VAR, RADIUS, delta, alpha=ALPHA, beta=BETA)
     assert f(n_star) <= delta < f(n_star - 1)
     assert n_star == _least(lambda n: f(n) <= delta)
     mdp, pol, th = _problem()
@@ -163,7 +164,8 @@ def test_empirical_bernstein_planning_is_the_least_n_of_the_closed_form():
         v = B * B * n / (n - 1)
         return (np.sqrt(2 * v * L / n) + 7 * 2 * B * L / (3 * (n - 1))
                 + float(_bern(B * B, 2 * B, n, np.log(1 / BETA))))
-    n_star = pc.empirical_bernstein_sample_size(B, delta, d, alpha=ALPHA, beta=BETA)
+    n_star = pc.min_num_samples_for_empirical_bernstein_mean_test(
+            B, delta, d=d, alpha=ALPHA, beta=BETA)
     assert f(n_star) <= delta < f(n_star - 1)
 
 
@@ -172,19 +174,22 @@ def test_dkwm_planning_is_tensorflow_probabilitys_formula():
     the false-fail rate split over d coordinates), and the discrepancy detectable at N,
     w (√(ln(2d/α)/(2N)) + √(ln(2/β)/(2N))), is ≤ δ there and > δ at N − 1."""
     w, delta, d = 2.0, 0.05, 5
-    n = pc.dkwm_sample_size(w, delta, d, alpha=ALPHA, beta=BETA)
+    n = pc.min_num_samples_for_dkwm_mean_test(w, delta, d=d, alpha=ALPHA, beta=BETA)
     s = np.sqrt(np.log(2 * d / ALPHA)) + np.sqrt(np.log(2 / BETA))
     assert n == int(np.ceil(w ** 2 * s ** 2 / (2 * delta ** 2)))
 
     def det(m):
         return w * s / np.sqrt(2 * m)
     assert det(n) <= delta < det(n - 1)
+    for m in (n - 1, n, 7):  # the public companion is this closed form
+        assert pc.min_discrepancy_of_true_means_detectable_by_dkwm(
+            w, m, d=d, alpha=ALPHA, beta=BETA) == pytest.approx(det(m), rel=1e-14)
 
 
 def test_bernstein_power_and_its_planning():
     """P(reject) ≥ 1 − min_j exp(−N Δ_j² / (2σ_j² + 2 s_j Δ_j / 3)) over the coordinates with
     Δ_j = |bias_j| − ε_j > 0, ε_j at ln(2d/α) with the range b_j; 0 when no coordinate has
-    Δ_j > 0. power_sample_size is the least N reaching the requested power."""
+    Δ_j > 0. min_num_samples_for_bernstein_power is the least N reaching the requested power."""
     bias = np.array([0.3, -0.05, 0.0])
     var, b, s = np.array([1.0, 0.5, 2.0]), np.array([2.0, 1.5, 3.0]), np.array([2.5, 1.0, 3.0])
     d = 3
@@ -196,9 +201,9 @@ def test_bernstein_power_and_its_planning():
             return 0.0
         return 1 - float(np.min(np.exp(-n * gap[ok] ** 2 / (2 * var[ok] + 2 * s[ok] * gap[ok] / 3))))
     for n in (50, 400, 3000):
-        assert pc.bernstein_power(bias, var, b, s, n, ALPHA) == pytest.approx(power(n), abs=1e-12)
+        assert pc.bernstein_power(bias, var, b, s, n, alpha=ALPHA) == pytest.approx(power(n), abs=1e-12)
     assert power(50) == 0.0
-    n_star = pc.power_sample_size(bias, var, b, s, alpha=ALPHA, power=0.999)
+    n_star = pc.min_num_samples_for_bernstein_power(bias, var, b, s, alpha=ALPHA, power=0.999)
     assert power(n_star) >= 0.999 > power(n_star - 1)
 
 

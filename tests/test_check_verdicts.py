@@ -47,8 +47,9 @@ def test_the_zero_estimator_does_not_pass_gridworld_at_T50():
     assert res.verdict == "biased" and res.pattern and "carries none" in res.pattern, res.report
     loose = pgmath.check_unbiased(zero, mdp, pol, th, bound=100.0, max_n=5000)
     assert loose.verdict == "inconclusive" and not loose.passed, loose.report
-    assert loose.n == 5000 and loose.n_needed == pc.min_num_samples_for_empirical_bernstein_mean_test(
-        100.0, loose.resolution, pol.n_params)
+    assert loose.n == 5000 and loose.n_needed == \
+        pc.min_num_samples_for_empirical_bernstein_mean_test(100.0, loose.resolution,
+                                                             d=pol.n_params)
     with pytest.raises(AssertionError, match=f"about n={loose.n_needed:,}"):
         pgmath.testing.assert_unbiased(zero, mdp, pol, th, bound=100.0, max_n=5000)
 
@@ -171,7 +172,7 @@ def test_missing_importance_weights_are_recognised():
     def at_behaviour(batch, policy, theta):
         return E.reward_to_go(batch, policy, tb)
 
-    res = pgmath.check_unbiased(at_behaviour, mdp, pol, th, behaviour_theta=tb)
+    res = pgmath.check_unbiased(at_behaviour, mdp, pol, th, theta_behaviour=tb)
     np.testing.assert_allclose(res.estimate, pgmath.exact.gradient(mdp, pol, tb), atol=1e-13)
     assert "behaviour policy" in res.pattern, res.report
 
@@ -220,13 +221,13 @@ def test_the_z_test_does_not_fail_a_correct_estimator_on_rarely_seen_coordinates
 
 def test_public_names_stay_importable():
     """The names users and the shared acceptance tests import, from pgmath.check and pgmath;
-    the old names of the statistical companions are aliases of the TFP-style ones."""
+    the old names of the statistical companions forward to the TFP-style ones
+    (tests/test_deprecation.py)."""
     for name in ("check_unbiased", "compare_variance", "plan_sample_size", "bernstein_threshold",
-                 "empirical_bernstein_threshold", "bernstein_sample_size", "CheckResult"):
+                 "empirical_bernstein_threshold", "min_num_samples_for_bernstein_mean_test",
+                 "min_discrepancy_of_true_means_detectable_by_bernstein", "CheckResult",
+                 "bernstein_sample_size"):
         assert getattr(pgmath, name) is getattr(pgmath.check, name)
-    assert pc.bernstein_sample_size is pc.min_num_samples_for_bernstein_mean_test
-    assert pc.empirical_bernstein_sample_size is pc.min_num_samples_for_empirical_bernstein_mean_test
-    assert pc.dkwm_sample_size is pc.min_num_samples_for_dkwm_mean_test
     for name in pc.__all__:
         assert hasattr(pc, name), name
     with pytest.warns(DeprecationWarning, match="enumeration"):

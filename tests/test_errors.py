@@ -68,7 +68,7 @@ CASES = {
                                    PgmathError, "nan"),
     "conjugate_gradient damping": (lambda: E.conjugate_gradient(lambda v: v, np.ones(2), damping=-1),
                                    PgmathError, "damping"),
-    "fisher weighting": (lambda: X.fisher(MDP, POL, TH, "x"), InvalidArgumentError, "weighting"),
+    "fisher weighting": (lambda: X.fisher(MDP, POL, TH, weighting="x"), InvalidArgumentError, "weighting"),
     "kl weights_from": (lambda: X.kl(MDP, POL, TH, TH, weights_from="x"),
                         InvalidArgumentError, "weights_from"),
     "gradient method": (lambda: X.gradient(MDP, POL, TH, method="x"), InvalidArgumentError, "'x'"),
@@ -140,6 +140,7 @@ def test_check_choice_names_the_argument_the_choices_and_the_value():
 # Builtin exceptions pgmath may raise, and why: none of them is a user's bad input.
 _ALLOWED_BUILTIN_RAISES = {
     ("pgmath.check_routes", "AttributeError"),   # module __getattr__ protocol
+    ("pgmath.exact", "AttributeError"),
     ("pgmath.policies", "NotImplementedError"),  # abstract methods
     ("pgmath.lqr.policies", "NotImplementedError"),
     ("pgmath.testing", "AssertionError"),        # assert_* helpers for a user's test suite

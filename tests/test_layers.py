@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Bottom to top. A module belongs to the layer of its longest listed prefix.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundations", ("pgmath.errors", "pgmath.probability", "pgmath.paths", "pgmath.symbolic",
+    ("foundations", ("pgmath._deprecation", "pgmath.errors", "pgmath.probability", "pgmath.paths", "pgmath.symbolic",
                      "pgmath.derivation", "pgmath.mkdocs_hook")),
     ("problems", ("pgmath.mdp", "pgmath.policies", "pgmath.policy_tables",
                   "pgmath.regressions")),

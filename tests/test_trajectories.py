@@ -197,7 +197,7 @@ def test_sampler_and_batch_reject_bad_arguments():
     mdp, pol, theta = _sampler_case("mdp")
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         pgmath.sample(mdp, pol, theta, 10, 0)
-    with pytest.raises(ValueError, match="n must be a positive int"):
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
         pgmath.sample(mdp, pol, theta, 0, np.random.default_rng(0))
     inf = mdp.with_horizon(None).with_discount(0.9)
     with pytest.raises(pgmath.InvalidMDPError, match="pass n_steps"):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecation import keyword_only
 from ..environments import tightrope
 from ..errors import (InvalidArgumentError, InvalidMDPError, InvalidPolicyError, ShapeError,
                       check_generator)
@@ -105,7 +106,8 @@ def error_rates(mdp, expert, learner) -> np.ndarray:
 
 
 # -- learners -------------------------------------------------------------------------------
-def epsilon_learner(expert, eps, mistakes=None) -> np.ndarray:
+@keyword_only
+def epsilon_learner(expert, eps, *, mistakes=None) -> np.ndarray:
     """The ε-error model: π_θ(a|s) = (1 − ε(s)) 1[a = π*(s)] + ε(s) m(a|s).
 
     ε(s) is the error rate in *every* state s, including states the expert never visits

@@ -115,8 +115,8 @@ def relabelled_counts(states: np.ndarray, actions: np.ndarray, goals, n_states: 
     return counts
 
 
-def expected_relabelled_counts(mdp, policies, goals, n: float) -> np.ndarray:
-    """``[G, S, A]`` E[n(g, s, a)] for n trajectories per commanded goal.
+def expected_relabelled_counts(mdp, policies, goals, n_trajectories: float) -> np.ndarray:
+    """``[G, S, A]`` E[n(g, s, a)] for n = ``n_trajectories`` trajectories per commanded goal.
 
     E n(g, s, a) = n Σ_{g'} Σ_{t<H} p_t(s) π(a|s, g') Σ_{k=1}^{H−t} [P_a M^{k−1}](s, g)
     for s ≠ g, with p_t the marginals and M = P_{π(·|·, g')} of the commanded goal g'.
@@ -134,7 +134,7 @@ def expected_relabelled_counts(mdp, policies, goals, n: float) -> np.ndarray:
             F = F @ M
         for t in range(H):
             sa = d[t][:, None] * pi  # [S, A]
-            counts += n * np.einsum("sa,sag->gsa", sa, reach[H - t][:, :, goals])
+            counts += n_trajectories * np.einsum("sa,sag->gsa", sa, reach[H - t][:, :, goals])
     counts[np.arange(goals.size), goals, :] = 0.0  # s_t = g is not an example for g
     return counts
 

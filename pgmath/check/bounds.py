@@ -1,11 +1,14 @@
 """Concentration bounds of the statistical checks, their power and their sample sizes.
 
 Names follow TensorFlow Probability's ``statistical_testing`` grammar (operation,
-property, relation, bound): the threshold of a test, ``min_detectable_bias_by_…`` (the
-smallest discrepancy the test catches w.p. ≥ 1 − β at N) and
-``min_num_samples_for_…_mean_test`` (the N that reaches a discrepancy). The older names
-(``bernstein_sample_size``, ``empirical_bernstein_sample_size``, ``dkwm_sample_size``,
-``power_sample_size``) stay as aliases.
+property, relation, bound): the threshold of a test,
+``min_discrepancy_of_true_means_detectable_by_…`` (the smallest discrepancy ‖E g − ∇J‖∞,
+the bias, that the test catches w.p. ≥ 1 − β at N; TFP's
+``min_discrepancy_of_true_means_detectable_by_dkwm``) and
+``min_num_samples_for_…_mean_test`` (the N that reaches a discrepancy; TFP's
+``min_num_samples_for_dkwm_mean_test``). The older names (``min_detectable_bias_by_…``,
+``bernstein_sample_size``, ``empirical_bernstein_sample_size``, ``dkwm_sample_size``,
+``power_sample_size``) forward with a ``DeprecationWarning`` for one release.
 
 * Bernstein (variance σ² and range b ≥ |X − μ| known):
   P(|X̄ − μ| ≥ ε) ≤ 2 exp(−N ε² / (2σ² + 2bε/3)), solved for ε at level δ:
@@ -21,17 +24,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecation import deprecated_alias, keyword_only
 from ..errors import PgmathError
 
 __all__ = [
     "DEFAULT_BETA", "score_return_bound",
     "bernstein_threshold", "empirical_bernstein_threshold",
-    "min_detectable_bias_by_bernstein", "min_detectable_bias_by_empirical_bernstein",
+    "min_discrepancy_of_true_means_detectable_by_bernstein",
+    "min_discrepancy_of_true_means_detectable_by_empirical_bernstein",
+    "min_discrepancy_of_true_means_detectable_by_dkwm",
     "min_num_samples_for_bernstein_mean_test",
     "min_num_samples_for_empirical_bernstein_mean_test",
     "min_num_samples_for_dkwm_mean_test", "bernstein_power",
     "min_num_samples_for_bernstein_power",
-    # aliases kept one release
+    # deprecated aliases kept one release
+    "min_detectable_bias_by_bernstein", "min_detectable_bias_by_empirical_bernstein",
     "bernstein_sample_size", "empirical_bernstein_sample_size", "dkwm_sample_size",
     "power_sample_size",
 ]
@@ -86,8 +93,8 @@ def empirical_bernstein_threshold(sample_variance, width, n: int, delta: float) 
     return np.sqrt(2.0 * v * L / n) + 7.0 * np.asarray(width, dtype=float) * L / (3.0 * (n - 1))
 
 
-def min_detectable_bias_by_bernstein(variance, bound, n: int, *, alpha: float,
-                                     beta: float = DEFAULT_BETA) -> np.ndarray:
+def min_discrepancy_of_true_means_detectable_by_bernstein(
+        variance, bound, n: int, *, alpha: float, beta: float = DEFAULT_BETA) -> np.ndarray:
     """``[d]`` per coordinate, the bias the Bernstein test (level α over d = len(variance)
     coordinates) catches w.p. ≥ 1 − β at N: ε_α + ε_β with L = ln(2d/α) and ln(1/β) (the
     variance and range taken the same under the alternative)."""
@@ -97,9 +104,9 @@ def min_detectable_bias_by_bernstein(variance, bound, n: int, *, alpha: float,
             + bernstein_eps(variance, bound, n, np.log(1.0 / beta)))
 
 
-def min_detectable_bias_by_empirical_bernstein(sample_variance, width, n: int, *,
-                                               alpha: float, beta: float = DEFAULT_BETA
-                                               ) -> np.ndarray:
+def min_discrepancy_of_true_means_detectable_by_empirical_bernstein(
+        sample_variance, width, n: int, *, alpha: float, beta: float = DEFAULT_BETA
+) -> np.ndarray:
     """``[d]`` the bias the empirical-Bernstein test (level α over d coordinates, width w)
     catches w.p. ≥ 1 − β at N, with the sample variance standing in for σ²: its threshold
     at δ = α/d plus the one-sided Bernstein deviation at β with range w."""
@@ -134,19 +141,21 @@ def min_num_samples_for_bernstein_mean_test(variance, bound, detectable_bias: fl
                                             beta: float = DEFAULT_BETA) -> int:
     """The least N at which the Bernstein test (union over d = len(variance) coordinates)
     fails a correct estimator w.p. ≤ α and catches every bias with ‖bias‖∞ ≥
-    ``detectable_bias`` w.p. ≥ 1 − β: :func:`min_detectable_bias_by_bernstein` ≤ δ in every
+    ``detectable_bias`` w.p. ≥ 1 − β:
+    :func:`min_discrepancy_of_true_means_detectable_by_bernstein` ≤ δ in every
     coordinate. Found by bisection on the monotone left-hand side."""
     variance = np.atleast_1d(np.asarray(variance, dtype=float))
     bound = np.broadcast_to(np.asarray(bound, dtype=float), variance.shape)
     check_rate("alpha", alpha)
     check_rate("beta", beta)
     _positive("detectable_bias", detectable_bias)
-    return least_n(lambda n: bool(np.all(min_detectable_bias_by_bernstein(
+    return least_n(lambda n: bool(np.all(min_discrepancy_of_true_means_detectable_by_bernstein(
         variance, bound, n, alpha=alpha, beta=beta) <= detectable_bias)))
 
 
+@keyword_only
 def min_num_samples_for_empirical_bernstein_mean_test(bound: float, detectable_bias: float,
-                                                      d: int = 1, *, alpha: float = 1e-6,
+                                                      *, d: int = 1, alpha: float = 1e-6,
                                                       beta: float = DEFAULT_BETA) -> int:
     """The least N for the empirical-Bernstein test with |g_j| ≤ B (width w = 2B) to catch
     ‖bias‖∞ ≥ δ w.p. ≥ 1 − β at level α, knowing nothing but B.
@@ -171,7 +180,8 @@ def min_num_samples_for_empirical_bernstein_mean_test(bound: float, detectable_b
     return least_n(ok)
 
 
-def min_num_samples_for_dkwm_mean_test(width: float, detectable_bias: float, d: int = 1, *,
+@keyword_only
+def min_num_samples_for_dkwm_mean_test(width: float, detectable_bias: float, *, d: int = 1,
                                        alpha: float = 1e-6, beta: float = DEFAULT_BETA) -> int:
     """N of the DKWM mean test of TensorFlow Probability's ``statistical_testing``.
 
@@ -186,7 +196,8 @@ def min_num_samples_for_dkwm_mean_test(width: float, detectable_bias: float, d: 
     return int(np.ceil(width ** 2 * s ** 2 / (2.0 * detectable_bias ** 2)))
 
 
-def bernstein_power(bias, variance, radius, spread, n: int, alpha: float) -> float:
+@keyword_only
+def bernstein_power(bias, variance, radius, spread, n: int, *, alpha: float) -> float:
     """A lower bound on P(reject) of the Bernstein test at N for a known bias ``[d]``.
 
     The test rejects when |ḡ_j − ∇J_j| > ε_j for some j, ε_j at level α/(2d) with
@@ -217,10 +228,43 @@ def min_num_samples_for_bernstein_power(bias, variance, radius, spread, *,
     check_rate("power", power)
     if not np.any(np.abs(np.asarray(bias)) > 0):
         raise PgmathError("min_num_samples_for_bernstein_power needs a non-zero bias")
-    return least_n(lambda n: bernstein_power(bias, variance, radius, spread, n, alpha) >= power)
+    return least_n(lambda n: bernstein_power(bias, variance, radius, spread, n,
+                                             alpha=alpha) >= power)
 
 
-bernstein_sample_size = min_num_samples_for_bernstein_mean_test
-empirical_bernstein_sample_size = min_num_samples_for_empirical_bernstein_mean_test
-dkwm_sample_size = min_num_samples_for_dkwm_mean_test
-power_sample_size = min_num_samples_for_bernstein_power
+def min_discrepancy_of_true_means_detectable_by_dkwm(width: float, n: int, *, d: int = 1,
+                                                     alpha: float = 1e-6,
+                                                     beta: float = DEFAULT_BETA) -> float:
+    """The discrepancy of the true mean that the DKWM mean test of TensorFlow Probability's
+    ``statistical_testing`` (values in an interval of width w, d coordinates) detects at N
+    w.p. ≥ 1 − β at level α: w (√(ln(2d/α)/(2N)) + √(ln(2/β)/(2N))), the inverse of
+    :func:`min_num_samples_for_dkwm_mean_test` (TFP's
+    ``min_discrepancy_of_true_means_detectable_by_dkwm``)."""
+    check_rate("alpha", alpha)
+    check_rate("beta", beta)
+    _positive("n", n)
+    s = np.sqrt(np.log(2.0 * d / alpha)) + np.sqrt(np.log(2.0 / beta))
+    return float(width * s / np.sqrt(2.0 * n))
+
+
+_NEW = "pgmath.check."
+min_detectable_bias_by_bernstein = deprecated_alias(
+    min_discrepancy_of_true_means_detectable_by_bernstein,
+    _NEW + "min_detectable_bias_by_bernstein",
+    _NEW + "min_discrepancy_of_true_means_detectable_by_bernstein")
+min_detectable_bias_by_empirical_bernstein = deprecated_alias(
+    min_discrepancy_of_true_means_detectable_by_empirical_bernstein,
+    _NEW + "min_detectable_bias_by_empirical_bernstein",
+    _NEW + "min_discrepancy_of_true_means_detectable_by_empirical_bernstein")
+bernstein_sample_size = deprecated_alias(
+    min_num_samples_for_bernstein_mean_test, _NEW + "bernstein_sample_size",
+    _NEW + "min_num_samples_for_bernstein_mean_test")
+empirical_bernstein_sample_size = deprecated_alias(
+    min_num_samples_for_empirical_bernstein_mean_test, _NEW + "empirical_bernstein_sample_size",
+    _NEW + "min_num_samples_for_empirical_bernstein_mean_test")
+dkwm_sample_size = deprecated_alias(
+    min_num_samples_for_dkwm_mean_test, _NEW + "dkwm_sample_size",
+    _NEW + "min_num_samples_for_dkwm_mean_test")
+power_sample_size = deprecated_alias(
+    min_num_samples_for_bernstein_power, _NEW + "power_sample_size",
+    _NEW + "min_num_samples_for_bernstein_power")

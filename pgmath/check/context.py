@@ -27,7 +27,7 @@ class CheckContext:
 
     Attributes:
       estimator, mdp, policy, theta: the question E[g] = ∇J(θ)?
-      behaviour_theta: θ_b the trajectories are drawn from (``None``: θ).
+      theta_behaviour: θ_b the trajectories are drawn from (``None``: θ).
       target: ``[d]`` ∇J(θ).
       probe: what probing the estimator found (:class:`~pgmath.check.probing.Probe`).
       batch_size: b, trajectories per unit (1 for a per-trajectory estimator).
@@ -44,7 +44,7 @@ class CheckContext:
     mdp: object
     policy: object
     theta: np.ndarray
-    behaviour_theta: np.ndarray | None
+    theta_behaviour: np.ndarray | None
     target: np.ndarray
     probe: Probe
     batch_size: int

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..exact import discount_bias, gradient
 from ..policies import SoftmaxPolicy
+from .._deprecation import renamed_arguments
 
 __all__ = ["Diagnosis", "diagnose", "coordinate_labels", "table_shape"]
 
@@ -52,7 +53,7 @@ def coordinate_labels(policy) -> tuple[str, ...]:
     return tuple(f"({x}={j // shape[1]}, a={j % shape[1]})" for j in range(policy.n_params))
 
 
-def _candidates(mdp, policy, theta, target, scale, behaviour_theta, batch_size,
+def _candidates(mdp, policy, theta, target, scale, theta_behaviour, batch_size,
                 target_name="∇J"):
     """(name, vector) pairs: the patterns the module docstring lists (those that need the
     MDP only when ``mdp`` is given)."""
@@ -75,14 +76,15 @@ def _candidates(mdp, policy, theta, target, scale, behaviour_theta, batch_size,
         undiscounted = type(mdp)(**{**mdp._fields(), "discount": 1.0})
         out.append(("E[g] = ∇J of the undiscounted return: the discount γ is ignored",
                     gradient(undiscounted, policy, theta)))
-    if behaviour_theta is not None and not np.array_equal(behaviour_theta, theta):
+    if theta_behaviour is not None and not np.array_equal(theta_behaviour, theta):
         out.append(("E[g] = ∇J at the behaviour policy θ_b: the importance weights are "
-                    "missing or cancel", gradient(mdp, policy, behaviour_theta)))
+                    "missing or cancel", gradient(mdp, policy, theta_behaviour)))
     return out
 
 
+@renamed_arguments(behaviour_theta="theta_behaviour")
 def diagnose(mean: np.ndarray, target: np.ndarray, threshold: np.ndarray, *, mdp, policy,
-             theta, behaviour_theta=None, batch_size: int = 1, extra=(),
+             theta, theta_behaviour=None, batch_size: int = 1, extra=(),
              target_name: str = "∇J") -> Diagnosis:
     """Scale, orthogonal part and pattern of μ = ``mean`` against ``target`` ∇J, matching a
     pattern v when |μ_j − v_j| ≤ ``threshold_j`` in every coordinate and v differs from ∇J
@@ -97,7 +99,7 @@ def diagnose(mean: np.ndarray, target: np.ndarray, threshold: np.ndarray, *, mdp
     pattern = None
     if np.any(np.abs(mean - target) > threshold):
         for name, v in [*extra, *_candidates(mdp, policy, theta, target, scale,
-                                             behaviour_theta, batch_size, target_name)]:
+                                             theta_behaviour, batch_size, target_name)]:
             if np.all(np.abs(mean - v) <= threshold) and np.any(np.abs(v - target) > threshold):
                 pattern = name
                 break

@@ -106,7 +106,7 @@ def row_magnitudes(estimator, batch, g, mdp, policy, theta, tol: float):
 
 def probe_tolerance(k_w: int, u_w: float) -> float:
     """Relative mismatch allowed when the score probe's weights are checked against g."""
-    return min(0.1, max(1e-6, 64.0 * gamma(k_w, u_w)))
+    return min(0.1, max(1e-6, 64.0 * gamma(k_w, u=u_w)))
 
 
 def _record(g, a, prob, target, mdp, policy, theta, *, precision, observed, theta_behaviour,
@@ -120,7 +120,7 @@ def _record(g, a, prob, target, mdp, policy, theta, *, precision, observed, thet
     floor = UNDERFLOW * (g.shape[0] + k_s * np.abs(g).sum(axis=0))
     rounding = RoundingBound(prec, u_w, k_w, k_s, prob @ np.abs(g), target_depth(mdp, policy, theta),
                              target_terms(mdp, policy, theta), floor, lambda: (A, source))
-    gw, gs = gamma(k_w, u_w), gamma(k_s)
+    gw, gs = gamma(k_w, u=u_w), gamma(k_s)
     # Var of rows off by e (|e| ≤ γ_w a): |ΔVar| ≤ 2 E[|g − μ| |e|] + E[e²], plus the sum
     var_slack = (2.0 * gw * (prob @ (np.abs(g - mean) * a)) + gw * gw * (prob @ (a * a))
                  + 4.0 * gs * (prob @ (g * g)))

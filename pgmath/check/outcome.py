@@ -26,9 +26,9 @@ def outcome(ctx: CheckContext, *, method: str, verdict: str, estimate: np.ndarra
     shape = table_shape(ctx.policy)
     diag = diagnose(estimate, ctx.target, thr if match_tolerance is None else match_tolerance,
                     mdp=ctx.mdp, policy=ctx.policy, theta=ctx.theta,
-                    behaviour_theta=ctx.behaviour_theta, batch_size=ctx.batch_size)
+                    theta_behaviour=ctx.theta_behaviour, batch_size=ctx.batch_size)
     route = f"{method} ({ctx.route})" if ctx.route and method == "recursion" else method
-    text = header(ctx.estimator, ctx.mdp, ctx.policy, ctx.behaviour_theta, ctx.d, route,
+    text = header(ctx.estimator, ctx.mdp, ctx.policy, ctx.theta_behaviour, ctx.d, route,
                   ctx.unit, ctx.probe.evidence)
     text += lines + [verdict_line(verdict)]
     if verdict == "biased":

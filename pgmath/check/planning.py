@@ -43,7 +43,7 @@ def plan_units(ctx: CheckContext, delta: float, *, sample_variance=None) -> int 
             beta=ctx.beta)
     if ctx.method == "empirical-bernstein":
         return min_num_samples_for_empirical_bernstein_mean_test(
-            ctx.bound, delta, ctx.d, alpha=ctx.alpha, beta=ctx.beta)
+            ctx.bound, delta, d=ctx.d, alpha=ctx.alpha, beta=ctx.beta)
     var = (np.diag(ctx.moments.cov) if ctx.method == "chi2" else sample_variance)
     if var is None:
         return None

@@ -44,6 +44,7 @@ from .moments import Moments
 from .probing import verify_description
 from .rounding import (UNDERFLOW, UNIT_ROUNDOFF, RoundingBound, gamma,
                        score_magnitude, target_depth, target_terms, unit_roundoff)
+from .._deprecation import keyword_only, renamed_arguments
 
 __all__ = ["recursion_moments", "step_weights_range", "DESCRIPTION_SEED"]
 
@@ -87,21 +88,24 @@ def _path_maxima(U: np.ndarray, mask: np.ndarray, p0: np.ndarray, rho: float
     return np.maximum(F[:T].max(axis=1), 0.0), past
 
 
-def _log_rho_max(policy, theta, theta_b) -> float:
-    """log ρ̄ = max(0, max_{x,a: π_b > 0} log π_θ − log π_{θ_b})."""
+def _log_rho_max(policy, theta, theta_behaviour) -> float:
+    """log ρ̄ = max(0, max_{x,a: π_b > 0} log π_θ − log π_{θ_behaviour})."""
     lt = np.asarray(policy.log_probs(theta))
-    lb = np.asarray(policy.log_probs(theta_b))
+    lb = np.asarray(policy.log_probs(theta_behaviour))
     return max(0.0, float(np.max(np.where(np.isfinite(lb), lt - lb, -np.inf))))
 
 
-def step_weights_range(spec: StepWeights, mdp, policy, theta, theta_b=None) -> np.ndarray:
+@renamed_arguments(theta_b="theta_behaviour")
+@keyword_only
+def step_weights_range(spec: StepWeights, mdp, policy, theta, *,
+                       theta_behaviour=None) -> np.ndarray:
     """``[d]`` B_j ≥ max_τ |g_j(τ)| for a StepWeights estimator (module docstring), with F_t
     and P_t bounded over the possible paths (:func:`_path_maxima`) rather than by T r̄.
-    With ratio powers, trajectories are drawn by ``theta_b`` and each term may carry up to
+    With ratio powers, trajectories are drawn by ``theta_behaviour`` and each term may carry up to
     k̄ ratios ≤ ρ̄ (then B may be ∞: the range is unbounded)."""
     T = spec.T
     S, A = mdp.n_states, mdp.n_actions
-    pi = np.asarray(policy.probs(theta if theta_b is None else theta_b))
+    pi = np.asarray(policy.probs(theta if theta_behaviour is None else theta_behaviour))
     psi = np.abs(np.asarray(policy.score(theta)))
     psi_max = np.max(np.where(pi[:, :, None] > 0, psi, 0.0), axis=(0, 1))  # [d]
     O = np.asarray(mdp.O) if policy.over == "observations" else np.eye(S)
@@ -116,22 +120,22 @@ def step_weights_range(spec: StepWeights, mdp, policy, theta, theta_b=None) -> n
     B = psi_max * float(W.sum())
     if spec.offset is not None:
         B = B + np.abs(spec.offset) * psi_max * float(np.abs(spec.omega).sum())
-    if spec.has_ratios and theta_b is not None:
+    if spec.has_ratios and theta_behaviour is not None:
         k_sig, k_e, k_psi, k_G = spec.ratio_powers
         k_bar = k_psi + (T - 1) * max(k_sig, k_e, k_G)
         with np.errstate(over="ignore", invalid="ignore"):
-            w = np.exp(k_bar * _log_rho_max(policy, theta, theta_b))
+            w = np.exp(k_bar * _log_rho_max(policy, theta, theta_behaviour))
             B = np.where(B > 0, w * np.where(B > 0, B, 1.0), 0.0)
     return B
 
 
-def _check_description(estimator, spec: StepWeights, mdp, policy, theta, theta_b,
+def _check_description(estimator, spec: StepWeights, mdp, policy, theta, theta_behaviour,
                        n: int = 64) -> None:
     """The recursion decides the estimator's ``step_weights``, not its code: evaluate both on
     ``n`` sampled trajectories (seed :data:`DESCRIPTION_SEED`) and refuse when they differ
     by more than max(1e-9, 2¹⁰ u) relative (u of the dtype the code returns: a float32
     implementation of a described estimator is not a lie)."""
-    tb = theta if theta_b is None else theta_b
+    tb = theta if theta_behaviour is None else theta_behaviour
     batch = sample(mdp, policy, tb, n, np.random.default_rng(DESCRIPTION_SEED))
     out = evaluate_estimator(estimator, batch, policy, theta)
     lr = log_ratios(batch, policy, theta) if spec.has_ratios else None
@@ -139,10 +143,11 @@ def _check_description(estimator, spec: StepWeights, mdp, policy, theta, theta_b
     verify_description(estimator, out.values, ref, out.dtype)
 
 
-def recursion_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, target=None,
+@renamed_arguments(behaviour_theta="theta_behaviour")
+def recursion_moments(estimator, mdp, policy, theta, *, theta_behaviour=None, target=None,
                       route: str = "recursion") -> Moments:
     """:class:`Moments` of one row g(τ) by the moment recursion of the estimator's
-    ``step_weights`` (module docstring); τ is drawn from π_{behaviour_theta} (θ itself when
+    ``step_weights`` (module docstring); τ is drawn from π_{theta_behaviour} (θ itself when
     ``None``). ``route`` names the route in reports (from
     :func:`pgmath.check.routes.recursion_route`).
 
@@ -155,15 +160,15 @@ def recursion_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, ta
     spec = step_weights_of(estimator, T, mdp.discount)
     if spec is None:
         raise EstimatorError(f"{_name(estimator)} has no step_weights: no moment recursion")
-    tb = None if behaviour_theta is None or np.array_equal(behaviour_theta, theta) \
-        else behaviour_theta
+    tb = None if theta_behaviour is None or np.array_equal(theta_behaviour, theta) \
+        else theta_behaviour
     _check_description(estimator, spec, mdp, policy, theta, tb)
     mean, cov = recursive_moments(spec, mdp, policy, theta, theta_behaviour=tb)
     mag = _ScoreOverride(policy, score_magnitude(policy, theta))
     m_abs, c_abs = recursive_moments(abs_step_weights(spec), _abs_mdp(mdp), mag, theta,
                                      theta_behaviour=tb)
     K = recursion_rounding_depth(spec, mdp, policy, theta, theta_behaviour=tb)
-    B = step_weights_range(spec, mdp, policy, theta, tb)
+    B = step_weights_range(spec, mdp, policy, theta, theta_behaviour=tb)
     gam = gamma(K)
     B = B * (1.0 + gam)  # the bound may be attained: cover the rounding of g and of B
     floor = UNDERFLOW * K * T * mdp.n_states * mdp.n_actions * (1.0 + B)

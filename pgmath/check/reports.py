@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecation import keyword_only
 from ..estimator_protocol import _name
 
 __all__ = ["header", "verdict_line", "bias_lines", "diagnosis_lines", "bias_table_lines",
@@ -14,9 +15,9 @@ VERDICT_TEXT = {"unbiased": "PASS (unbiased)", "biased": "FAIL (biased)",
                                 "of the size required)"}
 
 
-def header(estimator, mdp, policy, behaviour_theta, d: int, method: str, unit: str,
+def header(estimator, mdp, policy, theta_behaviour, d: int, method: str, unit: str,
            coupling: str) -> list[str]:
-    beh = "" if behaviour_theta is None else " (sampled from the behaviour policy)"
+    beh = "" if theta_behaviour is None else " (sampled from the behaviour policy)"
     lines = [f"check_unbiased({_name(estimator)}) on {mdp!r}, {policy!r}{beh}",
              f"  target: ∇J(θ) exact (policy-gradient theorem), d = {d}",
              f"  method: {method}; unit: {unit}"]
@@ -29,8 +30,9 @@ def verdict_line(verdict: str) -> str:
     return f"  verdict: {VERDICT_TEXT[verdict]}"
 
 
-def bias_lines(bias, thr, target, est, labels, k: int = 5, target_name: str = "∇J"
-               ) -> list[str]:
+@keyword_only
+def bias_lines(bias, thr, target, est, labels, *, k: int = 5,
+               target_name: str = "∇J") -> list[str]:
     """The k coordinates closest to (or furthest past) their threshold."""
     order = np.argsort(-(np.abs(bias) - thr))[:k]
     w = max(len(labels[j]) for j in order)
@@ -42,7 +44,8 @@ def bias_lines(bias, thr, target, est, labels, k: int = 5, target_name: str = "�
     return lines
 
 
-def diagnosis_lines(diag, target, target_name: str = "∇J") -> list[str]:
+@keyword_only
+def diagnosis_lines(diag, target, *, target_name: str = "∇J") -> list[str]:
     t = target_name
     norm = float(np.linalg.norm(target))
     rel = f" ({diag.orthogonal / norm:.3g} ‖{t}‖)" if norm > 0 else ""
@@ -53,7 +56,8 @@ def diagnosis_lines(diag, target, target_name: str = "∇J") -> list[str]:
     return lines
 
 
-def bias_table_lines(bias, shape, over: str, max_cells: int = 60) -> list[str]:
+@keyword_only
+def bias_table_lines(bias, shape, over: str, *, max_cells: int = 60) -> list[str]:
     """The bias as a table of X rows (states or observations) by A columns."""
     X, A = shape
     if X * A > max_cells:

@@ -53,6 +53,7 @@ from typing import Callable
 
 import numpy as np
 
+from .._deprecation import keyword_only
 from ..errors import check_choice
 
 __all__ = ["PRECISIONS", "UNIT_ROUNDOFF", "UNDERFLOW", "unit_roundoff", "resolve_precision", "gamma",
@@ -89,7 +90,8 @@ def resolve_precision(requested: str, observed: str | None) -> str:
     return observed if observed in ("float32", "float16", "bfloat16") else "float64"
 
 
-def gamma(k: float, u: float = UNIT_ROUNDOFF) -> float:
+@keyword_only
+def gamma(k: float, *, u: float = UNIT_ROUNDOFF) -> float:
     """Higham's γ_k = k u / (1 − k u) (∞ when k u ≥ ½)."""
     ku = k * u
     return float("inf") if ku >= 0.5 else ku / (1.0 - ku)
@@ -207,7 +209,7 @@ class RoundingBound:
         """``[d]`` the tolerance (R); with ``precision`` the same bound for another working
         precision of the estimator (e.g. what float32 code could be off by)."""
         u = self.u_w if precision is None else unit_roundoff(precision)
-        return gamma(self.k_w, u) * self.magnitude + self.fixed_part()
+        return gamma(self.k_w, u=u) * self.magnitude + self.fixed_part()
 
     def describe(self) -> str:
         """One line for a report."""

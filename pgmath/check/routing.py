@@ -46,6 +46,7 @@ from .results import CheckResult
 from .rounding import PRECISIONS, resolve_precision, row_depth, unit_roundoff
 from .sampling import draw
 from .statistical import decide_statistically
+from .._deprecation import renamed_arguments
 
 __all__ = ["check_unbiased", "plan_sample_size", "exact_moments", "register_problem_type",
            "METHODS", "DEFAULT_RELATIVE_RESOLUTION", "DEFAULT_MAX_N"]
@@ -159,20 +160,20 @@ def _moments(method, estimator, mdp, policy, theta, bt, target, probe, b, enumer
         return enumeration_moments(estimator, mdp, policy, theta, theta_behaviour=bt,
                                    target=target, precision=precision,
                                    final_states=probe.reads_final_states)
-    return recursion_moments(estimator, mdp, policy, theta, behaviour_theta=bt, target=target,
+    return recursion_moments(estimator, mdp, policy, theta, theta_behaviour=bt, target=target,
                              route=route)
 
 
-def _context(estimator, mdp, policy, theta, *, behaviour_theta, method, bound, batch_size,
+def _context(estimator, mdp, policy, theta, *, theta_behaviour, method, bound, batch_size,
              alpha, beta, precision, detectable_bias, relative_resolution, sampling
              ) -> CheckContext:
     require_finite_horizon(mdp)
     theta = policy.check_theta(theta)
-    bt = None if behaviour_theta is None else policy.check_theta(behaviour_theta)
+    bt = None if theta_behaviour is None else policy.check_theta(theta_behaviour)
     target = gradient(mdp, policy, theta)
     probe = _probe(estimator, mdp, policy, theta, bt)
     b = int(batch_size) if probe.coupled else 1
-    route = None if probe.coupled else recursion_route(estimator, mdp, policy, theta, bt)
+    route = None if probe.coupled else recursion_route(estimator, mdp, policy, theta, theta_behaviour=bt)
     if bound is None and probe.coupled and callable(getattr(estimator, "batch_range", None)):
         bound = np.asarray(estimator.batch_range(mdp, policy, theta, b), dtype=float)
     enumerable = _enumerable(mdp, policy, theta if bt is None else bt, probe, b)
@@ -191,7 +192,7 @@ def _context(estimator, mdp, policy, theta, *, behaviour_theta, method, bound, b
 def _magnitude_of(ctx: CheckContext):
     """a(τ) of rows on a sampled batch, for the statistical rounding bound."""
     prec = resolve_precision(ctx.precision, ctx.probe.dtype)
-    k_w = row_depth(ctx.policy, ctx.theta, ctx.mdp.horizon, theta_behaviour=ctx.behaviour_theta)
+    k_w = row_depth(ctx.policy, ctx.theta, ctx.mdp.horizon, theta_behaviour=ctx.theta_behaviour)
     tol = probe_tolerance(k_w, unit_roundoff(prec))
     return lambda est, batch, g: row_magnitudes(est, batch, g, ctx.mdp, ctx.policy, ctx.theta,
                                                 tol)
@@ -199,7 +200,7 @@ def _magnitude_of(ctx: CheckContext):
 
 def _draw(ctx: CheckContext, n: int, rng):
     return draw(ctx.estimator, ctx.mdp, ctx.policy, ctx.theta, n, rng,
-                behaviour_theta=ctx.behaviour_theta, coupled=ctx.coupled,
+                theta_behaviour=ctx.theta_behaviour, coupled=ctx.coupled,
                 batch_size=ctx.batch_size, magnitude_of=_magnitude_of(ctx))
 
 
@@ -218,8 +219,9 @@ def _planned_n(ctx: CheckContext, delta: float, rng) -> int | None:
     return plan_units(ctx, delta)
 
 
+@renamed_arguments(behaviour_theta="theta_behaviour")
 def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int | None = None,
-                   detectable_bias: float | None = None, behaviour_theta=None, rng=None,
+                   detectable_bias: float | None = None, theta_behaviour=None, rng=None,
                    method: str = "auto", bound: float | None = None, batch_size: int = 16,
                    beta: float = DEFAULT_BETA, precision: str = "auto",
                    relative_resolution: float = DEFAULT_RELATIVE_RESOLUTION,
@@ -236,7 +238,7 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
         estimator); ``None`` plans N for the resolution (capped at ``max_n``).
       detectable_bias: the ∞-norm bias a statistical check must catch w.p. ≥ 1 − ``beta``;
         N is planned for it, and a check that cannot reach it is ``"inconclusive"``.
-      behaviour_theta: sample from π_{behaviour_theta} (the batch's
+      theta_behaviour: sample from π_{theta_behaviour} (the batch's
         ``behaviour_log_probs`` hold its log-probabilities); the target stays ∇J(θ).
       rng: ``numpy.random.Generator`` (default ``default_rng(0)``: reproducible).
       method: ``"auto"`` (module docstring of :mod:`pgmath.check.routing`),
@@ -270,7 +272,7 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
     for cls, checker in _CHECKERS:
         if isinstance(mdp, cls):
             return checker(estimator, mdp, policy, theta, alpha=alpha, n=n,
-                           detectable_bias=detectable_bias, behaviour_theta=behaviour_theta,
+                           detectable_bias=detectable_bias, theta_behaviour=theta_behaviour,
                            rng=rng, method=method, bound=bound, batch_size=batch_size,
                            beta=beta, precision=precision,
                            relative_resolution=relative_resolution, max_n=max_n, **options)
@@ -281,7 +283,7 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
     _validate(alpha=alpha, beta=beta, n=n, detectable_bias=detectable_bias,
               batch_size=batch_size, precision=precision,
               relative_resolution=relative_resolution, max_n=max_n)
-    ctx = _context(estimator, mdp, policy, theta, behaviour_theta=behaviour_theta,
+    ctx = _context(estimator, mdp, policy, theta, theta_behaviour=theta_behaviour,
                    method=method, bound=bound, batch_size=batch_size, alpha=alpha, beta=beta,
                    precision=precision, detectable_bias=detectable_bias,
                    relative_resolution=relative_resolution,
@@ -303,9 +305,10 @@ def check_unbiased(estimator, mdp, policy, theta, *, alpha: float = 1e-6, n: int
     return res
 
 
+@renamed_arguments(behaviour_theta="theta_behaviour")
 def plan_sample_size(estimator, mdp, policy, theta, *, detectable_bias: float,
                      alpha: float = 1e-6, beta: float = DEFAULT_BETA,
-                     behaviour_theta=None, bound=None, batch_size: int = 16,
+                     theta_behaviour=None, bound=None, batch_size: int = 16,
                      rng=None) -> int:
     """N for :func:`check_unbiased` to catch any ‖bias‖∞ ≥ ``detectable_bias`` w.p. ≥ 1 − β.
 
@@ -317,7 +320,7 @@ def plan_sample_size(estimator, mdp, policy, theta, *, detectable_bias: float,
     """
     _validate(alpha=alpha, beta=beta, n=None, detectable_bias=detectable_bias,
               batch_size=batch_size, precision="auto", relative_resolution=1.0, max_n=2)
-    ctx = _context(estimator, mdp, policy, theta, behaviour_theta=behaviour_theta,
+    ctx = _context(estimator, mdp, policy, theta, theta_behaviour=theta_behaviour,
                    method="auto", bound=bound, batch_size=batch_size, alpha=alpha, beta=beta,
                    precision="auto", detectable_bias=detectable_bias, relative_resolution=1.0,
                    sampling=True)
@@ -325,16 +328,17 @@ def plan_sample_size(estimator, mdp, policy, theta, *, detectable_bias: float,
                           np.random.default_rng(0) if rng is None else rng))
 
 
-def exact_moments(estimator, mdp, policy, theta, *, behaviour_theta=None, target=None,
+@renamed_arguments(behaviour_theta="theta_behaviour")
+def exact_moments(estimator, mdp, policy, theta, *, theta_behaviour=None, target=None,
                   batch_size: int = 1, precision: str = "auto") -> Moments:
     """Exact :class:`~pgmath.check.moments.Moments` of one unit by enumeration: one row
-    g(τ), τ drawn from π_{behaviour_theta} (θ itself when ``None``); for a batch-coupled
+    g(τ), τ drawn from π_{theta_behaviour} (θ itself when ``None``); for a batch-coupled
     estimator (marked, or found by probing) the mean of a batch of ``batch_size``
     trajectories, over every batch (multisets when the estimator is symmetric).
     """
     require_finite_horizon(mdp)
     theta = policy.check_theta(theta)
-    bt = None if behaviour_theta is None else policy.check_theta(behaviour_theta)
+    bt = None if theta_behaviour is None else policy.check_theta(theta_behaviour)
     target = gradient(mdp, policy, theta) if target is None else target
     probe = _probe(estimator, mdp, policy, theta, bt)
     if probe.coupled:

@@ -54,11 +54,11 @@ def _evaluate(estimator, sub, policy, theta, b: int, coupled: bool):
 
 
 def draw(estimator, mdp, policy, theta, n: int, rng: np.random.Generator, *,
-         behaviour_theta=None, coupled: bool = False, batch_size: int = 1,
+         theta_behaviour=None, coupled: bool = False, batch_size: int = 1,
          magnitude_of: Callable | None = None) -> Draws:
     """N i.i.d. units of ``estimator`` (module docstring); ``magnitude_of(estimator, batch,
     g)`` → (``[N, d]`` a(τ), source) gives the rounding magnitudes of rows ``g`` on a batch."""
-    bt = theta if behaviour_theta is None else behaviour_theta
+    bt = theta if theta_behaviour is None else theta_behaviour
     b = int(batch_size) if coupled else 1
     if b < 1:
         raise PgmathError(f"batch_size must be ≥ 1, got {batch_size!r}")

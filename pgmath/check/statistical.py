@@ -28,7 +28,8 @@ from scipy import stats
 
 from ..errors import EstimatorError
 from ..estimator_protocol import _name
-from .bounds import bernstein_eps, empirical_bernstein_threshold, min_detectable_bias_by_bernstein
+from .bounds import (bernstein_eps, empirical_bernstein_threshold,
+                     min_discrepancy_of_true_means_detectable_by_bernstein)
 from .context import CheckContext
 from .diagnosis import coordinate_labels
 from .outcome import outcome
@@ -52,7 +53,7 @@ def _moments_source(ctx: CheckContext) -> str:
 def _rounding(ctx: CheckContext, draws: Draws) -> RoundingBound:
     prec = resolve_precision(ctx.precision, draws.dtype)
     n, T = draws.g.shape[0], ctx.mdp.horizon
-    tb = ctx.behaviour_theta
+    tb = ctx.theta_behaviour
 
     def magnitude():
         a, source = draws.magnitudes()
@@ -72,7 +73,8 @@ def _bernstein(ctx: CheckContext, g: np.ndarray):
     var = mom.variance
     L = float(np.log(2.0 * d / ctx.alpha))
     eps = bernstein_eps(var, mom.radius, n, L)
-    det = min_detectable_bias_by_bernstein(var, np.maximum(mom.radius, mom.spread), n,
+    det = min_discrepancy_of_true_means_detectable_by_bernstein(
+            var, np.maximum(mom.radius, mom.spread), n,
                                            alpha=ctx.alpha, beta=ctx.beta)
     note = ("  Bernstein's inequality with the exact variance and range "
             f"({_moments_source(ctx)}), union bound over {d} coordinates × 2 tails: "

@@ -20,43 +20,45 @@ from .recursion_moments import recursion_moments
 from .context import require_finite_horizon
 from .routes import recursion_route
 from .results import VarianceComparison
+from .._deprecation import renamed_arguments
 
 __all__ = ["compare_variance"]
 
 
-def _covariance(est, mdp, policy, theta, behaviour_theta, target) -> tuple[str, np.ndarray, float]:
+def _covariance(est, mdp, policy, theta, theta_behaviour, target) -> tuple[str, np.ndarray, float]:
     """(route, ``[d, d]`` exact Cov g, rounding slack of its trace) of one estimator."""
-    route = recursion_route(est, mdp, policy, theta, behaviour_theta)
+    route = recursion_route(est, mdp, policy, theta, theta_behaviour=theta_behaviour)
     if route is not None:  # described: held to its code, no probing needed
-        m = recursion_moments(est, mdp, policy, theta, behaviour_theta=behaviour_theta,
+        m = recursion_moments(est, mdp, policy, theta, theta_behaviour=theta_behaviour,
                               target=target, route=route)
         return "recursion", m.cov, float(np.sum(m.var_slack))
-    probe = probe_estimator(est, mdp, policy, theta, theta_behaviour=behaviour_theta)
+    probe = probe_estimator(est, mdp, policy, theta, theta_behaviour=theta_behaviour)
     if probe.coupled:
         raise PgmathError(f"{_name(est)} is batch-coupled ({probe.evidence}): compare_variance "
                           "needs per-trajectory estimators")
-    bt = theta if behaviour_theta is None else behaviour_theta
+    bt = theta if theta_behaviour is None else theta_behaviour
     count = count_trajectories(mdp, policy, bt, final_states=probe.reads_final_states)
     if count * policy.n_params > MAX_ENUMERATION:
         raise TooManyTrajectoriesError(
             f"compare_variance: {_name(est)} has no moment recursion and {mdp!r} has too many "
             "trajectories to enumerate")
-    m = enumeration_moments(est, mdp, policy, theta, theta_behaviour=behaviour_theta,
+    m = enumeration_moments(est, mdp, policy, theta, theta_behaviour=theta_behaviour,
                             target=target, final_states=probe.reads_final_states)
     return "enumeration", m.cov, float(np.sum(m.var_slack))
 
 
-def compare_variance(est_a, est_b, mdp, policy, theta, *, behaviour_theta=None
+@renamed_arguments(behaviour_theta="theta_behaviour")
+def compare_variance(est_a, est_b, mdp, policy, theta, *, theta_behaviour=None
                      ) -> VarianceComparison:
     """Exact covariances of two per-trajectory estimators, and which has less variance
     (module docstring)."""
     require_finite_horizon(mdp)
     theta = policy.check_theta(theta)
-    if behaviour_theta is not None:
-        behaviour_theta = policy.check_theta(behaviour_theta)
+    if theta_behaviour is not None:
+        theta_behaviour = policy.check_theta(theta_behaviour)
     target = gradient(mdp, policy, theta)
-    ra, cov_a, sa = _covariance(est_a, mdp, policy, theta, behaviour_theta, target)
-    rb, cov_b, sb = _covariance(est_b, mdp, policy, theta, behaviour_theta, target)
+    ra, cov_a, sa = _covariance(est_a, mdp, policy, theta, theta_behaviour, target)
+    rb, cov_b, sb = _covariance(est_b, mdp, policy, theta, theta_behaviour, target)
     va, vb = np.diag(cov_a).copy(), np.diag(cov_b).copy()
     ta, tb = float(va.sum()), float(vb.sum())
     slack = sa + sb

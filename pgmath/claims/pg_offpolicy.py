@@ -16,10 +16,11 @@ from ..algorithms.policy_gradient import run
 from ..estimators import natural as nat
 from ..estimators import offpolicy as off
 from ..exact.offpolicy_moments import RECURSIONS
-from ..exact import (action_ratio_bias_bound, action_ratio_is_mean, fisher, fisher_estimate,
+from ..estimators import fisher_estimate, step_fisher_estimate
+from ..exact import (action_ratio_bias_bound, action_ratio_is_mean, fisher,
                      gradient, input_weights, kl, log_weight_second_moments, offpolicy_moments,
                      offpolicy_moments_recursion,
-                     policy_kl, step_fisher_estimate, trajectory_kl, truncated_is_mean,
+                     policy_kl, trajectory_kl, truncated_is_mean,
                      weight_growth_rate)
 from ..mdp import TabularMDP
 from ..trajectories import enumerate_trajectories
@@ -103,10 +104,11 @@ def _pg11() -> Verdict:
 def _pg12() -> Verdict:
     mdp, policy, th, th2 = random_offpolicy_problem(0)
     g = gradient(mdp, policy, th2)
-    errs = {f.__name__: float(np.abs(offpolicy_moments(f, mdp, policy, th, th2)[0] - g).max())
+    errs = {f.__name__: float(np.abs(offpolicy_moments(f, mdp, policy, th2,
+                                                       theta_behaviour=th)[0] - g).max())
             for f in (off.trajectory_is, off.per_decision_is, off.per_decision_is_notes)}
     bm, bp, b0, b1 = notes_bandit_counterexample()
-    notes0 = offpolicy_moments(off.per_decision_is_notes, bm, bp, b0, b1)[0][0]
+    notes0 = offpolicy_moments(off.per_decision_is_notes, bm, bp, b1, theta_behaviour=b0)[0][0]
     true0 = gradient(bm, bp, b1)[0]
     false = (errs["trajectory_is"] < 1e-10 and errs["per_decision_is"] < 1e-10
              and errs["per_decision_is_notes"] > 1e-3 and abs(notes0 - true0) > 1e-3)
@@ -163,11 +165,12 @@ def _truncated_bias_rows():
     ok = True
     for h in (1.0, 0.1, 0.01):
         th2 = th + h * u
-        m = offpolicy_moments(off.truncated_is, mdp, policy, th, th2)[0]
-        ok &= bool(np.allclose(m, truncated_is_mean(mdp, policy, th, th2), atol=1e-10))
+        m = offpolicy_moments(off.truncated_is, mdp, policy, th2, theta_behaviour=th)[0]
+        ok &= bool(np.allclose(m, truncated_is_mean(mdp, policy, th2,
+                                                    theta_behaviour=th), atol=1e-10))
         rows.append((h, float(np.abs(m - gradient(mdp, policy, th2)).max())))
     ok &= rows[0][1] > 1e-3 and rows[2][1] < 0.05 * rows[1][1] * 10 and rows[2][1] < rows[1][1]
-    at = float(np.abs(offpolicy_moments(off.truncated_is, mdp, policy, th, th)[0]
+    at = float(np.abs(offpolicy_moments(off.truncated_is, mdp, policy, th, theta_behaviour=th)[0]
                       - gradient(mdp, policy, th)).max())
     return rows, ok and at < 1e-10
 
@@ -192,16 +195,18 @@ def _pg14() -> Verdict:
     mdp = environments.bandit((0.2, 0.5, 0.8), horizon=50)
     pol = SoftmaxPolicy(1, 3)
     a, b = np.array([0.0, 0.3, -0.2]), np.array([0.5, -0.1, 0.4])
-    one = float(np.exp(log_weight_second_moments(mdp.with_horizon(1), pol, a, b)[0]))
-    lm = log_weight_second_moments(mdp, pol, a, b)
+    one = float(np.exp(log_weight_second_moments(mdp.with_horizon(1), pol, b,
+                                                 theta_behaviour=a)[0]))
+    lm = log_weight_second_moments(mdp, pol, b, theta_behaviour=a)
     bandit_ok = np.allclose(lm, np.arange(1, 51) * np.log(one), rtol=1e-12)
     rates = []
     for seed in range(3):
         m, p, th, th2 = random_offpolicy_problem(100 + seed, S=4, A=3, T=201, scale=0.3)
-        l2 = log_weight_second_moments(m, p, th, th2)
-        rates.append((float(np.exp(l2[-1] - l2[-2])), weight_growth_rate(m, p, th, th2)))
+        l2 = log_weight_second_moments(m, p, th2, theta_behaviour=th)
+        rates.append((float(np.exp(l2[-1] - l2[-2])), weight_growth_rate(m, p, th2,
+                                                                         theta_behaviour=th)))
     tm, tp, ta, tb = transient_difference_mdp()
-    flat = np.expm1(log_weight_second_moments(tm, tp, ta, tb))
+    flat = np.expm1(log_weight_second_moments(tm, tp, tb, theta_behaviour=ta))
     ok = (bandit_ok and all(abs(r - lam) < 1e-6 * lam and lam > 1 for r, lam in rates)
           and np.allclose(flat, flat[0], rtol=1e-9) and flat[0] > 0.1)
     return Verdict(
@@ -232,8 +237,9 @@ def _pg15() -> Verdict:
         u = np.random.default_rng(seed).normal(size=pol.n_params)
         for h in (1.0, 0.1, 0.01):
             th2 = th + h * u
-            bias = float(np.abs(action_ratio_is_mean(mdp, pol, th, th2) - gradient(mdp, pol, th2)).max())
-            bound = action_ratio_bias_bound(mdp, pol, th, th2)
+            bias = float(np.abs(action_ratio_is_mean(mdp, pol, th2,
+                                                     theta_behaviour=th) - gradient(mdp, pol, th2)).max())
+            bound = action_ratio_bias_bound(mdp, pol, th2, theta_behaviour=th)
             ok &= bias <= bound
             rows.append((h, bias, bound))
     shrink = rows[2][1] < rows[0][1] * 0.05
@@ -312,7 +318,7 @@ def _pg17() -> Verdict:
 def _pg18() -> Verdict:
     mdp, pol, th, _ = random_offpolicy_problem(4)
     u = np.random.default_rng(4).normal(size=pol.n_params)
-    F = fisher(mdp, pol, th, "trajectory")
+    F = fisher(mdp, pol, th, weighting="trajectory")
     ratios = [trajectory_kl(mdp, pol, th + h * u, th) / (h * h * u @ F @ u) for h in (1e-1, 1e-2, 1e-3)]
     ok = abs(ratios[-1] - 0.5) < 1e-3
     return Verdict(
@@ -342,7 +348,7 @@ def _pg18() -> Verdict:
 def _pg19() -> Verdict:
     mdp, pol, th, _ = random_offpolicy_problem(6, T=3)
     batch, prob = enumerate_trajectories(mdp, pol, th)
-    F = fisher(mdp, pol, th, "trajectory")
+    F = fisher(mdp, pol, th, weighting="trajectory")
     errs = [float(np.abs(sum(p * est(batch[i], pol, th) for i, p in enumerate(prob)) - F).max())
             for est in (fisher_estimate, step_fisher_estimate)]
     return Verdict(
@@ -400,7 +406,7 @@ def _pg21() -> Verdict:
     x_pinv = nat.natural_gradient(mdp, pol, th, method="pinv")
     eps = 1e-5
     a = nat.kl_step_size(g, x_pinv, eps)
-    r = kl(mdp, pol, th, th + a * x_pinv, "average") / eps
+    r = kl(mdp, pol, th, th + a * x_pinv, weighting="average") / eps
     ok = np.allclose(x_cg, x_pinv, atol=1e-8) and abs(r - 1) < 1e-2
     return Verdict(
         "holds" if ok else "undecided",
@@ -457,8 +463,10 @@ def _pg24() -> Verdict:
     for T in (10, 50, 200):
         m = mdp.with_horizon(T)
         bound = (rho_max * r_max * T * (T + 1) / 2) ** 2
-        v_ar = float(np.diag(offpolicy_moments_recursion("action_ratio_is", m, pol, th, th2)[1]).max())
-        v_tr = float(np.diag(offpolicy_moments_recursion("trajectory_is", m, pol, th, th2)[1]).max())
+        v_ar = float(np.diag(offpolicy_moments_recursion("action_ratio_is", m, pol, th2,
+                                                         theta_behaviour=th)[1]).max())
+        v_tr = float(np.diag(offpolicy_moments_recursion("trajectory_is", m, pol, th2,
+                                                         theta_behaviour=th)[1]).max())
         ok &= v_ar <= bound
         rows.append((T, v_ar, v_tr, bound))
     ok &= rows[-1][2] > rows[-1][3]
@@ -483,7 +491,7 @@ def _pg31() -> Verdict:
     M = rng.normal(size=(pol.n_params, pol.n_params))
     lin = LinearSoftmaxPolicy(M.reshape(mdp.n_states, mdp.n_actions, -1))
     w, w2 = np.linalg.solve(M, th), np.linalg.solve(M, th2)
-    gaps = [abs(kl(mdp, pol, th2, th, wt) - kl(mdp, lin, w2, w, wt))
+    gaps = [abs(kl(mdp, pol, th2, th, weighting=wt) - kl(mdp, lin, w2, w, weighting=wt))
             for wt in ("average", "trajectory")]
     return Verdict(
         "holds" if max(gaps) < 1e-10 else "undecided",
@@ -545,7 +553,8 @@ def fig_variance(outdir: pathlib.Path) -> list[pathlib.Path]:
     Ts = np.arange(1, 31)
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
     for name in RECURSIONS:
-        tr = [np.trace(offpolicy_moments_recursion(name, base.with_horizon(int(T)), pol, th, th2)[1])
+        tr = [np.trace(offpolicy_moments_recursion(name, base.with_horizon(int(T)), pol, th2,
+                                                   theta_behaviour=th)[1])
               for T in Ts]
         ax[0].semilogy(Ts, tr, "-", label=name)
     ax[0].set(xlabel="T", ylabel="tr Cov[g] (exact, moment recursion)",
@@ -553,8 +562,8 @@ def fig_variance(outdir: pathlib.Path) -> list[pathlib.Path]:
     ax[0].legend()
     T2 = np.arange(1, 61)
     m = base.with_horizon(60)
-    lm = log_weight_second_moments(m, pol, th, th2)
-    lam = weight_growth_rate(m, pol, th, th2)
+    lm = log_weight_second_moments(m, pol, th2, theta_behaviour=th)
+    lam = weight_growth_rate(m, pol, th2, theta_behaviour=th)
     ax[1].semilogy(T2, np.expm1(lm), label="Var ρ_{1:T} (exact recursion)")
     ax[1].semilogy(T2, np.exp(lm[-1]) * lam ** (T2 - 60.0), "--", label=f"∝ λ^T, λ = {lam:.3f}")
     ax[1].set(xlabel="T", title="trajectory weight variance")
@@ -613,10 +622,11 @@ def fig_bias(outdir: pathlib.Path) -> list[pathlib.Path]:
     biased = (off.per_decision_is_notes, off.truncated_is, off.action_ratio_is)
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
     for est in biased:
-        b = [np.abs(offpolicy_moments(est, mdp, pol, th, th + h * u)[0]
+        b = [np.abs(offpolicy_moments(est, mdp, pol, th + h * u, theta_behaviour=th)[0]
                     - gradient(mdp, pol, th + h * u)).max() for h in hs]
         ax[0].loglog(hs, b, "o-", label=est.__name__)
-    ax[0].loglog(hs, [action_ratio_bias_bound(mdp, pol, th, th + h * u) for h in hs], "k--",
+    ax[0].loglog(hs, [action_ratio_bias_bound(mdp, pol, th + h * u,
+                                              theta_behaviour=th) for h in hs], "k--",
                  label="bound (action_ratio_is)")
     ax[0].set(xlabel="h (θ' = θ + h u)", ylabel="max |E g − ∇J(θ')|", title=f"T = {mdp.horizon}")
     ax[0].legend(fontsize=8)
@@ -625,7 +635,8 @@ def fig_bias(outdir: pathlib.Path) -> list[pathlib.Path]:
         b = []
         for T in Ts:
             m = mdp.with_horizon(int(T))
-            mean = offpolicy_moments_recursion(est.__name__, m, pol, th, th + 0.5 * u)[0]
+            mean = offpolicy_moments_recursion(est.__name__, m, pol, th + 0.5 * u,
+                                               theta_behaviour=th)[0]
             b.append(np.abs(mean - gradient(m, pol, th + 0.5 * u)).max())
         ax[1].semilogy(Ts, b, "-", label=est.__name__)
     ax[1].set(xlabel="T", ylabel="max |E g − ∇J(θ')|", title="h = 0.5")

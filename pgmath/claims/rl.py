@@ -137,11 +137,11 @@ def rl10_models() -> tuple[TabularMDP, TabularMDP, TabularMDP]:
     return build(0.5, 0.6), build(0.5, 0.45), build(0.1, 0.9)
 
 
-def off_policy_gradients(mdp, policy, theta_b, theta):
+def off_policy_gradients(mdp, policy, theta, *, theta_behaviour):
     """(∇J(θ), Σ_τ p_θb(τ) ρ(τ) ∇log p_θ(τ) r(τ), Σ_τ p_θb(τ) ∇log p_θ(τ) r(τ)) by enumeration:
     the true gradient at θ, the importance-weighted estimator's mean from θ_b's samples, and
     the on-policy estimator's mean when θ_b's samples are reused without weights."""
-    batch, p_b = enumerate_trajectories(mdp, policy, theta_b)
+    batch, p_b = enumerate_trajectories(mdp, policy, theta_behaviour)
     lp = np.asarray(policy.log_probs(theta))[batch.inputs, batch.actions]  # [M, T]
     rho = np.exp(lp.sum(axis=1) - batch.behaviour_log_probs.sum(axis=1))
     score = np.asarray(policy.score(theta))[batch.inputs, batch.actions].sum(axis=1)  # [M, d]
@@ -458,7 +458,7 @@ def _rl11() -> Verdict:
     mdp = random_mdp(rng, 2, 2, 3)
     pol = SoftmaxPolicy(2, 2)
     th_b, th = rng.normal(size=4), rng.normal(size=4)
-    g, g_is, g_reuse = off_policy_gradients(mdp, pol, th_b, th)
+    g, g_is, g_reuse = off_policy_gradients(mdp, pol, th, theta_behaviour=th_b)
     ok = np.abs(g - g_is).max() < _TOL and np.abs(g - g_reuse).max() > 1e-3
     return Verdict(
         "holds" if ok else "undecided",

@@ -15,6 +15,11 @@ it converges to the minimum-norm solution F⁺g with no null-space part grown fr
 rounding. Damping (F + λI) regularises the
 solve when F is estimated from samples.
 
+The Fisher matrix from samples (PG-19): :func:`fisher_estimate` and
+:func:`step_fisher_estimate`, both unbiased for the trajectory Fisher matrix
+``pgmath.exact.fisher(..., weighting="trajectory")`` (formerly in ``pgmath.exact``, where
+the old names forward with a ``DeprecationWarning``).
+
 TRPO (:func:`trpo_step`) fixes ε, takes the CG direction x ≈ F⁺g, the step α x with α
 from ε, and backtracks (α ← β α) until the surrogate improves and the KL constraint
 holds. :func:`trpo_step_exact` uses the exact surrogate and KL;
@@ -27,7 +32,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, PgmathError, ShapeError
+from .._deprecation import keyword_only
+from ..errors import InvalidArgumentError, InvalidPolicyError, PgmathError, ShapeError
 from ..exact.fisher import fisher, fisher_vector_product, input_weights
 from ..exact.kl import policy_kl
 from ..exact.objective import gradient
@@ -36,12 +42,41 @@ from .offpolicy import is_surrogate
 from .onpolicy import _leave_one_out_baseline
 from ..estimator_protocol import step_scores
 
-__all__ = ["pinv_natural_gradient", "conjugate_gradient", "kl_step_size", "natural_gradient",
+__all__ = ["fisher_estimate", "step_fisher_estimate", "pinv_natural_gradient", "conjugate_gradient", "kl_step_size", "natural_gradient",
            "natural_gradient_estimate", "policy_change", "TRPOStep", "trpo_step",
            "trpo_step_exact", "trpo_step_sampled"]
 
 
-def pinv_natural_gradient(F: np.ndarray, g: np.ndarray, rcond: float = 1e-10) -> np.ndarray:
+def _scores(batch, policy, theta) -> np.ndarray:
+    if batch.inputs.max(initial=0) >= policy.n_inputs:
+        raise InvalidPolicyError(
+            f"the batch reads inputs up to {int(batch.inputs.max())} but {policy!r} has "
+            f"{policy.n_inputs}")
+    return policy.score(theta)[batch.inputs, batch.actions]  # [N, T, d]
+
+
+def fisher_estimate(batch, policy, theta) -> np.ndarray:
+    """``[d, d]`` F̂ = (1/N) Σ_i g_i g_iᵀ with g_i = Σ_t ψ_{i,t} = ∇log p_θ(τ_i) (PG-19).
+
+    Unbiased for the trajectory Fisher matrix (``fisher(..., weighting="trajectory")``)
+    when the batch was drawn from p_θ.
+    """
+    g = _scores(batch, policy, theta).sum(axis=1)
+    return g.T @ g / batch.n
+
+
+def step_fisher_estimate(batch, policy, theta) -> np.ndarray:
+    """``[d, d]`` F̂ = (1/N) Σ_i Σ_t ψ_{i,t} ψ_{i,t}ᵀ, the per-step form of PG-19.
+
+    Also unbiased for the trajectory Fisher matrix: the cross terms ψ_t ψ_uᵀ (t ≠ u)
+    it drops have mean zero.
+    """
+    psi = _scores(batch, policy, theta)
+    return np.einsum("ntd,nte->de", psi, psi) / batch.n
+
+
+@keyword_only
+def pinv_natural_gradient(F: np.ndarray, g: np.ndarray, *, rcond: float = 1e-10) -> np.ndarray:
     """``[d]`` F⁺ g (Moore–Penrose pseudo-inverse; singular values below rcond·σ_max dropped)."""
     F = np.asarray(F, dtype=float)
     g = np.asarray(g, dtype=float)
@@ -137,16 +172,24 @@ def kl_step_size(g: np.ndarray, x: np.ndarray, epsilon: float) -> float:
 def natural_gradient(mdp, policy, theta, *, method: str = "pinv", weighting: str = "average",
                      damping: float = 0.0) -> np.ndarray:
     """``[d]`` the exact natural gradient F⁺∇J(θ) (``method="pinv"``) or its damped CG solve
-    (F + λI)⁻¹∇J on exact Fisher-vector products (``method="cg"``)."""
+    (F + λI)⁻¹∇J on exact Fisher-vector products (``method="cg"``).
+
+    F is :func:`pgmath.exact.fisher` with the same ``weighting`` (default ``"average"``,
+    as ``fisher``'s), so ``natural_gradient(mdp, pol, th)`` equals
+    ``pinv_natural_gradient(fisher(mdp, pol, th), gradient(mdp, pol, th))``. ``damping``
+    λ > 0 needs ``method="cg"``: the pseudo-inverse takes none (an error, rather than a
+    pseudo-inverse that quietly becomes a damped solve)."""
     theta = policy.check_theta(theta)
+    if method == "pinv" and damping:
+        raise InvalidArgumentError(
+            f"natural_gradient(method='pinv') takes no damping (got damping={damping!r}): F⁺∇J "
+            "is undamped; use method='cg' for the damped solve (F + λI)⁻¹∇J")
     g = gradient(mdp, policy, theta)
     if method == "pinv":
-        F = fisher(mdp, policy, theta, weighting)
-        if damping:
-            return np.linalg.solve(F + damping * np.eye(F.shape[0]), g)
+        F = fisher(mdp, policy, theta, weighting=weighting)
         return pinv_natural_gradient(F, g)
     if method == "cg":
-        w = input_weights(mdp, policy, theta, weighting)
+        w = input_weights(mdp, policy, theta, weighting=weighting)
         fvp = lambda v: fisher_vector_product(mdp, policy, theta, v, weights=w)  # noqa: E731
         return conjugate_gradient(fvp, g, damping=damping)
     raise InvalidArgumentError(f"method must be 'pinv' or 'cg', got {method!r}")
@@ -229,13 +272,13 @@ def trpo_step_exact(mdp, policy, theta, epsilon: float, **kw) -> TRPOStep:
     """TRPO with the exact surrogate L_θ(θ') (:func:`pgmath.exact.surrogate`), the exact
     KL E_{s∼d_θ}[D_KL(π_θ ‖ π_θ')] (``"average"`` weighting) and exact Fisher-vector products."""
     theta = policy.check_theta(theta)
-    w = input_weights(mdp, policy, theta, "average")
+    w = input_weights(mdp, policy, theta, weighting="average")
     sw = surrogate_weights(mdp, policy, theta)
     g = gradient(mdp, policy, theta)
     return trpo_step(
         theta, g,
         lambda v: fisher_vector_product(mdp, policy, theta, v, weights=w),
-        lambda th: surrogate(mdp, policy, theta, th, weights=sw),
+        lambda th: surrogate(mdp, policy, th, theta_behaviour=theta, weights=sw),
         lambda th: float(w @ policy_kl(policy, theta, th)),
         epsilon, **kw)
 
@@ -251,6 +294,6 @@ def trpo_step_sampled(batch, policy, theta, epsilon: float, *, damping: float = 
     x = batch.inputs
     return trpo_step(
         theta, g, fvp,
-        lambda th: float(is_surrogate(batch, policy, th, b).mean()),
+        lambda th: float(is_surrogate(batch, policy, th, baseline=b).mean()),
         lambda th: float(policy_kl(policy, theta, th)[x].mean()),
         epsilon, damping=damping, **kw)

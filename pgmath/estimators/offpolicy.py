@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecation import keyword_only
 from ..errors import EstimatorError
 from ..exact.marginals import log_state_marginals
 from ..exact.recursion import importance_weights
@@ -150,7 +151,8 @@ def action_ratio_is(batch, policy, theta) -> np.ndarray:
     return np.einsum("ntd,nt->nd", step_scores(batch, policy, theta), rho * G)
 
 
-def is_surrogate(batch, policy, theta, baseline: np.ndarray | float = 0.0) -> np.ndarray:
+@keyword_only
+def is_surrogate(batch, policy, theta, *, baseline: np.ndarray | float = 0.0) -> np.ndarray:
     """``[N]`` L̂_i(θ') = Σ_t (π_θ'(a_t|x_t)/π_θ(a_t|x_t)) (G_t − b_t), the importance-weighted
     surrogate; its gradient in θ' is :func:`action_ratio_is` (with G − b), and at θ' = θ its
     mean gradient is ∇J(θ). ``baseline`` is a scalar, ``[T]`` or ``[N, T]``."""

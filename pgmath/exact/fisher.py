@@ -10,7 +10,12 @@ over the policy's inputs x (states, or observations of a POMDP):
     F_x = Σ_a π_θ(a|x) ψ[x, a] ψ[x, a]ᵀ                      (per input, ``[X, d, d]``)
     F_w = Σ_x w(x) F_x                                       (state-weighted, ``[d, d]``)
 
-with ``weighting``:
+with ``weighting`` (keyword-only; default ``"average"`` for every function of pgmath that
+takes one: :func:`fisher`, :func:`fisher_vector_product`, :func:`pgmath.exact.kl`,
+:func:`pgmath.estimators.natural_gradient` and the exact TRPO step, so that
+``natural_gradient(mdp, pol, th)`` is ``pinv(fisher(mdp, pol, th)) @ gradient(mdp, pol, th)``;
+the sampled per-step Fisher of :func:`pgmath.estimators.natural_gradient_estimate`
+estimates the same matrix):
 
 * ``"trajectory"``: w(x) = Σ_{t<T} p_θ(x_t = x) (finite horizon, or γ = 1 with terminal
   states: expected visits before termination). Then F_w is the Fisher matrix of the
@@ -27,18 +32,19 @@ For an observation policy in a POMDP, w(o) = Σ_s w(s) O[s, o].
 Softmax Fisher matrices are singular: adding a constant to all logits of one input
 changes nothing, so F (1, …, 1 on that input's block) = 0, and an input with w(x) = 0
 contributes nothing at all. Natural-gradient code uses the pseudo-inverse or damping
-(:mod:`pgmath.estimators.natural`).
+(:mod:`pgmath.estimators.natural`, which also holds the sample estimates
+:func:`~pgmath.estimators.fisher_estimate` and :func:`~pgmath.estimators.step_fisher_estimate`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidMDPError, InvalidPolicyError, ShapeError, check_choice
+from .._deprecation import keyword_only
+from ..errors import InvalidMDPError, ShapeError, check_choice
 from ..policy_tables import policy_table, tabular_blocks
 from .marginals import discounted_state_visitation, state_marginals
 
-__all__ = ["WEIGHTINGS", "input_weights", "per_input_fisher", "fisher", "fisher_vector_product",
-           "fisher_estimate", "step_fisher_estimate"]
+__all__ = ["WEIGHTINGS", "input_weights", "per_input_fisher", "fisher", "fisher_vector_product"]
 
 #: The accepted ``weighting`` values.
 WEIGHTINGS = ("trajectory", "average", "discounted")
@@ -64,7 +70,8 @@ def _state_weights(mdp, pi, weighting: str) -> np.ndarray:
     return w
 
 
-def input_weights(mdp, policy, theta, weighting: str = "trajectory") -> np.ndarray:
+@keyword_only
+def input_weights(mdp, policy, theta, *, weighting: str = "average") -> np.ndarray:
     """``[X]`` the weights w(x) over the policy's inputs (see the module docstring)."""
     pi = np.asarray(policy_table(mdp, policy, theta))
     w = _state_weights(mdp, pi, weighting)
@@ -80,15 +87,18 @@ def per_input_fisher(policy, theta) -> np.ndarray:
     return np.einsum("xa,xad,xae->xde", pi, psi, psi)
 
 
-def fisher(mdp, policy, theta, weighting: str = "trajectory") -> np.ndarray:
-    """``[d, d]`` F_w = Σ_x w(x) Σ_a π_θ(a|x) ψψᵀ (notes §4.5; ``weighting`` above).
+@keyword_only
+def fisher(mdp, policy, theta, *, weighting: str = "average") -> np.ndarray:
+    """``[d, d]`` F_w = Σ_x w(x) Σ_a π_θ(a|x) ψψᵀ (notes §4.5; ``weighting`` above, default
+    ``"average"``; until version 0.1 the default was ``"trajectory"``, which for a finite
+    horizon T without terminal states is T times the average one).
 
     With ``weighting="trajectory"`` this is E_{p_θ(τ)}[∇log p_θ(τ) ∇log p_θ(τ)ᵀ]. For a
     tabular score (ψ(x, a) zero outside block x, read off the table) F is block diagonal
     and formed block by block in O(X A³); otherwise as Mᵀ M, M = √(wπ) ψ ``[X·A, d]``.
     """
     theta = policy.check_theta(theta)
-    w = input_weights(mdp, policy, theta, weighting)
+    w = input_weights(mdp, policy, theta, weighting=weighting)
     pi = np.asarray(policy.probs(theta))
     psi = policy.score(theta)
     blocks = tabular_blocks(psi)
@@ -104,7 +114,8 @@ def fisher(mdp, policy, theta, weighting: str = "trajectory") -> np.ndarray:
     return 0.5 * (F + F.T)
 
 
-def fisher_vector_product(mdp, policy, theta, v, weighting: str = "trajectory",
+@keyword_only
+def fisher_vector_product(mdp, policy, theta, v, *, weighting: str = "average",
                           weights: np.ndarray | None = None) -> np.ndarray:
     """``[d]`` F_w v without forming F (nor the ``[X, A, d]`` score tensor).
 
@@ -117,36 +128,8 @@ def fisher_vector_product(mdp, policy, theta, v, weighting: str = "trajectory",
     v = np.asarray(v, dtype=float)
     if v.shape != (policy.n_params,):
         raise ShapeError(f"v has shape {v.shape}; expected [d] = ({policy.n_params},)")
-    w = input_weights(mdp, policy, theta, weighting) if weights is None else np.asarray(weights)
+    w = input_weights(mdp, policy, theta, weighting=weighting) if weights is None else np.asarray(weights)
     pi = np.asarray(policy.probs(theta))
     lv = np.asarray(policy.logits(v))  # Φ v (logits are linear in θ)
     u = lv - np.sum(pi * lv, axis=1, keepdims=True)
     return policy.vjp_probs(theta, w[:, None] * u)
-
-
-def _scores(batch, policy, theta) -> np.ndarray:
-    if batch.inputs.max(initial=0) >= policy.n_inputs:
-        raise InvalidPolicyError(
-            f"the batch reads inputs up to {int(batch.inputs.max())} but {policy!r} has "
-            f"{policy.n_inputs}")
-    return policy.score(theta)[batch.inputs, batch.actions]  # [N, T, d]
-
-
-def fisher_estimate(batch, policy, theta) -> np.ndarray:
-    """``[d, d]`` F̂ = (1/N) Σ_i g_i g_iᵀ with g_i = Σ_t ψ_{i,t} = ∇log p_θ(τ_i) (PG-19).
-
-    Unbiased for the trajectory Fisher matrix (``fisher(..., weighting="trajectory")``)
-    when the batch was drawn from p_θ.
-    """
-    g = _scores(batch, policy, theta).sum(axis=1)
-    return g.T @ g / batch.n
-
-
-def step_fisher_estimate(batch, policy, theta) -> np.ndarray:
-    """``[d, d]`` F̂ = (1/N) Σ_i Σ_t ψ_{i,t} ψ_{i,t}ᵀ, the per-step form of PG-19.
-
-    Also unbiased for the trajectory Fisher matrix: the cross terms ψ_t ψ_uᵀ (t ≠ u)
-    it drops have mean zero.
-    """
-    psi = _scores(batch, policy, theta)
-    return np.einsum("ntd,nte->de", psi, psi) / batch.n

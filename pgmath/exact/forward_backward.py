@@ -58,6 +58,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._deprecation import keyword_only
 from ._einsum import einsum
 from ..policy_tables import tabular_blocks
 
@@ -115,7 +116,8 @@ def _group(a: np.ndarray, idx: np.ndarray, m: int) -> np.ndarray:
     return out
 
 
-def chain(mdp, policy, theta, theta_behaviour=None) -> Chain:
+@keyword_only
+def chain(mdp, policy, theta, *, theta_behaviour=None) -> Chain:
     """The :class:`Chain` of (mdp, policy) with trajectories drawn by ``theta_behaviour``
     (default ``theta``) and scores and ratios' numerators at ``theta``."""
     S, A = mdp.n_states, mdp.n_actions

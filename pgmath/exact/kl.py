@@ -8,6 +8,10 @@ Between trajectory distributions the dynamics cancel in log p_θ'(τ)/p_θ(τ), 
     D_KL(p_θ'(τ) ‖ p_θ(τ)) = Σ_x w_θ'(x) D_KL(π_θ'(·|x) ‖ π_θ(·|x)),
     w_θ'(x) = Σ_{t<T} p_θ'(x_t = x)                (visits under the *first* argument).
 
+The pair is ``(theta_p, theta_q)`` for D_KL(π_p ‖ π_q), p first, as in D_KL(P ‖ Q);
+:func:`pgmath.exact.max_policy_tv` names its (symmetric) pair the same way. TRPO's
+constraint is ``kl(mdp, policy, theta_old, theta_new)``.
+
 To second order in Δ = θ' − θ both directions equal ½ Δᵀ F Δ, with F the Fisher
 matrix of the same weighting (PG-18: the notes drop the ½).
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecation import keyword_only
 from ..errors import InvalidArgumentError, ShapeError
 from .fisher import input_weights
 
@@ -32,7 +37,8 @@ def policy_kl(policy, theta_p, theta_q) -> np.ndarray:
     return np.maximum(d, 0.0)  # rounding can give −1e-17
 
 
-def kl(mdp, policy, theta_p, theta_q, weighting: str = "average",
+@keyword_only
+def kl(mdp, policy, theta_p, theta_q, *, weighting: str = "average",
        weights_from: str = "p") -> float:
     """Σ_x w(x) D_KL(π_p(·|x) ‖ π_q(·|x)), a state-weighted KL.
 
@@ -46,7 +52,7 @@ def kl(mdp, policy, theta_p, theta_q, weighting: str = "average",
     if weights_from not in ("p", "q"):
         raise InvalidArgumentError(f"weights_from must be 'p' or 'q', got {weights_from!r}")
     th = theta_p if weights_from == "p" else theta_q
-    w = input_weights(mdp, policy, th, weighting)
+    w = input_weights(mdp, policy, th, weighting=weighting)
     return float(w @ policy_kl(policy, theta_p, theta_q))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
+from .._deprecation import keyword_only
 from ..errors import InvalidMDPError
 from ..mdp import horizon_steps
 from ..policy_tables import policy_at, policy_table
@@ -35,7 +36,8 @@ def _steps(mdp, n_steps: int | None) -> int:
     return horizon_steps(mdp, n_steps)
 
 
-def state_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.ndarray:
+@keyword_only
+def state_marginals(mdp, policy, theta=None, *, n_steps: int | None = None) -> np.ndarray:
     """``[T, S]`` d_t(s) = p_θ(s_t = s) for t = 0..T−1 (T = horizon, or ``n_steps``).
 
     d₀ = p0 and d_{t+1} = d_t P_π with P_π[s, s'] = Σ_a π(a|s) P[s, a, s'].
@@ -50,7 +52,8 @@ def state_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.n
     return d
 
 
-def log_state_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.ndarray:
+@keyword_only
+def log_state_marginals(mdp, policy, theta=None, *, n_steps: int | None = None) -> np.ndarray:
     """``[T, S]`` log p_θ(s_t = s), computed in log space (−inf where the state is unreachable).
 
         log d₀ = log p0,  log d_{t+1}(s') = logsumexp_{s,a} [log d_t(s) + log π(a|s) + log P[s, a, s']].
@@ -72,10 +75,11 @@ def log_state_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> 
     return ld
 
 
-def state_action_marginals(mdp, policy, theta=None, n_steps: int | None = None) -> np.ndarray:
+@keyword_only
+def state_action_marginals(mdp, policy, theta=None, *, n_steps: int | None = None) -> np.ndarray:
     """``[T, S, A]`` p_θ(s_t = s, a_t = a) = d_t(s) π_t(a|s)."""
     pi = np.asarray(policy_table(mdp, policy, theta))
-    d = state_marginals(mdp, pi, None, n_steps)
+    d = state_marginals(mdp, pi, None, n_steps=n_steps)
     pis = pi if pi.ndim == 3 else np.broadcast_to(pi, (d.shape[0],) + pi.shape)
     return d[:, :, None] * pis[: d.shape[0]]
 

@@ -20,6 +20,7 @@ import itertools
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from ..errors import EstimatorError, InvalidPolicyError, TooManyTrajectoriesError, check_choice
 from ..estimator_protocol import call_estimator, has_recursion, is_batch_coupled
 from ..mdp import horizon_steps
@@ -93,7 +94,8 @@ def estimator_moments(estimator, mdp, policy, theta, *, n_steps: int | None = No
     return mean, 0.5 * (cov + cov.T)
 
 
-def coupled_moments(estimator, mdp, policy, theta, n: int, *, n_steps: int | None = None,
+@renamed_arguments(n="batch_size")
+def coupled_moments(estimator, mdp, policy, theta, batch_size: int, *, n_steps: int | None = None,
                     max_tuples: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
     """(mean ``[d]``, covariance ``[d, d]``) of the batch estimate ĝ_N = (1/N) Σ_i g_i of
     any estimator (batch-coupled or not) on N i.i.d. trajectories, exactly:
@@ -103,8 +105,9 @@ def coupled_moments(estimator, mdp, policy, theta, n: int, *, n_steps: int | Non
     by enumerating all M^N ordered N-tuples of the M trajectories (one estimator call per
     tuple). Raises :class:`TooManyTrajectoriesError` when M^N exceeds ``max_tuples``.
     """
+    n = batch_size
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise EstimatorError(f"n (the batch size N) must be a positive int, got {n!r}")
+        raise EstimatorError(f"batch_size (the batch size N) must be a positive int, got {n!r}")
     batch, prob = enumerate_trajectories(mdp, policy, theta, n_steps=n_steps,
                                          max_trajectories=max_tuples)
     M = batch.n
@@ -127,7 +130,8 @@ def coupled_moments(estimator, mdp, policy, theta, n: int, *, n_steps: int | Non
     return mean, 0.5 * (cov + cov.T)
 
 
-def batch_average_moments(mdp, policy, theta, n: int, *, leave_one_out: bool = False,
+@renamed_arguments(n="batch_size")
+def batch_average_moments(mdp, policy, theta, batch_size: int, *, leave_one_out: bool = False,
                           n_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact (mean ``[d]``, covariance ``[d, d]``) of the batch estimate of
     :func:`~pgmath.estimators.batch_average_baseline` (or, with ``leave_one_out``, of
@@ -155,8 +159,9 @@ def batch_average_moments(mdp, policy, theta, n: int, *, leave_one_out: bool = F
       >>> X.batch_average_moments(mdp, pol, th, 2, leave_one_out=True)[0].round(12).tolist()
       [0.25, -0.25]
     """
+    n = batch_size
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise EstimatorError(f"n (the batch size N) must be a positive int, got {n!r}")
+        raise EstimatorError(f"batch_size (the batch size N) must be a positive int, got {n!r}")
     if leave_one_out and n < 2:
         raise EstimatorError("the leave-one-out baseline needs N ≥ 2")
     if n_steps is not None:

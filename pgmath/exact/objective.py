@@ -16,6 +16,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import grad as _ag_grad
 
+from .._deprecation import keyword_only
 from ..errors import InvalidPolicyError, check_choice
 from ..policy_tables import policy_at, policy_table
 from ._system import active_states, policy_reward, state_transition
@@ -54,7 +55,8 @@ def objective(mdp, policy, theta=None) -> float:
     return float(objective_from_table(mdp, policy_table(mdp, policy, theta)))
 
 
-def gradient(mdp, policy, theta, method: str = "pg_theorem") -> np.ndarray:
+@keyword_only
+def gradient(mdp, policy, theta, *, method: str = "pg_theorem") -> np.ndarray:
     """∇_θ J(θ) ``[d]``.
 
     Args:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
+from .._deprecation import renamed_arguments, target_first
 from ..errors import EstimatorError, InvalidMDPError, InvalidPolicyError
 from ..policy_tables import policy_table
 from .marginals import state_marginals
@@ -48,26 +49,32 @@ __all__ = ["offpolicy_moments", "offpolicy_moments_recursion", "RECURSIONS",
            "action_ratio_bias_bound"]
 
 
-def offpolicy_moments(estimator, mdp, policy, theta_behaviour, theta_target, *,
+@target_first(3)
+def offpolicy_moments(estimator, mdp, policy, theta, *, theta_behaviour,
                       n_steps: int | None = None, max_trajectories: int | None = None,
                       method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """(mean ``[d]``, covariance ``[d, d]``) of ``estimator(batch, policy, theta_target)``
+    """(mean ``[d]``, covariance ``[d, d]``) of ``estimator(batch, policy, theta)``
     over trajectories of ``theta_behaviour``, exactly.
+
+    The target θ comes first and the behaviour by keyword, as in
+    :func:`pgmath.exact.estimator_moments` (the old order ``(…, theta_behaviour,
+    theta_target)`` still works for one release, with a ``DeprecationWarning``; so for every
+    two-policy function of this module).
 
     ``method``: ``"auto"`` (default) runs the moment recursion when the estimator has a
     ``step_weights`` description (every estimator of :mod:`pgmath.estimators.offpolicy`
     but :func:`~pgmath.estimators.state_marginal_ratio_is`, and the on-policy ones), else
     enumerates under the behaviour; ``"recursion"`` or ``"enumeration"`` force one route
     (see :func:`pgmath.exact.estimator_moments`)."""
-    return estimator_moments(estimator, mdp, policy, theta_target, n_steps=n_steps,
+    return estimator_moments(estimator, mdp, policy, theta, n_steps=n_steps,
                              max_trajectories=max_trajectories, method=method,
                              theta_behaviour=theta_behaviour)
 
 
-def _log_c(mdp, policy, theta_b, theta_t) -> np.ndarray:
+def _log_c(mdp, policy, theta_behaviour, theta) -> np.ndarray:
     """``[S, A]`` log c(s, a) = log Σ_o O(o|s) π_θ'(a|o)²/π_θ(a|o)."""
-    lb = np.asarray(policy.log_probs(theta_b))
-    lt = np.asarray(policy.log_probs(theta_t))
+    lb = np.asarray(policy.log_probs(theta_behaviour))
+    lt = np.asarray(policy.log_probs(theta))
     x = 2.0 * lt - lb  # [X, A]
     if getattr(policy, "over", "states") == "observations":
         with np.errstate(divide="ignore"):
@@ -76,7 +83,8 @@ def _log_c(mdp, policy, theta_b, theta_t) -> np.ndarray:
     return x
 
 
-def log_weight_second_moments(mdp, policy, theta_behaviour, theta_target, *,
+@target_first(2)
+def log_weight_second_moments(mdp, policy, theta, *, theta_behaviour,
                               n_steps: int | None = None) -> np.ndarray:
     """``[T]`` log E_θ[ρ_{0:t}²], t = 0..T−1, by the forward recursion of the module docstring.
 
@@ -84,7 +92,7 @@ def log_weight_second_moments(mdp, policy, theta_behaviour, theta_target, *,
     """
     T = _steps(mdp, n_steps)
     policy.check_compatible(mdp)
-    logc = _log_c(mdp, policy, theta_behaviour, theta_target)  # [S, A]
+    logc = _log_c(mdp, policy, theta_behaviour, theta)  # [S, A]
     S, A = logc.shape
     P = np.asarray(mdp.P).reshape(S * A, S)
     with np.errstate(divide="ignore"):
@@ -116,11 +124,12 @@ def _log_matvec(x: np.ndarray, P: np.ndarray) -> np.ndarray:
     return logm
 
 
-def weight_growth_rate(mdp, policy, theta_behaviour, theta_target) -> float:
+@target_first(2)
+def weight_growth_rate(mdp, policy, theta, *, theta_behaviour) -> float:
     """λ = spectral radius of M[s, s'] = Σ_a c(s, a) P(s'|s, a), the asymptotic factor per
     step of E_θ[ρ_{0:t}²] (for a bandit, λ = E_θ[ρ²] = Σ_a π_θ'(a)²/π_θ(a))."""
     policy.check_compatible(mdp)
-    c = np.exp(_log_c(mdp, policy, theta_behaviour, theta_target))
+    c = np.exp(_log_c(mdp, policy, theta_behaviour, theta))
     M = np.einsum("sa,sat->st", c, mdp.P)
     return float(np.max(np.abs(np.linalg.eigvals(M))))
 
@@ -130,24 +139,26 @@ def _finite(mdp) -> None:
         raise InvalidMDPError(f"{mdp!r}: the off-policy means need a finite horizon")
 
 
-def _weighted_vjp(mdp, policy, theta_target, d: np.ndarray, Q: np.ndarray) -> np.ndarray:
+def _weighted_vjp(mdp, policy, theta, d: np.ndarray, Q: np.ndarray) -> np.ndarray:
     w = (mdp.discount ** np.arange(mdp.horizon))[:, None] * d  # [T, S]
     W = np.einsum("ts,tsa->sa", w, Q)
-    return policy.state_vjp(mdp, theta_target, W)
+    return policy.state_vjp(mdp, theta, W)
 
 
-def truncated_is_mean(mdp, policy, theta_behaviour, theta_target) -> np.ndarray:
+@target_first(2)
+def truncated_is_mean(mdp, policy, theta, *, theta_behaviour) -> np.ndarray:
     """``[d]`` Σ_t γ^t Σ_s p_θ'(s_t=s) Σ_a ∇π_θ'(a|s) Q^θ_t(s, a) (the mean of
     :func:`pgmath.estimators.truncated_is`)."""
     _finite(mdp)
     if getattr(policy, "over", "states") != "states":
         raise InvalidPolicyError("truncated_is_mean needs a state policy")
     _, Q = evaluate(mdp, np.asarray(policy_table(mdp, policy, theta_behaviour)))
-    d = state_marginals(mdp, policy, theta_target)
-    return _weighted_vjp(mdp, policy, theta_target, d, Q)
+    d = state_marginals(mdp, policy, theta)
+    return _weighted_vjp(mdp, policy, theta, d, Q)
 
 
-def action_ratio_is_mean(mdp, policy, theta_behaviour, theta_target) -> np.ndarray:
+@target_first(2)
+def action_ratio_is_mean(mdp, policy, theta, *, theta_behaviour) -> np.ndarray:
     """``[d]`` Σ_t γ^t Σ_s p_θ(s_t=s) Σ_a ∇π_θ'(a|s) Q^θ_t(s, a) (the mean of
     :func:`pgmath.estimators.action_ratio_is`; the gradient of the surrogate)."""
     _finite(mdp)
@@ -155,17 +166,20 @@ def action_ratio_is_mean(mdp, policy, theta_behaviour, theta_target) -> np.ndarr
         raise InvalidPolicyError("action_ratio_is_mean needs a state policy")
     _, Q = evaluate(mdp, np.asarray(policy_table(mdp, policy, theta_behaviour)))
     d = state_marginals(mdp, policy, theta_behaviour)
-    return _weighted_vjp(mdp, policy, theta_target, d, Q)
+    return _weighted_vjp(mdp, policy, theta, d, Q)
 
 
-def max_policy_tv(policy, theta_a, theta_b) -> float:
-    """δ = max_x TV(π_a(·|x), π_b(·|x)) = max_x ½ Σ_a |π_a(a|x) − π_b(a|x)|."""
-    pa = np.asarray(policy.probs(theta_a))
-    pb = np.asarray(policy.probs(theta_b))
-    return float(0.5 * np.abs(pa - pb).sum(axis=1).max())
+@renamed_arguments(theta_a="theta_p", theta_b="theta_q")
+def max_policy_tv(policy, theta_p, theta_q) -> float:
+    """δ = max_x TV(π_p(·|x), π_q(·|x)) = max_x ½ Σ_a |π_p(a|x) − π_q(a|x)| (symmetric in
+    the pair, named as the KL's pair of :mod:`pgmath.exact.kl`)."""
+    pp = np.asarray(policy.probs(theta_p))
+    pq = np.asarray(policy.probs(theta_q))
+    return float(0.5 * np.abs(pp - pq).sum(axis=1).max())
 
 
-def action_ratio_bias_bound(mdp, policy, theta_behaviour, theta_target) -> float:
+@target_first(2)
+def action_ratio_bias_bound(mdp, policy, theta, *, theta_behaviour) -> float:
     """A bound on ‖E_θ[action_ratio_is] − ∇J(θ')‖_∞ (PG-15), linear in δ:
 
         ‖bias‖_∞ ≤ ψ_max r_max δ Σ_{t<T} [2t(T − t) + (T − t)(T − t − 1)],
@@ -179,9 +193,9 @@ def action_ratio_bias_bound(mdp, policy, theta_behaviour, theta_target) -> float
     """
     _finite(mdp)
     T = mdp.horizon
-    delta = max_policy_tv(policy, theta_behaviour, theta_target)
-    pi = np.asarray(policy.probs(theta_target))
-    psi = policy.score(theta_target)
+    delta = max_policy_tv(policy, theta_behaviour, theta)
+    pi = np.asarray(policy.probs(theta))
+    psi = policy.score(theta)
     psi_max = float(np.einsum("xa,xad->xd", pi, np.abs(psi)).max())
     r_max = float(np.abs(mdp.r).max())
     t = np.arange(T)
@@ -196,7 +210,8 @@ def action_ratio_bias_bound(mdp, policy, theta_behaviour, theta_target) -> float
 RECURSIONS = tuple(IMPORTANCE_WEIGHTS)
 
 
-def offpolicy_moments_recursion(estimator, mdp, policy, theta_behaviour, theta_target, *,
+@target_first(3)
+def offpolicy_moments_recursion(estimator, mdp, policy, theta, *, theta_behaviour,
                                 n_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(mean ``[d]``, covariance ``[d, d]``) of an estimator evaluated at θ' on trajectories
     of the behaviour θ, by the moment recursion (no enumeration), in time polynomial in T.
@@ -225,5 +240,5 @@ def offpolicy_moments_recursion(estimator, mdp, policy, theta_behaviour, theta_t
                                  f"choose from {RECURSIONS} or pass an estimator")
         # the estimator's own description (pgmath.estimators.offpolicy reads the same table)
         estimator = importance_weights(estimator, _steps(mdp, n_steps), mdp.discount)
-    return recursive_moments(estimator, mdp, policy, theta_target, n_steps=n_steps,
+    return recursive_moments(estimator, mdp, policy, theta, n_steps=n_steps,
                              theta_behaviour=theta_behaviour)

@@ -426,7 +426,7 @@ def _validated(estimator, mdp, policy, theta, theta_behaviour, n_steps):
     policy.check_compatible(mdp)
     T = _steps(mdp, n_steps)
     spec = _spec(estimator, mdp, T)
-    ch = chain(mdp, policy, theta, theta_behaviour)
+    ch = chain(mdp, policy, theta, theta_behaviour=theta_behaviour)
     d = ch.psi.shape[2]
     if spec.offset is not None and spec.offset.shape[0] != d:
         raise ShapeError(f"baseline vector has length {spec.offset.shape[0]} but the policy "

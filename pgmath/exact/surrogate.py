@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecation import renamed_arguments, target_first
 from ..policy_tables import policy_table
 from .marginals import discounted_state_visitation, state_marginals
 from .objective import objective_from_table
@@ -32,17 +33,26 @@ def surrogate_weights(mdp, policy, theta) -> tuple[float, np.ndarray]:
     return float(objective_from_table(mdp, pi)), W
 
 
-def surrogate(mdp, policy, theta_old, theta_new, weights=None) -> float:
-    """L_{θ_old}(θ_new) = J(θ_old) + Σ_{s,a} W_{θ_old}(s, a) π_θnew(a|s).
+@renamed_arguments(theta_old="theta_behaviour", theta_new="theta")
+@target_first(2)
+def surrogate(mdp, policy, theta, *, theta_behaviour, weights=None) -> float:
+    """L_{θ_b}(θ) = J(θ_b) + Σ_{s,a} W_{θ_b}(s, a) π_θ(a|s), θ_b = ``theta_behaviour``
+    (TRPO's θ_old, whose trajectories and advantages the surrogate uses) and θ the policy
+    it evaluates (θ_new): the target first, as in every two-policy function of pgmath.
 
-    ``weights``: the (J, W) of :func:`surrogate_weights` at θ_old, to reuse across calls.
+    ``weights``: the (J, W) of :func:`surrogate_weights` at θ_b, to reuse across calls.
+    (The old order ``surrogate(mdp, policy, theta_old, theta_new)`` and the keywords
+    ``theta_old=``/``theta_new=`` forward with a ``DeprecationWarning`` for one release.)
     """
-    J, W = surrogate_weights(mdp, policy, theta_old) if weights is None else weights
-    pi_new = np.asarray(policy_table(mdp, policy, theta_new))
+    J, W = surrogate_weights(mdp, policy, theta_behaviour) if weights is None else weights
+    pi_new = np.asarray(policy_table(mdp, policy, theta))
     return J + float(np.sum(W * pi_new))
 
 
-def surrogate_gradient(mdp, policy, theta_old, theta_new, weights=None) -> np.ndarray:
-    """``[d]`` ∇_θnew L_{θ_old}(θ_new) = Σ_{s,a} W_{θ_old}(s, a) ∇π_θnew(a|s)."""
-    _, W = surrogate_weights(mdp, policy, theta_old) if weights is None else weights
-    return policy.state_vjp(mdp, theta_new, W)
+@renamed_arguments(theta_old="theta_behaviour", theta_new="theta")
+@target_first(2)
+def surrogate_gradient(mdp, policy, theta, *, theta_behaviour, weights=None) -> np.ndarray:
+    """``[d]`` ∇_θ L_{θ_b}(θ) = Σ_{s,a} W_{θ_b}(s, a) ∇π_θ(a|s) (θ_b = ``theta_behaviour``;
+    the argument order of :func:`surrogate`)."""
+    _, W = surrogate_weights(mdp, policy, theta_behaviour) if weights is None else weights
+    return policy.state_vjp(mdp, theta, W)

@@ -67,6 +67,7 @@ from .moments import rounding_depth, weights_moments
 from .policies import GaussianLinearPolicy, SquashedGaussianPolicy, StateDependentGaussianPolicy
 from .quadrature import CHUNK, MAX_NODES, _node_chunks
 from .trajectories import rollout, sample, split_noise
+from .._deprecation import renamed_arguments
 
 __all__ = ["check_unbiased", "target_gradient", "working_precision", "probe_coupling",
            "METHODS", "EXACT_METHODS", "median_of_means_blocks", "median_of_means_sample_size",
@@ -87,7 +88,7 @@ DEFAULT_RELATIVE_RESOLUTION = 0.1
 
 
 def _gamma(k: float, u: float = unit_roundoff("float64")) -> float:
-    return gamma(k, u)
+    return gamma(k, u=u)
 
 
 def _underflow(operations: float) -> float:
@@ -275,16 +276,18 @@ def _check_description(estimator, spec, problem, policy, theta, u: float, n: int
             f"component {j} the function gives {g[i, j]!r} and its description {ref[i, j]!r}")
 
 
+@renamed_arguments(n="batch_size")
 def probe_coupling(estimator, problem, policy, theta, *, u: float = unit_roundoff("float64"),
-                   n: int = 8) -> str | None:
+                   batch_size: int = 8) -> str | None:
     """Why the estimator's rows depend on their batch, or ``None``.
 
-    On n sampled trajectories (seed 1) each row is computed with the whole batch, alone,
+    On N = ``batch_size`` sampled trajectories (seed 1) each row is computed with the whole batch, alone,
     and inside the reversed batch; a row that changes beyond rounding depends on its
     companions (a batch-mean baseline, standardised advantages), and the per-trajectory
     routes (quadrature evaluates rows in chunks of nodes, which are not a sample) would
     give a wrong answer.
     """
+    n = batch_size
     batch = sample(problem, policy, theta, n, np.random.default_rng(1))
     g = call_estimator(estimator, batch, policy, theta)
     alone = np.concatenate([call_estimator(estimator, batch[i], policy, theta) for i in range(n)])
@@ -522,13 +525,14 @@ def _asymptotic(ctx: _Ctx, n, rng, why: str) -> CheckResult:
 
 
 # -- the check ------------------------------------------------------------------------------
+@renamed_arguments(behaviour_theta="theta_behaviour")
 def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
                    beta: float = DEFAULT_BETA, method: str = "auto", n: int | None = None,
                    rng: np.random.Generator | None = None, bound: float | None = None,
                    variance_bound=None, detectable_bias: float | None = None,
                    relative_resolution: float = DEFAULT_RELATIVE_RESOLUTION,
                    degree: int = 4, max_nodes: int = MAX_NODES, max_n: int = MAX_N,
-                   precision: str = "auto", behaviour_theta=None,
+                   precision: str = "auto", theta_behaviour=None,
                    batch_size: int | None = None) -> CheckResult:
     """Decide E[g] = ∇J(θ) for an estimator on a linear-quadratic problem (module docstring).
     ``pgmath.check_unbiased`` calls this for an :class:`~pgmath.lqr.LQRProblem`.
@@ -552,7 +556,7 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
       max_nodes: the largest quadrature rule evaluated; max_n: the largest planned N.
       precision: the estimator's working precision (``"auto"`` reads the dtype it returns)
         for every rounding bound.
-      behaviour_theta: must be ``None`` (or θ): the LQR check samples on-policy.
+      theta_behaviour: must be ``None`` (or θ): the LQR check samples on-policy.
       batch_size: accepted for the router's signature; coupled estimators are refused.
 
     Returns:
@@ -578,9 +582,9 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
         raise InvalidArgumentError(f"{problem!r} has an infinite horizon: checking an estimator "
                                    "needs a finite T (problem.with_horizon(T))")
     theta = policy.check_theta(theta)
-    if behaviour_theta is not None and not np.array_equal(policy.check_theta(behaviour_theta),
+    if theta_behaviour is not None and not np.array_equal(policy.check_theta(theta_behaviour),
                                                           theta):
-        raise InvalidArgumentError("the LQR check samples on-policy: behaviour_theta must be None")
+        raise InvalidArgumentError("the LQR check samples on-policy: theta_behaviour must be None")
     policy.check_compatible(problem)
     target, tslack, how = target_gradient(problem, policy, theta)
     precision = resolve_precision(precision, working_precision(estimator, problem, policy, theta)
@@ -634,7 +638,7 @@ def check_unbiased(estimator, problem, policy, theta, *, alpha: float = 1e-6,
     if n is None and finite and use_mom:
         planned = median_of_means_sample_size(variance_bound, resolution, d, alpha=alpha)
     elif n is None and finite and use_eb:
-        planned = min_num_samples_for_empirical_bernstein_mean_test(bound, resolution, d,
+        planned = min_num_samples_for_empirical_bernstein_mean_test(bound, resolution, d=d,
                                                                     alpha=alpha, beta=beta)
     n_needed = planned if planned is not None and planned > max_n else None
     if n is None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
+from .._deprecation import keyword_only
 from ..errors import InvalidArgumentError, TooManyTrajectoriesError
 from ..estimator_protocol import call_estimator
 from .trajectories import rollout, split_noise
@@ -47,7 +48,8 @@ def hermite_rule(q: int) -> tuple[np.ndarray, np.ndarray]:
     return x, w / w.sum()
 
 
-def node_count(problem, q: int, horizon: int | None = None) -> int:
+@keyword_only
+def node_count(problem, q: int, *, horizon: int | None = None) -> int:
     """q^D, the nodes of the tensor rule for this problem (D = its noise dimension)."""
     return int(q) ** problem.noise_dimension(horizon)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from ..errors import InvalidArgumentError, ShapeError
 
 __all__ = ["ContinuousTrajectories", "rollout", "sample", "split_noise"]
@@ -145,14 +146,17 @@ def rollout(problem, policy, theta, z0, eps, omega) -> ContinuousTrajectories:
                                   noise=eps.copy(), discount=problem.discount)
 
 
-def sample(problem, policy, theta, n: int, rng: np.random.Generator, *,
+@renamed_arguments(n="batch_size")
+def sample(problem, policy, theta, batch_size: int, rng: np.random.Generator, *,
            n_steps: int | None = None) -> ContinuousTrajectories:
     """N trajectories drawn from π_θ (vectorised over N).
 
     Args:
-      n: N ≥ 1; rng: the only source of randomness.
+      batch_size: N ≥ 1 (``n=`` is a deprecated spelling); rng: the only source of
+        randomness.
       n_steps: T for an infinite-horizon problem (a finite one uses its horizon).
     """
+    n = batch_size
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InvalidArgumentError(f"n must be a positive int, got {n!r}")
     if not isinstance(rng, np.random.Generator):

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._deprecation import renamed_arguments
 from ..check.diagnosis import Diagnosis, coordinate_labels, diagnose, table_shape
 from ..check.exact_check import precision_note
 from ..check.reports import bias_lines, bias_table_lines, diagnosis_lines, verdict_line
@@ -419,7 +420,7 @@ def _result(fn, rows, errors, setup, policy, alpha, on) -> RolloutCheckResult:
     lines.append(verdict_line(verdict))
     if row.verdict == "biased":
         lines += diagnosis_lines(Diagnosis(row.scale, row.orthogonal, row.pattern),
-                                 row.reference.mean, TARGET)
+                                 row.reference.mean, target_name=TARGET)
     lines += bias_lines(row.bias, thr, row.reference.mean, row.user.mean, labels,
                         target_name=TARGET)
     if row.verdict == "biased" and shape is not None:
@@ -489,9 +490,10 @@ def check_rollout_battery(advantage_fn, problems=None, *, seed: int = 0, **kwarg
                    f"{len(problems)} problems")
 
 
+@renamed_arguments(behaviour_theta="theta_behaviour")
 def check_unbiased_rollout(estimator, problem: RolloutProblem, policy, theta, *,
                            alpha: float = 1e-6, n=None, detectable_bias=None,
-                           behaviour_theta=None, rng=None, method: str = "auto", bound=None,
+                           theta_behaviour=None, rng=None, method: str = "auto", bound=None,
                            batch_size=None, beta=None, precision: str = "auto",
                            relative_resolution=None, max_n=None, **options
                            ) -> RolloutCheckResult:
@@ -500,13 +502,11 @@ def check_unbiased_rollout(estimator, problem: RolloutProblem, policy, theta, *,
     ``start``, ``mode``, ``values``, ``weighting``, ``reduce``, …).
 
     The check is exact, so the options of the statistical routes do not apply: ``n``,
-    ``bound`` and ``behaviour_theta`` raise :class:`InvalidArgumentError`; ``batch_size``,
+    ``bound`` and ``theta_behaviour`` raise :class:`InvalidArgumentError`; ``batch_size``,
     ``beta``, ``relative_resolution`` and ``max_n`` are ignored (column coupling is found
     by probing and enumerated batch by batch of ``n_envs``).
     """
-    theta_behaviour = options.pop("theta_behaviour", None)   # the spelling of a later release
-    for opt, v in (("n", n), ("bound", bound), ("behaviour_theta", behaviour_theta),
-                   ("theta_behaviour", theta_behaviour)):
+    for opt, v in (("n", n), ("bound", bound), ("theta_behaviour", theta_behaviour)):
         if v is not None:
             raise InvalidArgumentError(
                 f"{opt}= does not apply to a rollout check: it is exact (every segment "

@@ -210,7 +210,7 @@ def rounding_bound(precision: str, n_rows: int, n_terms: int, abs_mean, abs_g, a
 def _tolerance(n_rows: int, precision: str, rows: Rows) -> np.ndarray:
     """``[n, e]`` how far two codes of one GAE-family Â may differ by rounding alone:
     4 γ_{8n+16}(u) × the magnitude of Â's terms (:func:`abs_rule`)."""
-    return gamma(8 * n_rows + 16, unit_roundoff(precision)) * abs_rule(rows) * 4
+    return gamma(8 * n_rows + 16, u=unit_roundoff(precision)) * abs_rule(rows) * 4
 
 
 # -- recursion ----------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def test_cg_without_damping_converges_to_the_pseudo_inverse_solution(problem, co
     x_pinv = es.natural_gradient(mdp, policy, theta, method="pinv")
     x_cg = es.natural_gradient(mdp, policy, theta, method="cg")
     g = exact.gradient(mdp, policy, theta)
-    F = exact.fisher(mdp, policy, theta, "average")
+    F = exact.fisher(mdp, policy, theta, weighting="average")
     scale = max(1e-12, np.abs(g).max())
     np.testing.assert_allclose(F @ x_cg, F @ x_pinv, rtol=0, atol=1e-8 * scale)
     np.testing.assert_allclose(es.policy_change(policy, theta, x_cg),
@@ -58,7 +58,7 @@ def test_cg_when_the_gradient_is_identically_zero_issue11():
     theta = np.array([0, 2, 0, 1.5, 0.5, -1.5, 0.5, 1, 0.5])
     g = exact.gradient(mdp, policy, theta)
     assert 0 < np.abs(g).max() < 1e-15  # rounding noise, not a gradient
-    F = exact.fisher(mdp, policy, theta, "average")
+    F = exact.fisher(mdp, policy, theta, weighting="average")
     x_pinv = es.natural_gradient(mdp, policy, theta, method="pinv")
     x_cg = es.natural_gradient(mdp, policy, theta, method="cg")
     assert np.abs(x_cg).max() < 1e-14
@@ -72,7 +72,7 @@ def test_cg_gives_zero_for_a_right_hand_side_in_the_null_space():
     """The docstring's promise: b with no component in range(F) beyond rounding gives x = 0
     (here b shifts all logits of state 0, plus 1e-17 noise); a b in range(F) is solved."""
     mdp, policy, theta = _chain_problem(5)
-    F = exact.fisher(mdp, policy, theta, "average")
+    F = exact.fisher(mdp, policy, theta, weighting="average")
     null = np.zeros(8)
     null[:2] = 1.0
     np.testing.assert_allclose(F @ null, 0.0, atol=1e-15)
@@ -98,13 +98,13 @@ def test_kl_step_size_meets_the_budget_to_second_order():
     mdp, policy, theta = _chain_problem(2)
     g = exact.gradient(mdp, policy, theta)
     x = es.natural_gradient(mdp, policy, theta, weighting="average")
-    F = exact.fisher(mdp, policy, theta, "average")
+    F = exact.fisher(mdp, policy, theta, weighting="average")
     for eps in (1e-2, 1e-4, 1e-6):
         a = es.kl_step_size(g, x, eps)
         assert exact.kl_quadratic(F, a * x) == pytest.approx(eps, rel=1e-9)
-        kl = exact.kl(mdp, policy, theta, theta + a * x, "average")
+        kl = exact.kl(mdp, policy, theta, theta + a * x, weighting="average")
         notes_a = np.sqrt(eps / (g @ x))
-        kl_notes = exact.kl(mdp, policy, theta, theta + notes_a * x, "average")
+        kl_notes = exact.kl(mdp, policy, theta, theta + notes_a * x, weighting="average")
     assert kl / 1e-6 == pytest.approx(1.0, abs=1e-2)
     assert kl_notes / 1e-6 == pytest.approx(0.5, abs=1e-2)
 
@@ -115,7 +115,7 @@ def test_natural_step_solves_the_kl_constrained_linear_problem():
     not change π)."""
     mdp, policy, theta = _chain_problem(3)
     g = exact.gradient(mdp, policy, theta)
-    F = exact.fisher(mdp, policy, theta, "average")
+    F = exact.fisher(mdp, policy, theta, weighting="average")
     eps = 1e-3
     x = es.pinv_natural_gradient(F, g)
     step = es.kl_step_size(g, x, eps) * x
@@ -153,10 +153,10 @@ def test_trpo_exact_step_respects_kl_and_improves():
     eps = 1e-3
     st = es.trpo_step_exact(mdp, policy, theta, eps)
     assert st.accepted
-    assert exact.kl(mdp, policy, theta, st.theta, "average") <= eps
+    assert exact.kl(mdp, policy, theta, st.theta, weighting="average") <= eps
     assert st.improvement > 0
     assert exact.objective(mdp, policy, st.theta) > exact.objective(mdp, policy, theta)
-    F = exact.fisher(mdp, policy, theta, "average")
+    F = exact.fisher(mdp, policy, theta, weighting="average")
     assert exact.kl_quadratic(F, st.full_step) == pytest.approx(eps, rel=1e-6)
 
 
@@ -214,3 +214,30 @@ def test_pg16_gradient_step_is_the_regularised_and_the_constrained_maximiser():
                   constraints=[{"type": "ineq", "fun": lambda d: eps ** 2 - d @ d}],
                   options={"ftol": 1e-14, "maxiter": 500})
     np.testing.assert_allclose(r2.x, eps * g / np.linalg.norm(g), atol=1e-6)
+
+
+def test_default_natural_gradient_is_pinv_of_default_fisher_times_gradient():
+    """One default weighting (issue 14): natural_gradient(mdp, pol, th) is F⁺∇J for F =
+    fisher(mdp, pol, th) as called with no options; the pseudo-inverse by numpy's SVD here,
+    and the expected KL of the exact TRPO step uses the same weighting (the KL of α x to
+    second order is ½ α² xᵀ F x = ε with F the default Fisher)."""
+    mdp, policy, theta = _chain_problem(3)
+    F = exact.fisher(mdp, policy, theta)
+    g = exact.gradient(mdp, policy, theta)
+    np.testing.assert_allclose(es.natural_gradient(mdp, policy, theta),
+                               np.linalg.pinv(F, rcond=1e-10) @ g, atol=1e-10)
+    F_traj = exact.fisher(mdp, policy, theta, weighting="trajectory")
+    assert np.abs(F_traj - F).max() > 1e-3  # the choice matters: T × F here
+    kl = exact.kl(mdp, policy, theta, theta + 1e-3 * g)
+    assert kl == pytest.approx(exact.kl_quadratic(F, 1e-3 * g), rel=1e-2)
+
+
+def test_pinv_with_damping_is_an_error():
+    """method='pinv' with damping used to become a damped solve without saying so."""
+    mdp, policy, theta = _chain_problem()
+    with pytest.raises(pgmath.errors.InvalidArgumentError, match="damping"):
+        es.natural_gradient(mdp, policy, theta, method="pinv", damping=0.1)
+    x = es.natural_gradient(mdp, policy, theta, method="cg", damping=0.1)
+    F = exact.fisher(mdp, policy, theta)
+    np.testing.assert_allclose(x, np.linalg.solve(F + 0.1 * np.eye(8),
+                                                  exact.gradient(mdp, policy, theta)), atol=1e-8)

@@ -40,7 +40,8 @@ def test_pg12_trajectory_and_per_decision_weights_are_unbiased(problem):
     mdp, policy, theta, target = problem
     g = exact.gradient(mdp, policy, target)
     for est in (es.trajectory_is, es.per_decision_is):
-        mean, _ = exact.offpolicy_moments(est, mdp, policy, theta, target, method="enumeration")
+        mean, _ = exact.offpolicy_moments(est, mdp, policy, target,
+                                          theta_behaviour=theta, method="enumeration")
         np.testing.assert_allclose(mean, g, atol=1e-9)
 
 
@@ -51,7 +52,8 @@ def test_pg12_unbiased_on_pomdps_with_observation_policies(problem):
     mdp, policy, theta, target = problem
     g = exact.gradient(mdp, policy, target)
     for est in (es.trajectory_is, es.per_decision_is):
-        mean, _ = exact.offpolicy_moments(est, mdp, policy, theta, target, method="enumeration")
+        mean, _ = exact.offpolicy_moments(est, mdp, policy, target,
+                                          theta_behaviour=theta, method="enumeration")
         np.testing.assert_allclose(mean, g, atol=1e-9)
 
 
@@ -61,8 +63,10 @@ def test_pg12_notes_per_decision_form_is_biased():
     corrected form (inner product from t + 1) is exact."""
     mdp, policy, theta, target = _random_problem(0)
     g = exact.gradient(mdp, policy, target)
-    notes, _ = exact.offpolicy_moments(es.per_decision_is_notes, mdp, policy, theta, target, method="enumeration")
-    right, _ = exact.offpolicy_moments(es.per_decision_is, mdp, policy, theta, target, method="enumeration")
+    notes, _ = exact.offpolicy_moments(es.per_decision_is_notes, mdp, policy, target,
+                                       theta_behaviour=theta, method="enumeration")
+    right, _ = exact.offpolicy_moments(es.per_decision_is, mdp, policy, target,
+                                       theta_behaviour=theta, method="enumeration")
     assert np.abs(notes - g).max() > 0.05
     np.testing.assert_allclose(right, g, atol=1e-12)
 
@@ -72,7 +76,8 @@ def test_pg12_notes_form_biased_already_on_a_one_step_bandit():
     in rationals: ψ'(a=0) = (¼, −¼), ρ(0) = 3/2, so the notes' form (ρ counted twice) has
     mean component 0 equal to ½ (3/2)² ¼ = 9/32, while ∂J/∂θ'_0 = ¾ · ¼ = 3/16 = 6/32."""
     mdp, policy, theta, target = notes_bandit_counterexample()
-    mean, _ = exact.offpolicy_moments(es.per_decision_is_notes, mdp, policy, theta, target, method="enumeration")
+    mean, _ = exact.offpolicy_moments(es.per_decision_is_notes, mdp, policy, target,
+                                      theta_behaviour=theta, method="enumeration")
     assert mean[0] == pytest.approx(9 / 32, abs=1e-15)
     assert exact.gradient(mdp, policy, target)[0] == pytest.approx(3 / 16, abs=1e-15)
 
@@ -83,10 +88,14 @@ def test_pg13_pg15_means_match_closed_forms(problem):
     """Two routes to the means of the biased forms: enumeration under θ and the closed forms
     Σ_t γ^t Σ_s d^{θ'}_t (resp. d^θ_t) Σ_a ∇π_θ' Q^θ_t."""
     mdp, policy, theta, target = problem
-    m1, _ = exact.offpolicy_moments(es.truncated_is, mdp, policy, theta, target, method="enumeration")
-    np.testing.assert_allclose(m1, exact.truncated_is_mean(mdp, policy, theta, target), atol=1e-9)
-    m2, _ = exact.offpolicy_moments(es.action_ratio_is, mdp, policy, theta, target, method="enumeration")
-    np.testing.assert_allclose(m2, exact.action_ratio_is_mean(mdp, policy, theta, target),
+    m1, _ = exact.offpolicy_moments(es.truncated_is, mdp, policy, target,
+                                    theta_behaviour=theta, method="enumeration")
+    np.testing.assert_allclose(m1, exact.truncated_is_mean(mdp, policy, target,
+                                                           theta_behaviour=theta), atol=1e-9)
+    m2, _ = exact.offpolicy_moments(es.action_ratio_is, mdp, policy, target,
+                                    theta_behaviour=theta, method="enumeration")
+    np.testing.assert_allclose(m2, exact.action_ratio_is_mean(mdp, policy, target,
+                                                              theta_behaviour=theta),
                                atol=1e-9)
 
 
@@ -99,14 +108,16 @@ def test_every_form_is_unbiased_on_policy(problem):
     g = exact.gradient(mdp, policy, theta, method="autograd")
     for est in (es.trajectory_is, es.per_decision_is, es.per_decision_is_notes,
                 es.truncated_is, es.action_ratio_is):
-        mean, _ = exact.offpolicy_moments(est, mdp, policy, theta, theta, method="enumeration")
+        mean, _ = exact.offpolicy_moments(est, mdp, policy, theta,
+                                          theta_behaviour=theta, method="enumeration")
         np.testing.assert_allclose(mean, g, atol=1e-9)
 
 
 def test_pg13_truncated_form_is_biased_off_policy():
     """Dropping the future ratios: exact bias > 0.01 on a seeded random MDP (enumeration)."""
     mdp, policy, theta, target = _random_problem(0)
-    m, _ = exact.offpolicy_moments(es.truncated_is, mdp, policy, theta, target, method="enumeration")
+    m, _ = exact.offpolicy_moments(es.truncated_is, mdp, policy, target,
+                                   theta_behaviour=theta, method="enumeration")
     assert np.abs(m - exact.gradient(mdp, policy, target)).max() > 0.01
 
 
@@ -120,9 +131,9 @@ def test_pg15_bias_within_bound_and_vanishing_linearly(seed):
     for k in range(7):
         h = 2.0 ** -k
         target = theta + h * u
-        bias = np.abs(exact.action_ratio_is_mean(mdp, policy, theta, target)
+        bias = np.abs(exact.action_ratio_is_mean(mdp, policy, target, theta_behaviour=theta)
                       - exact.gradient(mdp, policy, target)).max()
-        assert bias <= exact.action_ratio_bias_bound(mdp, policy, theta, target)
+        assert bias <= exact.action_ratio_bias_bound(mdp, policy, target, theta_behaviour=theta)
         per_h.append(bias / h)
     assert per_h[-1] <= 1.1 * max(per_h[-3:-1]) + 1e-12
     assert per_h[-1] * 2.0 ** -6 < per_h[0]  # the bias itself shrinks
@@ -133,9 +144,10 @@ def test_pg15_bias_within_bound_and_vanishing_linearly(seed):
 def test_exact_surrogate_gradient_at_theta_is_the_policy_gradient(problem):
     """∇_θ' L_θ(θ')|_{θ'=θ} = ∇J(θ) (autograd of the forward J); and L_θ(θ) = J(θ)."""
     mdp, policy, theta = problem
-    np.testing.assert_allclose(exact.surrogate_gradient(mdp, policy, theta, theta),
+    np.testing.assert_allclose(exact.surrogate_gradient(mdp, policy, theta,
+                                                        theta_behaviour=theta),
                                exact.gradient(mdp, policy, theta, method="autograd"), atol=1e-9)
-    assert exact.surrogate(mdp, policy, theta, theta) == pytest.approx(
+    assert exact.surrogate(mdp, policy, theta, theta_behaviour=theta) == pytest.approx(
         exact.objective(mdp, policy, theta), abs=1e-9)
 
 
@@ -146,7 +158,8 @@ def test_sampled_surrogate_mean_and_gradient():
     mdp, policy, theta, target = _random_problem(2)
     batch, prob = pgmath.enumerate_trajectories(mdp, policy, theta)
     d_sampled = prob @ (es.is_surrogate(batch, policy, target) - es.is_surrogate(batch, policy, theta))
-    d_exact = exact.surrogate(mdp, policy, theta, target) - exact.surrogate(mdp, policy, theta, theta)
+    d_exact = (exact.surrogate(mdp, policy, target, theta_behaviour=theta)
+               - exact.surrogate(mdp, policy, theta, theta_behaviour=theta))
     assert d_sampled == pytest.approx(d_exact, abs=1e-10)
     h, grad = 1e-6, np.empty((batch.n, policy.n_params))
     for k in range(policy.n_params):
@@ -162,7 +175,8 @@ def test_per_decision_is_sample_mean_within_chebyshev_bound():
     variance and a union bound over d coordinates: false-failure probability ≤ 1e-6,
     k = √(d / 1e-6)."""
     mdp, policy, theta, target = _random_problem(3, T=3, scale=0.3)
-    _, cov = exact.offpolicy_moments(es.per_decision_is, mdp, policy, theta, target, method="enumeration")
+    _, cov = exact.offpolicy_moments(es.per_decision_is, mdp, policy, target,
+                                     theta_behaviour=theta, method="enumeration")
     N, alpha = 20_000, 1e-6
     batch = pgmath.sample(mdp, policy, theta, N, np.random.default_rng(7))
     err = np.abs(es.per_decision_is(batch, policy, target).mean(axis=0)
@@ -227,7 +241,8 @@ def test_near_deterministic_policies_give_finite_unbiased_estimates(problem, raw
     target = raw[:policy.n_params]
     g = exact.gradient(mdp, policy, target)
     for est in (es.trajectory_is, es.per_decision_is):
-        mean, cov = exact.offpolicy_moments(est, mdp, policy, theta, target, method="enumeration")
+        mean, cov = exact.offpolicy_moments(est, mdp, policy, target,
+                                            theta_behaviour=theta, method="enumeration")
         assert np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))
         np.testing.assert_allclose(mean, g, atol=1e-9, rtol=1e-6)
 
@@ -239,8 +254,10 @@ def test_state_marginal_ratio_form_has_the_truncated_mean(problem):
     form), the same as truncated_is: the future rewards still come from θ (enumeration)."""
     mdp, policy, theta, target = problem
     est = es.state_marginal_ratio_is(mdp, theta)
-    mean, _ = exact.offpolicy_moments(est, mdp, policy, theta, target, method="enumeration")
-    np.testing.assert_allclose(mean, exact.truncated_is_mean(mdp, policy, theta, target), atol=1e-9)
+    mean, _ = exact.offpolicy_moments(est, mdp, policy, target,
+                                      theta_behaviour=theta, method="enumeration")
+    np.testing.assert_allclose(mean, exact.truncated_is_mean(mdp, policy, target,
+                                                             theta_behaviour=theta), atol=1e-9)
 
 
 def test_is_surrogate_follows_its_formula_with_a_baseline():
@@ -258,7 +275,7 @@ def test_is_surrogate_follows_its_formula_with_a_baseline():
             s, a = batch.states[i, t], batch.actions[i, t]
             G = sum(g ** u * batch.rewards[i, u] for u in range(t, T))
             expected[i] += pt[s, a] / pb[s, a] * (G - b[t])
-    np.testing.assert_allclose(es.is_surrogate(batch, policy, target, b), expected, rtol=1e-12)
+    np.testing.assert_allclose(es.is_surrogate(batch, policy, target, baseline=b), expected, rtol=1e-12)
 
 
 def test_state_marginal_ratio_is_finite_where_a_marginal_underflows():
@@ -271,7 +288,8 @@ def test_state_marginal_ratio_is_finite_where_a_marginal_underflows():
     mdp = pgmath.TabularMDP(P, np.array([[0.0], [1.0], [2.0]]), np.full(3, 1 / 3), horizon=3)
     policy, theta = pgmath.SoftmaxPolicy(3, 1), np.zeros(3)
     est = es.state_marginal_ratio_is(mdp, theta)
-    mean, _ = exact.offpolicy_moments(est, mdp, policy, theta, theta, method="enumeration")
+    mean, _ = exact.offpolicy_moments(est, mdp, policy, theta,
+                                      theta_behaviour=theta, method="enumeration")
     np.testing.assert_array_equal(mean, np.zeros(3))  # one action: every score is 0
     batch, _ = pgmath.enumerate_trajectories(mdp, policy, theta)
     assert np.all(np.isfinite(est(batch, policy, theta)))

@@ -25,7 +25,7 @@ def test_trajectory_fisher_equals_enumerated_score_outer_product(problem):
     """F(weighting="trajectory") = E_{p_θ(τ)}[∇log p_θ(τ)∇log p_θ(τ)ᵀ]; expected value by
     enumeration of every trajectory (cross terms included there)."""
     mdp, policy, theta = problem
-    F = exact.fisher(mdp, policy, theta, "trajectory")
+    F = exact.fisher(mdp, policy, theta, weighting="trajectory")
     np.testing.assert_allclose(F, _traj_score_moments(mdp, policy, theta), atol=1e-10)
 
 
@@ -34,7 +34,7 @@ def test_trajectory_fisher_equals_enumerated_score_outer_product(problem):
 def test_trajectory_fisher_on_pomdps(problem):
     """Observation policies: the weights are pushed through O; enumeration decides."""
     mdp, policy, theta = problem
-    F = exact.fisher(mdp, policy, theta, "trajectory")
+    F = exact.fisher(mdp, policy, theta, weighting="trajectory")
     np.testing.assert_allclose(F, _traj_score_moments(mdp, policy, theta), atol=1e-10)
 
 
@@ -62,8 +62,8 @@ def test_fisher_vector_product_equals_matrix_product(problem):
     mdp, policy, theta = problem
     v = np.random.default_rng(0).normal(size=policy.n_params)
     for w in ("trajectory", "average", "discounted"):
-        np.testing.assert_allclose(exact.fisher_vector_product(mdp, policy, theta, v, w),
-                                   exact.fisher(mdp, policy, theta, w) @ v, atol=1e-10)
+        np.testing.assert_allclose(exact.fisher_vector_product(mdp, policy, theta, v, weighting=w),
+                                   exact.fisher(mdp, policy, theta, weighting=w) @ v, atol=1e-10)
 
 
 def test_fisher_vector_product_linear_softmax():
@@ -83,8 +83,8 @@ def test_sample_fisher_estimators_have_exact_expectation_F(problem):
     expectation of each one-trajectory estimate, summed over enumerated trajectories."""
     mdp, policy, theta = problem
     batch, prob = pgmath.enumerate_trajectories(mdp, policy, theta)
-    F = exact.fisher(mdp, policy, theta, "trajectory")
-    for est in (exact.fisher_estimate, exact.step_fisher_estimate):
+    F = exact.fisher(mdp, policy, theta, weighting="trajectory")
+    for est in (pgmath.estimators.fisher_estimate, pgmath.estimators.step_fisher_estimate):
         E = sum(p * est(batch[i], policy, theta) for i, p in enumerate(prob))
         np.testing.assert_allclose(E, F, atol=1e-10)
 
@@ -107,8 +107,8 @@ def test_weights_average_is_normalised_and_discounted_matches_visitation():
     mdp = pgmath.environments.chain(3, horizon=4, discount=0.9)
     policy = pgmath.SoftmaxPolicy(3, 2)
     theta = np.zeros(6)
-    assert exact.input_weights(mdp, policy, theta, "average").sum() == pytest.approx(1.0)
-    np.testing.assert_allclose(exact.input_weights(mdp, policy, theta, "discounted"),
+    assert exact.input_weights(mdp, policy, theta, weighting="average").sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(exact.input_weights(mdp, policy, theta, weighting="discounted"),
                                exact.discounted_state_visitation(mdp, policy, theta))
 
 
@@ -124,11 +124,11 @@ def test_bad_inputs_raise_clear_errors():
     policy = pgmath.SoftmaxPolicy(mdp.n_states, 4)
     theta = np.zeros(policy.n_params)
     with pytest.raises(InvalidMDPError, match="diverges"):
-        exact.fisher(mdp, policy, theta, "trajectory")
+        exact.fisher(mdp, policy, theta, weighting="trajectory")
     with pytest.raises(ValueError, match="weighting"):
-        exact.fisher(mdp, policy, theta, "uniform")
+        exact.fisher(mdp, policy, theta, weighting="uniform")
     with pytest.raises(ShapeError, match="v has shape"):
-        exact.fisher_vector_product(mdp, policy, theta, np.zeros(3), "average")
+        exact.fisher_vector_product(mdp, policy, theta, np.zeros(3), weighting="average")
 
 
 def test_fisher_estimates_need_no_rewards():
@@ -149,9 +149,9 @@ def test_fisher_estimates_need_no_rewards():
 
     rows = [[psi(0, 1), psi(1, 0)], [psi(1, 1), psi(0, 1)]]
     g = [r[0] + r[1] for r in rows]
-    np.testing.assert_allclose(exact.fisher_estimate(batch, policy, theta),
+    np.testing.assert_allclose(pgmath.estimators.fisher_estimate(batch, policy, theta),
                                sum(np.outer(x, x) for x in g) / 2, atol=1e-15)
-    np.testing.assert_allclose(exact.step_fisher_estimate(batch, policy, theta),
+    np.testing.assert_allclose(pgmath.estimators.step_fisher_estimate(batch, policy, theta),
                                sum(np.outer(p, p) for r in rows for p in r) / 2, atol=1e-15)
     # something that needs the rewards says so, by name
     with pytest.raises(pgmath.MissingRewardsError, match=r"built without rewards"):

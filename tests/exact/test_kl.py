@@ -68,7 +68,7 @@ def test_pg18_second_order_constant_is_one_half(direction):
     mdp = pgmath.environments.chain(3, horizon=4)
     policy = pgmath.SoftmaxPolicy(3, 2)
     theta, u = rng.normal(size=6), rng.normal(size=6)
-    F = exact.fisher(mdp, policy, theta, "trajectory")
+    F = exact.fisher(mdp, policy, theta, weighting="trajectory")
     ratios = []
     for h in (1e-1, 1e-2, 1e-3):
         new = theta + h * u
@@ -90,7 +90,7 @@ def test_kl_weights_from_either_side_and_errors():
     mdp = pgmath.environments.chain(3, horizon=4)
     policy = pgmath.SoftmaxPolicy(3, 2)
     a, b = np.zeros(6), np.ones(6) * np.array([1, -1] * 3)
-    wa = exact.input_weights(mdp, policy, a, "average")
+    wa = exact.input_weights(mdp, policy, a, weighting="average")
     assert exact.kl(mdp, policy, a, b, weights_from="p") == pytest.approx(
         float(wa @ exact.policy_kl(policy, a, b)))
     with pytest.raises(ValueError, match="weights_from"):

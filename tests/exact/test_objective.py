@@ -213,9 +213,9 @@ def test_rl11_off_policy_reuse_needs_importance_weights(problem, data):
     mdp, policy, theta_b = problem
     theta = theta_b + np.array(data.draw(st.lists(st.floats(-1, 1), min_size=theta_b.size,
                                                   max_size=theta_b.size)))
-    g, g_is, g_reuse = rl.off_policy_gradients(mdp, policy, theta_b, theta)
+    g, g_is, g_reuse = rl.off_policy_gradients(mdp, policy, theta, theta_behaviour=theta_b)
     np.testing.assert_allclose(g_is, g, atol=1e-10)
-    g0, g_is0, g_reuse0 = rl.off_policy_gradients(mdp, policy, theta_b, theta_b)
+    g0, g_is0, g_reuse0 = rl.off_policy_gradients(mdp, policy, theta_b, theta_behaviour=theta_b)
     np.testing.assert_allclose(g_reuse0, g0, atol=1e-10)
 
 
@@ -226,7 +226,8 @@ def test_rl11_stale_samples_bias_the_on_policy_estimator():
     from pgmath.claims import rl
     mdp = pgmath.environments.bandit((0.0, 1.0))
     pol = pgmath.SoftmaxPolicy(1, 2)
-    g, g_is, g_reuse = rl.off_policy_gradients(mdp, pol, np.zeros(2), np.array([0.0, 2.0]))
+    g, g_is, g_reuse = rl.off_policy_gradients(mdp, pol, np.array([0.0, 2.0]),
+                                               theta_behaviour=np.zeros(2))
     p1 = np.exp(2) / (1 + np.exp(2))
     np.testing.assert_allclose(g, [-p1 * (1 - p1), p1 * (1 - p1)], atol=1e-12)
     np.testing.assert_allclose(g_is, g, atol=1e-12)

@@ -48,11 +48,11 @@ def test_bound_is_attained_by_a_linear_softmax_problem(h):
     th, th2 = np.zeros(1), np.array([h])
     q = 1.0 / (1.0 + np.exp(-h))
     closed = 8 * q * (1 - q) * abs(q - 0.5)
-    bound = exact.action_ratio_bias_bound(mdp, pol, th, th2)
+    bound = exact.action_ratio_bias_bound(mdp, pol, th2, theta_behaviour=th)
     assert bound == pytest.approx(closed, rel=1e-12)
     np.testing.assert_allclose(exact.gradient(mdp, pol, th2), [2 * (4 * q - 3) * q * (1 - q)],
                                rtol=1e-12)
-    mean = exact.action_ratio_is_mean(mdp, pol, th, th2)
+    mean = exact.action_ratio_is_mean(mdp, pol, th2, theta_behaviour=th)
     np.testing.assert_allclose(mean, [-2 * q * (1 - q)], rtol=1e-12)
     enum, _ = exact.estimator_moments(E.action_ratio_is, mdp, pol, th2, theta_behaviour=th,
                                       method="enumeration")
@@ -74,5 +74,5 @@ def test_bound_holds_and_is_nearly_attained_for_an_observation_policy(noise, rat
     mean, _ = exact.estimator_moments(E.action_ratio_is, mdp, pol, th2, theta_behaviour=th,
                                       method="enumeration")
     bias = float(np.abs(mean - exact.gradient(mdp, pol, th2)).max())
-    bound = exact.action_ratio_bias_bound(mdp, pol, th, th2)
+    bound = exact.action_ratio_bias_bound(mdp, pol, th2, theta_behaviour=th)
     assert ratio * bound * (1 - 1e-12) <= bias <= bound * (1 + 1e-12)

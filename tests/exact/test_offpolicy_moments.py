@@ -27,7 +27,7 @@ def test_second_moment_recursion_equals_enumeration(problem):
     """log E_θ[ρ_{0:t}²] from the forward recursion = log Σ_τ p_θ(τ) ρ(τ)² (enumeration of
     every trajectory of length t + 1), for every t < T; MDPs and POMDPs."""
     mdp, policy, theta, target = problem
-    rec = exact.log_weight_second_moments(mdp, policy, theta, target)
+    rec = exact.log_weight_second_moments(mdp, policy, target, theta_behaviour=theta)
     for t in range(mdp.horizon):
         batch, prob = pgmath.enumerate_trajectories(mdp.with_horizon(t + 1), policy, theta)
         lw = es.log_trajectory_weights(batch, policy, target)
@@ -43,9 +43,10 @@ def test_bandit_second_moment_is_power_of_one_step(T):
     a, b = np.array([0.0, 0.3, -0.2]), np.array([0.5, -0.1, 0.4])
     pa, pb = np.exp(a) / np.exp(a).sum(), np.exp(b) / np.exp(b).sum()
     one = np.sum(pb ** 2 / pa)
-    got = exact.log_weight_second_moments(mdp, policy, a, b)
+    got = exact.log_weight_second_moments(mdp, policy, b, theta_behaviour=a)
     np.testing.assert_allclose(got, np.arange(1, T + 1) * np.log(one), rtol=1e-12)
-    assert exact.weight_growth_rate(mdp, policy, a, b) == pytest.approx(one, rel=1e-12)
+    assert exact.weight_growth_rate(mdp, policy, b,
+                                    theta_behaviour=a) == pytest.approx(one, rel=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -59,11 +60,12 @@ def test_growth_rate_on_random_mdps_is_the_spectral_radius(seed):
     policy = pgmath.SoftmaxPolicy(S, A)
     theta = rng.normal(size=S * A)
     target = theta + 0.3 * rng.normal(size=S * A)
-    lm = exact.log_weight_second_moments(mdp, policy, theta, target)
-    lam = exact.weight_growth_rate(mdp, policy, theta, target)
+    lm = exact.log_weight_second_moments(mdp, policy, target, theta_behaviour=theta)
+    lam = exact.weight_growth_rate(mdp, policy, target, theta_behaviour=theta)
     assert lm[-1] - lm[-2] == pytest.approx(np.log(lam), abs=1e-8)
     assert lam > 1.0
-    assert exact.weight_growth_rate(mdp, policy, theta, theta) == pytest.approx(1.0, abs=1e-12)
+    assert exact.weight_growth_rate(mdp, policy, theta,
+                                    theta_behaviour=theta) == pytest.approx(1.0, abs=1e-12)
 
 
 def test_long_horizon_near_deterministic_moments_are_finite():
@@ -71,7 +73,7 @@ def test_long_horizon_near_deterministic_moments_are_finite():
     mdp = pgmath.environments.chain(4, horizon=1500)
     policy = pgmath.SoftmaxPolicy(4, 2)
     theta = np.array([20.0, -20.0] * 4)
-    lm = exact.log_weight_second_moments(mdp, policy, theta, -theta / 40)
+    lm = exact.log_weight_second_moments(mdp, policy, -theta / 40, theta_behaviour=theta)
     assert np.all(np.isfinite(lm)) and lm[-1] > 709  # beyond float range as a plain number
 
 
@@ -80,8 +82,9 @@ def test_infinite_horizon_needs_n_steps():
     policy = pgmath.SoftmaxPolicy(mdp.n_states, 4)
     th = np.zeros(policy.n_params)
     with pytest.raises(InvalidMDPError, match="n_steps"):
-        exact.log_weight_second_moments(mdp, policy, th, th)
-    assert exact.log_weight_second_moments(mdp, policy, th, th, n_steps=3) == pytest.approx(
+        exact.log_weight_second_moments(mdp, policy, th, theta_behaviour=th)
+    assert exact.log_weight_second_moments(mdp, policy, th,
+                                           theta_behaviour=th, n_steps=3) == pytest.approx(
         np.zeros(3), abs=1e-12)
 
 
@@ -98,8 +101,9 @@ def test_moment_recursion_equals_enumeration(problem, name, discount):
         mdp = type(mdp)(**{**mdp._fields(), "R": mdp.r})
     mdp = mdp.with_discount(discount)
     est = getattr(es, name)
-    m1, c1 = exact.offpolicy_moments(est, mdp, policy, theta, target, method="enumeration")
-    m2, c2 = exact.offpolicy_moments_recursion(name, mdp, policy, theta, target)
+    m1, c1 = exact.offpolicy_moments(est, mdp, policy, target,
+                                     theta_behaviour=theta, method="enumeration")
+    m2, c2 = exact.offpolicy_moments_recursion(name, mdp, policy, target, theta_behaviour=theta)
     scale = max(1.0, np.abs(c1).max())
     np.testing.assert_allclose(m2, m1, atol=1e-9 * scale)
     np.testing.assert_allclose(c2, c1, atol=1e-9 * scale)
@@ -113,7 +117,8 @@ def test_moment_recursion_reaches_horizons_beyond_enumeration():
     rng = np.random.default_rng(0)
     theta = rng.normal(size=6)
     target = theta + 0.1 * rng.normal(size=6)
-    mean, cov = exact.offpolicy_moments_recursion("per_decision_is", mdp, policy, theta, target)
+    mean, cov = exact.offpolicy_moments_recursion("per_decision_is", mdp, policy, target,
+                                                  theta_behaviour=theta)
     np.testing.assert_allclose(mean, exact.gradient(mdp, policy, target), atol=1e-9)
     assert np.all(np.isfinite(cov)) and np.all(np.diag(cov) >= -1e-9)
 
@@ -127,23 +132,26 @@ def test_moment_recursion_routes_by_description_and_takes_next_state_rewards():
     policy = pgmath.SoftmaxPolicy(3, 2)
     th = np.zeros(6)
     with pytest.raises(pgmath.errors.EstimatorError, match="no built-in off-policy estimator"):
-        exact.offpolicy_moments_recursion("reinforce", mdp, policy, th, th)
+        exact.offpolicy_moments_recursion("reinforce", mdp, policy, th, theta_behaviour=th)
 
     def black_box(batch, pol, theta):
         return es.per_decision_is(batch, pol, theta)
 
     with pytest.raises(pgmath.errors.EstimatorError, match="no linear-recursion description"):
-        exact.offpolicy_moments_recursion(black_box, mdp, policy, th, th)
+        exact.offpolicy_moments_recursion(black_box, mdp, policy, th, theta_behaviour=th)
     rng = np.random.default_rng(4)
     th1 = rng.normal(size=6)
-    m1, c1 = exact.offpolicy_moments(es.reinforce, mdp, policy, th1, th, method="enumeration")
-    m2, c2 = exact.offpolicy_moments_recursion(es.reinforce, mdp, policy, th1, th)
+    m1, c1 = exact.offpolicy_moments(es.reinforce, mdp, policy, th,
+                                     theta_behaviour=th1, method="enumeration")
+    m2, c2 = exact.offpolicy_moments_recursion(es.reinforce, mdp, policy, th, theta_behaviour=th1)
     np.testing.assert_allclose(m2, m1, atol=1e-12)
     np.testing.assert_allclose(c2, c1, atol=1e-12)
     m3 = pgmath.TabularMDP(mdp.P, rng.normal(size=(3, 2, 3)), mdp.p0, horizon=3)
     th2 = rng.normal(size=6)
-    m1, c1 = exact.offpolicy_moments(es.per_decision_is, m3, policy, th, th2, method="enumeration")
-    m2, c2 = exact.offpolicy_moments_recursion("per_decision_is", m3, policy, th, th2)
+    m1, c1 = exact.offpolicy_moments(es.per_decision_is, m3, policy, th2,
+                                     theta_behaviour=th, method="enumeration")
+    m2, c2 = exact.offpolicy_moments_recursion("per_decision_is", m3, policy, th2,
+                                               theta_behaviour=th)
     np.testing.assert_allclose(m2, m1, atol=1e-12)
     np.testing.assert_allclose(c2, c1, atol=1e-12)
 
@@ -166,9 +174,11 @@ def test_action_ratio_variance_grows_polynomially():
     for T in (10, 50, 200):
         mdp = base.with_horizon(T)
         bound = (rho_max * r_max * T * (T + 1) / 2) ** 2
-        _, cov = exact.offpolicy_moments_recursion("action_ratio_is", mdp, policy, theta, target)
+        _, cov = exact.offpolicy_moments_recursion("action_ratio_is", mdp, policy, target,
+                                                   theta_behaviour=theta)
         assert np.diag(cov).max() <= bound
-        _, cov_full = exact.offpolicy_moments_recursion("trajectory_is", mdp, policy, theta, target)
+        _, cov_full = exact.offpolicy_moments_recursion("trajectory_is", mdp, policy, target,
+                                                        theta_behaviour=theta)
         exceeded |= np.diag(cov_full).max() > bound
     assert exceeded
 

@@ -233,7 +233,7 @@ def test_offpolicy_recursion_at_T200_against_the_bandit_closed_form():
             "action_ratio_is": c ** 2 * M * np.sum(np.arange(1, T + 1) ** 2.0)}
     assert m ** T > 1.1                         # the weights' variance has grown
     for name, second in want.items():
-        mean, cov = X.offpolicy_moments_recursion(name, mdp, pol, th_b, th_t)
+        mean, cov = X.offpolicy_moments_recursion(name, mdp, pol, th_t, theta_behaviour=th_b)
         scale = np.abs(second).max()
         np.testing.assert_allclose(mean, 0.0, atol=1e-9 * np.sqrt(scale))
         np.testing.assert_allclose(cov, second, rtol=1e-9, atol=1e-12 * scale)
@@ -253,13 +253,14 @@ def test_offpolicy_estimators_dispatch_to_the_recursion():
     assert all(E.has_recursion(getattr(E, n)) for n in OFFPOLICY)
     assert not E.has_recursion(E.state_marginal_ratio_is(mdp, th_b))
     m, c = X.estimator_moments(E.per_decision_is, mdp, pol, th_t, theta_behaviour=th_b)
-    m2, c2 = X.offpolicy_moments(E.per_decision_is, mdp, pol, th_b, th_t)
-    m3, c3 = X.offpolicy_moments_recursion(E.per_decision_is, mdp, pol, th_b, th_t)
+    m2, c2 = X.offpolicy_moments(E.per_decision_is, mdp, pol, th_t, theta_behaviour=th_b)
+    m3, c3 = X.offpolicy_moments_recursion(E.per_decision_is, mdp, pol, th_t, theta_behaviour=th_b)
     np.testing.assert_array_equal(m, m3)
     np.testing.assert_array_equal(c2, c3)
     np.testing.assert_allclose(m, X.gradient(mdp, pol, th_t), rtol=1e-9, atol=1e-12)
     with pytest.raises(pgmath.TooManyTrajectoriesError):
-        X.offpolicy_moments(E.per_decision_is, mdp, pol, th_b, th_t, method="enumeration")
+        X.offpolicy_moments(E.per_decision_is, mdp, pol, th_t,
+                            theta_behaviour=th_b, method="enumeration")
 
 
 @given(_offpolicy_problems(pomdp=False))
@@ -288,7 +289,7 @@ def test_ratio_powers_errors():
     with pytest.raises(EstimatorError, match="pass log_ratios"):
         spec.evaluate(batch, E.step_scores(batch, pol, th))
     with pytest.raises(pgmath.errors.InvalidPolicyError, match="theta_behaviour"):
-        X.offpolicy_moments(E.per_decision_is, mdp, pol, np.zeros(3), th)
+        X.offpolicy_moments(E.per_decision_is, mdp, pol, th, theta_behaviour=np.zeros(3))
 
 
 def test_offpolicy_near_deterministic_behaviour_stays_finite():
@@ -299,8 +300,9 @@ def test_offpolicy_near_deterministic_behaviour_stays_finite():
     th_t = np.array([-1.0, 1.0, 0.5, -0.5])
     for name in OFFPOLICY:
         est = getattr(E, name)
-        m1, c1 = X.offpolicy_moments(est, mdp, pol, th_b, th_t, method="enumeration")
-        m2, c2 = X.offpolicy_moments(est, mdp, pol, th_b, th_t, method="recursion")
+        m1, c1 = X.offpolicy_moments(est, mdp, pol, th_t,
+                                     theta_behaviour=th_b, method="enumeration")
+        m2, c2 = X.offpolicy_moments(est, mdp, pol, th_t, theta_behaviour=th_b, method="recursion")
         scale = np.abs(c1 + np.outer(m1, m1)).max()
         assert np.all(np.isfinite(c2)) and scale > 1e10, name   # the rare actions dominate
         np.testing.assert_allclose(m2, m1, atol=REL * np.sqrt(scale), err_msg=name)

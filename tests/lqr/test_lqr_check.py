@@ -300,4 +300,4 @@ def test_pgmath_check_unbiased_dispatches_linear_quadratic_problems(small):
     with pytest.raises(AssertionError, match="biased"):
         pgmath.testing.assert_unbiased(U.reinforce_wrong_sign, prob, pol, th)
     with pytest.raises(InvalidArgumentError, match="on-policy"):
-        pgmath.check_unbiased(U.reinforce_by_hand, prob, pol, th, behaviour_theta=th + 0.1)
+        pgmath.check_unbiased(U.reinforce_by_hand, prob, pol, th, theta_behaviour=th + 0.1)
